@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh Debian machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REDIS_PORT ?= 6379
+HOST ?= 127.0.0.1
+PORT ?= 8080
+WORKERS ?= 1
+
+.PHONY: run test venv redis-server-bin lint models bench fuzz clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian's redis-server, installed when missing (tests and `make run` start their own).
+redis-server-bin:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing Debian's redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+run: $(STAMP)
+	@bash scripts/run.sh
+
+test: $(STAMP) redis-server-bin
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(PY) -m ruff check service tests bench
+	$(PY) -m mypy service
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

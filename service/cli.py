@@ -1,0 +1,208 @@
+"""The ``moderation`` command: serve, manage sites and moderators, train and evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from service.settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _run(coro_factory: Callable[[Any], Awaitable[int]], settings: Settings) -> int:
+    from service.app import make_redis
+
+    async def main() -> int:
+        redis = make_redis(settings)
+        try:
+            return await coro_factory(redis)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(main())
+
+
+def _print(doc: object) -> None:
+    print(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
+    from service import auth
+
+    if not auth.SITE_ID_RE.match(args.site_id):
+        print("site id must be 1-63 characters of a-z, 0-9, '-' or '_'", file=sys.stderr)
+        return 2
+
+    async def go(redis: Any) -> int:
+        from service.store import Store
+
+        try:
+            api_key = await auth.create_site(redis, args.site_id, args.name or args.site_id, int(time.time() * 1000))
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
+        token = await auth.add_moderator(redis, [args.site_id], args.moderator)
+        _print({"site_id": args.site_id, "api_key": api_key, "moderator": args.moderator, "moderator_token": token})
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
+    from service import auth
+
+    async def go(redis: Any) -> int:
+        _print(await auth.list_sites(redis))
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_sites_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from service import auth
+
+    async def go(redis: Any) -> int:
+        try:
+            api_key = await auth.rotate_site_key(redis, args.site_id)
+        except LookupError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        _print({"site_id": args.site_id, "api_key": api_key})
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_moderators_add(args: argparse.Namespace, settings: Settings) -> int:
+    from service import auth
+
+    sites = [s for s in args.site_id.split(",") if s]
+
+    async def go(redis: Any) -> int:
+        try:
+            token = await auth.add_moderator(redis, sites, args.name)
+        except LookupError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        _print({"sites": sites, "moderator": args.name, "moderator_token": token})
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_moderators_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from service import auth
+
+    async def go(redis: Any) -> int:
+        ok = await auth.revoke_moderator(redis, args.site_id, args.name)
+        _print({"revoked": ok})
+        return 0 if ok else 1
+
+    return _run(go, settings)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the demo site once and keep its keys in a git-ignored file."""
+    from service import auth
+
+    path = Path(args.keys_file)
+
+    async def go(redis: Any) -> int:
+        from service.store import Store
+
+        if path.exists() and await redis.exists(f"site:{{{args.site_id}}}:meta"):
+            return 0
+        if await redis.exists(f"site:{{{args.site_id}}}:meta"):
+            api_key = await auth.rotate_site_key(redis, args.site_id)
+        else:
+            api_key = await auth.create_site(redis, args.site_id, "Demo news site", int(time.time() * 1000))
+        await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
+        token = await auth.add_moderator(redis, [args.site_id], "demo-moderator")
+        path.write_text(
+            json.dumps({"site_id": args.site_id, "api_key": api_key, "moderator_token": token}, indent=2) + "\n"
+        )
+        os.chmod(path, 0o600)
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    settings = replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port if args.port is not None else settings.port,
+        workers=args.workers or settings.workers,
+    )
+    from service.server import serve
+
+    return serve(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="processes sharing the port")
+    serve.set_defaults(func=cmd_serve)
+
+    sites = sub.add_parser("sites", help="manage sites").add_subparsers(dest="sites_command", required=True)
+    add = sites.add_parser("add", help="create a site; prints its API key and a first moderator token")
+    add.add_argument("site_id")
+    add.add_argument("--name")
+    add.add_argument("--moderator", default="admin", help="name of the first moderator")
+    add.set_defaults(func=cmd_sites_add)
+    sites.add_parser("list", help="list sites").set_defaults(func=cmd_sites_list)
+    rotate = sites.add_parser("rotate-key", help="replace a site's API key; the old one stops working")
+    rotate.add_argument("site_id")
+    rotate.set_defaults(func=cmd_sites_rotate)
+
+    mods = sub.add_parser("moderators", help="manage moderators").add_subparsers(
+        dest="moderators_command", required=True
+    )
+    madd = mods.add_parser("add", help="mint a token for one more moderator")
+    madd.add_argument("site_id", help="a site id, or several separated by commas")
+    madd.add_argument("name")
+    madd.set_defaults(func=cmd_moderators_add)
+    mrev = mods.add_parser("revoke", help="revoke a moderator's token")
+    mrev.add_argument("site_id")
+    mrev.add_argument("name")
+    mrev.set_defaults(func=cmd_moderators_revoke)
+
+    demo = sub.add_parser("demo", help="create the demo site for `make run` if it does not exist")
+    demo.add_argument("--site-id", default="demo")
+    demo.add_argument("--keys-file", default="demo-keys.json")
+    demo.set_defaults(func=cmd_demo)
+
+    try:
+        from service import training
+    except ImportError:  # pragma: no cover - training extras missing
+        pass
+    else:
+        training.add_subcommands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
+    )
+    func: Command = args.func
+    return func(args, settings)

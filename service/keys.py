@@ -1,0 +1,78 @@
+"""Every Redis key the service uses, defined once.
+
+All keys that belong to a site carry the hash tag ``{site_id}``: Redis Cluster
+hashes only the part between braces, so every key of a site lives in one slot
+and the multi-key scripts and MULTI/EXEC blocks below stay legal on a cluster.
+"""
+
+from __future__ import annotations
+
+# Global registry of sites (a set of site ids). Lives forever.
+SITES = "sites"
+# Key hash -> site id, for site API keys. Lives until the key is rotated.
+API_KEY_PREFIX = "apikey:"
+# Token hash -> JSON {name, sites}, for moderator tokens. Lives until revoked.
+MOD_TOKEN_PREFIX = "modtoken:"
+
+# Consumer group of every review stream.
+REVIEW_GROUP = "moderators"
+
+STATUSES = ("pending", "approved", "spam", "rejected")
+
+
+def api_key(key_hash: str) -> str:
+    return API_KEY_PREFIX + key_hash
+
+
+def mod_token(token_hash: str) -> str:
+    return MOD_TOKEN_PREFIX + token_hash
+
+
+def site_meta(site: str) -> str:
+    """Hash: name, created_at, current api key hash. Lives with the site."""
+    return f"site:{{{site}}}:meta"
+
+
+def comment(site: str, comment_id: str) -> str:
+    """Hash: one comment and its decision. Lives with the site."""
+    return f"site:{{{site}}}:c:{comment_id}"
+
+
+def status_index(site: str, status: str) -> str:
+    """Sorted set of comment ids by created_at (ms) for one status; pages the queue views."""
+    return f"site:{{{site}}}:idx:{status}"
+
+
+def review_stream(site: str) -> str:
+    """Stream of pending items; the consumer group hands out leases (XREADGROUP/XAUTOCLAIM)."""
+    return f"site:{{{site}}}:review"
+
+
+def idempotency(site: str, key: str) -> str:
+    """String: request hash + stored reply for an Idempotency-Key; expires after the TTL."""
+    return f"site:{{{site}}}:idem:{key}"
+
+
+def settings(site: str) -> str:
+    """Hash: the site's moderation settings plus a version counter."""
+    return f"site:{{{site}}}:settings"
+
+
+def labels(site: str) -> str:
+    """Stream of labelled examples from moderator decisions (feedback loop)."""
+    return f"site:{{{site}}}:labels"
+
+
+def moderators(site: str) -> str:
+    """Hash: moderator name -> token hash, for listing and revoking."""
+    return f"site:{{{site}}}:moderators"
+
+
+def approved_authors(site: str) -> str:
+    """Set of normalized emails with at least one approved comment (trusted authors)."""
+    return f"site:{{{site}}}:authors:approved"
+
+
+def counters(site: str) -> str:
+    """Hash of decision counters by status, for /metrics."""
+    return f"site:{{{site}}}:counters"

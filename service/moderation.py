@@ -1,0 +1,286 @@
+"""Domain operations behind the HTTP handlers: submit, check, read, queue, claim, decide."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from service import keys
+from service.auth import Moderator, SiteCaller
+from service.batcher import Batcher
+from service.errors import Conflict, FieldError, IdempotencyMismatch, NotFound, ValidationFailed
+from service.policy import Decision, SiteSettings, decide
+from service.schemas import DECISIONS, CommentIn, DecisionIn
+from service.scoring import Score, ScoreInput
+from service.store import Store, new_comment_id
+
+MAX_PAGE = 200
+
+
+class ReasonOut(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+
+
+class FeatureOut(msgspec.Struct, frozen=True):
+    feature: str
+    weight: float
+
+
+class ToxicityOut(msgspec.Struct, frozen=True):
+    label: str
+    probabilities: dict[str, float]
+
+
+class Explanation(msgspec.Struct, frozen=True):
+    spam: list[FeatureOut]
+    toxicity: list[FeatureOut]
+
+
+class Verdict(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to a submission or a check; also stored with the comment."""
+
+    id: str | None
+    status: str
+    spam_score: float
+    reasons: list[ReasonOut]
+    toxicity: ToxicityOut
+    explanation: Explanation
+    model_version: str
+    created_at: str
+
+
+class StoredComment(msgspec.Struct, frozen=True, kw_only=True):
+    comment: CommentIn
+    verdict: Verdict
+
+
+_verdict_encoder = msgspec.json.Encoder()
+_stored_decoder = msgspec.json.Decoder(StoredComment)
+_verdict_decoder = msgspec.json.Decoder(Verdict)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _round(x: float) -> float:
+    return round(float(x), 4)
+
+
+def build_verdict(
+    comment_id: str | None, decision: Decision, score: Score, model_version: str, created_ms: int
+) -> Verdict:
+    return Verdict(
+        id=comment_id,
+        status=decision.status,
+        spam_score=_round(score.spam),
+        reasons=[ReasonOut(r.code, r.message) for r in decision.reasons],
+        toxicity=ToxicityOut(
+            score.toxicity.label, {k: _round(v) for k, v in score.toxicity.probabilities.items()}
+        ),
+        explanation=Explanation(
+            spam=[FeatureOut(f.name, _round(f.weight)) for f in score.spam_features],
+            toxicity=[FeatureOut(f.name, _round(f.weight)) for f in score.toxicity_features],
+        ),
+        model_version=model_version,
+        created_at=iso(created_ms),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    body: bytes
+    replayed: bool
+
+
+class Moderation:
+    def __init__(self, store: Store, batcher: Batcher, *, lease_seconds: int) -> None:
+        self.store = store
+        self.batcher = batcher
+        self.lease_ms = lease_seconds * 1000
+        self.decisions: dict[str, int] = {s: 0 for s in keys.STATUSES}
+
+    async def site_settings(self, site: str) -> SiteSettings:
+        return SiteSettings()
+
+    async def _evaluate(self, site: str, comment: CommentIn) -> tuple[Score, Decision, str]:
+        scorer = self.batcher.scorer
+        score = await self.batcher.score(
+            ScoreInput(
+                content=comment.content,
+                author_name=comment.author_name,
+                author_email=comment.author_email,
+                author_url=comment.author_url or "",
+            )
+        )
+        settings = await self.site_settings(site)
+        return score, decide(comment, score, settings), scorer.version
+
+    async def check(self, caller: SiteCaller, comment: CommentIn) -> bytes:
+        score, decision, version = await self._evaluate(caller.site, comment)
+        return _verdict_encoder.encode(build_verdict(None, decision, score, version, now_ms()))
+
+    async def submit(
+        self, caller: SiteCaller, comment: CommentIn, idempotency_key: str | None
+    ) -> SubmitResult:
+        fingerprint = comment.fingerprint() if idempotency_key else ""
+        score, decision, version = await self._evaluate(caller.site, comment)
+        created = now_ms()
+        comment_id = new_comment_id(created)
+        verdict = build_verdict(comment_id, decision, score, version, created)
+        reply = _verdict_encoder.encode(verdict)
+        doc = _verdict_encoder.encode(StoredComment(comment=comment, verdict=verdict))
+        earlier = await self.store.submit(
+            caller.site,
+            comment_id,
+            decision.status,
+            created,
+            doc,
+            idempotency_key,
+            fingerprint.encode("ascii") + b"\n" + reply if idempotency_key else None,
+        )
+        if earlier is not None:
+            if earlier.fingerprint != fingerprint:
+                raise IdempotencyMismatch(
+                    "this Idempotency-Key was used with a different body",
+                    errors=[FieldError("Idempotency-Key", "reused", "the key was used for another submission")],
+                )
+            return SubmitResult(earlier.reply, replayed=True)
+        self.decisions[decision.status] += 1
+        return SubmitResult(reply, replayed=False)
+
+    async def get_for_site(self, caller: SiteCaller, comment_id: str) -> dict[str, Any]:
+        row = await self.store.get(caller.site, comment_id)
+        if row is None:
+            raise NotFound(f"no comment {comment_id!r} for this site")
+        return comment_view(row, for_moderator=False)
+
+    async def queue(
+        self,
+        moderator: Moderator,
+        site: str,
+        status: str,
+        limit: int,
+        cursor: str | None,
+        newest_first: bool,
+    ) -> dict[str, Any]:
+        moderator.require_site(site)
+        ids = await self.store.page(site, status, limit, cursor, newest_first)
+        rows = await self.store.get_many(site, ids)
+        items = [comment_view(r, for_moderator=True) for r in rows if r is not None]
+        next_cursor = ids[-1] if len(ids) == limit else None
+        return {
+            "site": site,
+            "status": status,
+            "items": items,
+            "next_cursor": next_cursor,
+            "counts": await self.store.counts(site),
+        }
+
+    async def claim(self, moderator: Moderator, site: str, count: int) -> dict[str, Any]:
+        moderator.require_site(site)
+        now = now_ms()
+        ids = await self.store.claim(site, moderator.name, count, self.lease_ms, now)
+        rows = await self.store.get_many(site, ids)
+        return {
+            "site": site,
+            "lease_seconds": self.lease_ms // 1000,
+            "lease_expires_at": iso(now + self.lease_ms),
+            "items": [comment_view(r, for_moderator=True) for r in rows if r is not None],
+        }
+
+    async def find_site(self, moderator: Moderator, comment_id: str, site: str | None) -> str:
+        if site is not None:
+            moderator.require_site(site)
+            candidates = [site]
+        else:
+            candidates = sorted(moderator.sites)
+        for candidate in candidates:
+            if await self.store.redis.exists(keys.comment(candidate, comment_id)):
+                return candidate
+        raise NotFound(f"no comment {comment_id!r} in this moderator's sites")
+
+    async def decide(
+        self, moderator: Moderator, comment_id: str, body: DecisionIn, site: str | None = None
+    ) -> dict[str, Any]:
+        site = await self.find_site(moderator, comment_id, site)
+        row = await self.store.get(site, comment_id)
+        if row is None:
+            raise NotFound(f"no comment {comment_id!r}")
+        stored = _stored_decoder.decode(row["doc"])
+        status = DECISIONS[body.decision]
+        outcome = await self.store.decide(
+            site,
+            comment_id,
+            status,
+            moderator.name,
+            now_ms(),
+            body.note or "",
+            body.reason or "",
+            stored.comment.author_email.lower(),
+        )
+        if outcome.result == "missing":
+            raise NotFound(f"no comment {comment_id!r}")
+        if outcome.result == "conflict":
+            raise Conflict(
+                f"comment {comment_id} was already decided as {outcome.previous!r}",
+                extra={"current_status": outcome.previous},
+            )
+        if outcome.result == "claimed":
+            raise Conflict(
+                f"comment {comment_id} is claimed by {outcome.previous!r} until the lease ends",
+                extra={"claimed_by": outcome.previous},
+            )
+        if outcome.result == "ok":
+            self.decisions[status] += 1
+        fresh = await self.store.get(site, comment_id)
+        if fresh is None:  # pragma: no cover - deleted between two reads
+            raise NotFound(f"no comment {comment_id!r}")
+        return comment_view(fresh, for_moderator=True)
+
+
+def comment_view(row: dict[str, str], *, for_moderator: bool) -> dict[str, Any]:
+    stored = _stored_decoder.decode(row["doc"])
+    verdict = msgspec.to_builtins(stored.verdict)
+    view: dict[str, Any] = {
+        **verdict,
+        "status": row.get("status", stored.verdict.status),
+        "auto_status": stored.verdict.status,
+        "post_id": stored.comment.post_id,
+        "decision": None,
+    }
+    if row.get("decided_by"):
+        view["decision"] = {
+            "status": row.get("status"),
+            "by": row.get("decided_by"),
+            "at": iso(int(row.get("decided_at", "0"))),
+            "note": row.get("note") or None,
+            "reason": row.get("reason") or None,
+        }
+    if for_moderator:
+        view["comment"] = msgspec.to_builtins(stored.comment)
+        claimed_until = int(row.get("claimed_until", "0") or 0)
+        if row.get("claimed_by") and claimed_until > now_ms():
+            view["claim"] = {"by": row["claimed_by"], "until": iso(claimed_until)}
+        else:
+            view["claim"] = None
+    return view
+
+
+def parse_status(value: str | None) -> str:
+    status = value or "pending"
+    if status not in keys.STATUSES:
+        raise ValidationFailed(
+            "invalid status",
+            errors=[FieldError("status", "invalid", "status must be one of " + ", ".join(keys.STATUSES))],
+        )
+    return status

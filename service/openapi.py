@@ -1,0 +1,352 @@
+"""The OpenAPI 3.1 document served at /openapi.json, kept beside the code it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service import schemas
+
+_STR = {"type": "string"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+COMMON_ERRORS = {
+    "401": _problem("Missing or unknown credentials"),
+    "503": _problem("Storage unavailable; retry after the Retry-After header"),
+}
+BODY_ERRORS = {
+    "400": _problem("Malformed JSON"),
+    "413": _problem("Body too large"),
+    "415": _problem("Not application/json"),
+    "422": _problem("Invalid fields, one entry per field"),
+}
+
+
+def _comment_in() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["post_id", "author_name", "author_email", "content"],
+        "properties": {
+            "post_id": {"type": "string", "minLength": 1, "maxLength": schemas.MAX_POST_ID_CHARS},
+            "author_name": {
+                "type": "string",
+                "description": f"Non-empty after trimming; at most {schemas.MAX_AUTHOR_NAME_BYTES} UTF-8 bytes.",
+            },
+            "author_email": {
+                "type": "string",
+                "description": f"A valid address; at most {schemas.MAX_AUTHOR_EMAIL_BYTES} bytes.",
+            },
+            "content": {
+                "type": "string",
+                "description": f"Non-empty after trimming; at most {schemas.MAX_CONTENT_BYTES} UTF-8 bytes.",
+            },
+            "author_url": {"type": ["string", "null"], "description": "http(s) URL, at most 200 bytes."},
+            "post_url": {"type": ["string", "null"], "description": "http(s) URL of the article."},
+            "parent_id": {"type": ["string", "null"], "maxLength": schemas.MAX_PARENT_ID_CHARS},
+            "user_ip": {"type": ["string", "null"], "description": "IPv4 or IPv6 address."},
+            "user_agent": {"type": ["string", "null"], "maxLength": schemas.MAX_USER_AGENT_CHARS},
+            "lang": {"type": ["string", "null"], "description": "Language tag, e.g. vi or en."},
+        },
+    }
+
+
+def _verdict() -> dict[str, Any]:
+    feature = {
+        "type": "object",
+        "required": ["feature", "weight"],
+        "properties": {"feature": _STR, "weight": {"type": "number"}},
+    }
+    return {
+        "type": "object",
+        "required": [
+            "id",
+            "status",
+            "spam_score",
+            "reasons",
+            "toxicity",
+            "explanation",
+            "model_version",
+            "created_at",
+        ],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["approved", "pending", "spam", "rejected"]},
+            "spam_score": {"type": "number", "minimum": 0, "maximum": 1},
+            "reasons": {"type": "array", "items": _ref("Reason")},
+            "toxicity": {
+                "type": "object",
+                "required": ["label", "probabilities"],
+                "properties": {
+                    "label": {"type": "string", "enum": ["CLEAN", "OFFENSIVE", "HATE"]},
+                    "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
+                },
+            },
+            "explanation": {
+                "type": "object",
+                "required": ["spam", "toxicity"],
+                "properties": {
+                    "spam": {"type": "array", "items": feature},
+                    "toxicity": {"type": "array", "items": feature},
+                },
+            },
+            "model_version": _STR,
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
+def _comment_view() -> dict[str, Any]:
+    view = _verdict()
+    view = {**view, "properties": dict(view["properties"])}
+    view["properties"].update(
+        {
+            "id": _STR,
+            "auto_status": _STR,
+            "post_id": _STR,
+            "decision": {"type": ["object", "null"]},
+            "comment": {"type": "object"},
+            "claim": {"type": ["object", "null"]},
+        }
+    )
+    return view
+
+
+def build_spec() -> dict[str, Any]:
+    site_auth = [{"siteKey": []}]
+    mod_auth = [{"moderatorToken": []}]
+    comment_body = {"required": True, "content": {"application/json": {"schema": _ref("CommentIn")}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Comment moderation service",
+            "version": "1",
+            "description": "Spam and toxicity scoring, per-site rules and a review queue for news comments.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {
+                "siteKey": {"type": "http", "scheme": "bearer", "description": "A site API key (sk-...)."},
+                "moderatorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A moderator token (mt-...).",
+                },
+            },
+            "schemas": {
+                "CommentIn": _comment_in(),
+                "Verdict": _verdict(),
+                "CommentView": _comment_view(),
+                "Reason": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": _STR, "message": _STR},
+                },
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": _STR,
+                        "title": _STR,
+                        "status": {"type": "integer"},
+                        "detail": _STR,
+                        "code": _STR,
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "code", "message"],
+                                "properties": {"field": _STR, "code": _STR, "message": _STR},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/v1/comments": {
+                "post": {
+                    "operationId": "submitComment",
+                    "summary": "Submit a comment: score, decide and store it",
+                    "security": site_auth,
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": schemas.MAX_IDEMPOTENCY_KEY_CHARS},
+                        }
+                    ],
+                    "requestBody": comment_body,
+                    "responses": {
+                        "202": _json("Accepted and decided", _ref("Verdict")),
+                        **BODY_ERRORS,
+                        **COMMON_ERRORS,
+                        "409": _problem("Duplicate comment"),
+                        "429": _problem("Flood or rate limit; see Retry-After"),
+                    },
+                }
+            },
+            "/v1/check": {
+                "post": {
+                    "operationId": "checkComment",
+                    "summary": "Score and decide without storing",
+                    "security": site_auth,
+                    "requestBody": comment_body,
+                    "responses": {
+                        "200": _json("Decision", _ref("Verdict")),
+                        **BODY_ERRORS,
+                        **COMMON_ERRORS,
+                        "429": _problem("Rate limited"),
+                    },
+                }
+            },
+            "/v1/comments/{comment_id}": {
+                "get": {
+                    "operationId": "getComment",
+                    "security": site_auth,
+                    "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": _STR}],
+                    "responses": {
+                        "200": _json("Current status", _ref("CommentView")),
+                        "404": _problem("No such comment for this site"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/review/queue": {
+                "get": {
+                    "operationId": "reviewQueue",
+                    "security": mod_auth,
+                    "parameters": [
+                        {"name": "site", "in": "query", "required": True, "schema": _STR},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["pending", "approved", "spam", "rejected"]},
+                        },
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                        {"name": "cursor", "in": "query", "schema": _STR},
+                        {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            "One page",
+                            {
+                                "type": "object",
+                                "required": ["site", "status", "items", "next_cursor", "counts"],
+                                "properties": {
+                                    "site": _STR,
+                                    "status": _STR,
+                                    "items": {"type": "array", "items": _ref("CommentView")},
+                                    "next_cursor": {"type": ["string", "null"]},
+                                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                },
+                            },
+                        ),
+                        "403": _problem("No access to this site"),
+                        "422": _problem("Invalid query"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/review/claim": {
+                "post": {
+                    "operationId": "claimItems",
+                    "security": mod_auth,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["site"],
+                                    "properties": {
+                                        "site": _STR,
+                                        "count": {"type": "integer", "minimum": 1, "maximum": schemas.MAX_CLAIM_COUNT},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            "Leased items",
+                            {
+                                "type": "object",
+                                "required": ["site", "items", "lease_seconds"],
+                                "properties": {
+                                    "site": _STR,
+                                    "lease_seconds": {"type": "integer"},
+                                    "lease_expires_at": _STR,
+                                    "items": {"type": "array", "items": _ref("CommentView")},
+                                },
+                            },
+                        ),
+                        **BODY_ERRORS,
+                        "403": _problem("No access to this site"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/review/{comment_id}/decision": {
+                "post": {
+                    "operationId": "decide",
+                    "security": mod_auth,
+                    "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": _STR}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["decision"],
+                                    "properties": {
+                                        "decision": {"type": "string", "enum": sorted(schemas.DECISIONS)},
+                                        "note": {"type": ["string", "null"], "maxLength": schemas.MAX_NOTE_CHARS},
+                                        "reason": {"type": ["string", "null"], "enum": [*schemas.REJECTION_REASONS, None]},
+                                        "site": _STR,
+                                        "block_email": {"type": "boolean"},
+                                        "block_ip": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("Decided", _ref("CommentView")),
+                        **BODY_ERRORS,
+                        "403": _problem("No access to this site"),
+                        "404": _problem("No such comment in this moderator's sites"),
+                        "409": _problem("Already decided differently, or claimed by another moderator"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json("Up", {"type": "object"})}}},
+            "/readyz": {
+                "get": {
+                    "operationId": "readyz",
+                    "responses": {"200": _json("Ready", {"type": "object"}), "503": _problem("Not ready")},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "responses": {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}}},
+                }
+            },
+            "/openapi.json": {
+                "get": {"operationId": "openapi", "responses": {"200": _json("This document", {"type": "object"})}}
+            },
+        },
+    }

@@ -1,0 +1,20 @@
+"""The route table; handlers live in views.py."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from service import views
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/comments", views.submit_comment)
+    app.router.add_post("/v1/check", views.check_comment)
+    app.router.add_get("/v1/comments/{comment_id}", views.get_comment)
+    app.router.add_get("/v1/review/queue", views.review_queue)
+    app.router.add_post("/v1/review/claim", views.claim)
+    app.router.add_post("/v1/review/{comment_id}/decision", views.decision)
+    app.router.add_get("/healthz", views.healthz)
+    app.router.add_get("/readyz", views.readyz)
+    app.router.add_get("/metrics", views.metrics)
+    app.router.add_get("/openapi.json", views.openapi)

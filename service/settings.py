@@ -1,0 +1,80 @@
+"""Process configuration, read from the environment once in ``main()``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def _env_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # The URL can carry a password: keep it out of repr() and therefore out of logs.
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    models_dir: Path = DEFAULT_MODELS_DIR
+    # Redis Cluster mode: the same code, a cluster-aware client.
+    redis_cluster: bool = False
+    # Micro-batching of model scoring across concurrent requests.
+    batch_max_size: int = 64
+    batch_max_wait_ms: float = 2.0
+    # How long a moderator holds a claimed item before it returns to the pool.
+    lease_seconds: int = 300
+    # Replies kept for Idempotency-Key retries.
+    idempotency_ttl_seconds: int = 24 * 3600
+    # Per-key and per-client-IP request budgets (requests per minute, 0 disables).
+    rate_limit_per_key: int = 0
+    rate_limit_per_ip: int = 0
+    # Redis operations that exceed this fail fast with 503 instead of hanging the request.
+    redis_timeout_seconds: float = 2.0
+    trust_forwarded_for: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        return cls(
+            redis_url=env.get("REDIS_URL", cls.redis_url),
+            host=env.get("MODERATION_HOST", cls.host),
+            port=_env_int(env, "MODERATION_PORT", cls.port),
+            workers=_env_int(env, "MODERATION_WORKERS", cls.workers),
+            models_dir=Path(env.get("MODERATION_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
+            redis_cluster=env.get("REDIS_CLUSTER", "") in {"1", "true", "yes"},
+            batch_max_size=_env_int(env, "MODERATION_BATCH_MAX_SIZE", cls.batch_max_size),
+            batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", cls.batch_max_wait_ms),
+            lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", cls.lease_seconds),
+            idempotency_ttl_seconds=_env_int(
+                env, "MODERATION_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds
+            ),
+            rate_limit_per_key=_env_int(env, "MODERATION_RATE_LIMIT_PER_KEY", cls.rate_limit_per_key),
+            rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", cls.rate_limit_per_ip),
+            redis_timeout_seconds=_env_float(
+                env, "MODERATION_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
+            ),
+            trust_forwarded_for=env.get("MODERATION_TRUST_FORWARDED_FOR", "") in {"1", "true"},
+            log_level=env.get("MODERATION_LOG_LEVEL", cls.log_level),
+        )

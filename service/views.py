@@ -1,0 +1,167 @@
+"""HTTP handlers: parse, call one domain operation, serialise."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+from aiohttp import web
+
+from service import appkeys, keys
+from service.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
+from service.errors import FieldError, PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from service.moderation import MAX_PAGE, parse_status
+from service.schemas import (
+    MAX_BODY_BYTES,
+    decode_object,
+    parse_claim,
+    parse_comment,
+    parse_decision,
+    parse_idempotency_key,
+    require_json,
+)
+
+JSON = "application/json"
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(data), status=status, content_type=JSON)
+
+
+async def site_caller(request: web.Request) -> SiteCaller:
+    token = bearer(request.headers.get("Authorization"))
+    return await resolve_site_key(request.app[appkeys.REDIS], token)
+
+
+async def moderator(request: web.Request) -> Moderator:
+    token = bearer(request.headers.get("Authorization"))
+    return await resolve_moderator(request.app[appkeys.REDIS], token)
+
+
+async def read_json(request: web.Request) -> dict[str, object]:
+    # Refuse on the declared length before reading a byte of an oversized body.
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    require_json(request.headers.get("Content-Type"))
+    body = await request.read()
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes")
+    return decode_object(body)
+
+
+async def submit_comment(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    idem = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+    comment = parse_comment(await read_json(request))
+    result = await request.app[appkeys.MODERATION].submit(caller, comment, idem)
+    response = web.Response(body=result.body, status=202, content_type=JSON)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def check_comment(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    comment = parse_comment(await read_json(request))
+    body = await request.app[appkeys.MODERATION].check(caller, comment)
+    return web.Response(body=body, status=200, content_type=JSON)
+
+
+async def get_comment(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    view = await request.app[appkeys.MODERATION].get_for_site(caller, request.match_info["comment_id"])
+    return _json(view)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 50
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= MAX_PAGE:
+        raise ValidationFailed(
+            "invalid limit",
+            errors=[FieldError("limit", "range", f"limit must be an integer from 1 to {MAX_PAGE}")],
+        )
+    return value
+
+
+async def review_queue(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    query = request.query
+    site = query.get("site")
+    if not site:
+        raise ValidationFailed("site is required", errors=[FieldError("site", "required", "site is required")])
+    status = parse_status(query.get("status"))
+    limit = _limit(query.get("limit"))
+    order = query.get("order", "desc")
+    if order not in {"asc", "desc"}:
+        raise ValidationFailed(
+            "invalid order", errors=[FieldError("order", "invalid", "order must be asc or desc")]
+        )
+    cursor = query.get("cursor") or None
+    if cursor is not None and (len(cursor) > 64 or not cursor.isalnum()):
+        raise ValidationFailed("invalid cursor", errors=[FieldError("cursor", "invalid", "cursor is malformed")])
+    page = await request.app[appkeys.MODERATION].queue(mod, site, status, limit, cursor, order == "desc")
+    return _json(page)
+
+
+async def claim(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    body = parse_claim(await read_json(request))
+    return _json(await request.app[appkeys.MODERATION].claim(mod, body.site, body.count))
+
+
+async def decision(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    doc = await read_json(request)
+    body = parse_decision(doc)
+    site = doc.get("site")
+    view = await request.app[appkeys.MODERATION].decide(
+        mod, request.match_info["comment_id"], body, site if isinstance(site, str) else None
+    )
+    return _json(view)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    redis = request.app[appkeys.REDIS]
+    try:
+        async with asyncio.timeout(1.0):
+            await redis.ping()
+    except (TimeoutError, OSError) as exc:
+        raise ServiceUnavailable("redis is not reachable") from exc
+    version = request.app[appkeys.BATCHER].scorer.version
+    return _json({"status": "ready", "redis": "ok", "model_version": version})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    app = request.app
+    redis = app[appkeys.REDIS]
+    depth: dict[tuple[str, str], int] = {}
+    sites = sorted(await redis.smembers(keys.SITES))
+    if sites:
+        pipe = redis.pipeline(transaction=False)
+        for site in sites:
+            for status in keys.STATUSES:
+                pipe.zcard(keys.status_index(site, status))
+        values = iter(await pipe.execute())
+        for site in sites:
+            for status in keys.STATUSES:
+                depth[(site, status)] = int(next(values))
+    batcher = app[appkeys.BATCHER]
+    text = app[appkeys.METRICS].render(
+        app[appkeys.MODERATION].decisions, depth, batcher.scorer.version, batcher.batches, batcher.documents
+    )
+    return web.Response(text=text, content_type="text/plain", charset="utf-8", headers={"X-Format": "0.0.4"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    from service.openapi import build_spec
+
+    return _json(build_spec())
