@@ -1,0 +1,290 @@
+"""Text normalization shared by the models and the policy word-list matcher.
+
+Everything here is pure, typed and fast (regexes compiled once at import). Two forms matter:
+
+* :func:`normalize_text` — readable form: NFKC, invisible characters removed, look-alike
+  characters folded inside words, separators collapsed inside spelled-out words, casefolded.
+  Vietnamese diacritics are kept.
+* :func:`fold_for_matching` — the same without diacritics (``đ`` → ``d``), which is how most
+  obfuscated spam is typed; word lists should be folded with the same function.
+
+Detectors (:func:`find_phone_numbers`, :func:`find_urls`, :func:`find_contacts`,
+:func:`count_links`) work on raw text and survive spacing, dotting and letter look-alikes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+__all__ = [
+    "SHORTENER_DOMAINS",
+    "collapse_spelled_words",
+    "count_links",
+    "find_contacts",
+    "find_contacts_folded",
+    "find_phone_numbers",
+    "find_urls",
+    "fold_for_matching",
+    "fold_lookalikes",
+    "has_diacritics",
+    "is_short_link",
+    "normalize_text",
+    "remove_diacritics",
+    "skeleton",
+    "strip_invisible",
+]
+
+# Zero-width spaces/joiners, soft hyphen, bidi marks, BOM, variation selectors, tag chars:
+# invisible characters spammers insert to break up blocked words.
+_INVISIBLE_RE: Final = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
+)
+
+# Cyrillic / Greek / other letters that render like Latin ones.
+_CONFUSABLES: Final[dict[int, str]] = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",
+        "ѕ": "s", "һ": "h", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u",
+        "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
+        "С": "c", "Т": "t", "У": "y", "Х": "x", "І": "i", "Ј": "j", "Ѕ": "s",
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+        "Α": "a", "Β": "b", "Ε": "e", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",
+        "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ζ": "z",
+        "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe",
+    }
+)  # fmt: skip
+
+# Digits and symbols used as letters *inside* a word ("T0", "s0", "m@y", "$im").
+_IN_WORD_LOOKALIKE: Final[dict[int, str]] = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "|": "i",
+     "!": "i"}
+)  # fmt: skip
+# Only tokens that contain a look-alike character are candidates; most words are skipped.
+_LOOKALIKE_TOKEN_RE: Final = re.compile(r"[\w@$]*[013457@$][\w@$]*")
+# A lowercase "l" written between capitals is an "I" look-alike ("GlAY", "SlNH").
+_L_BEFORE_CAPITAL_RE: Final = re.compile(r"l(?=[A-ZĐ])")
+_CONFUSABLE_PRESENT_RE: Final = re.compile("[\u0370-\u03ff\u0400-\u04ff\u0500-\u058f\u0131\u0142\u00f8\u00df\u00e6\u0153\u0261]")
+
+# Single letters separated by one non-space separator: "n.h.a", "c-a-i", "z_a_l_o".
+_SPELLED_DOTTED_RE: Final = re.compile(r"(?<!\w)(?:\w[.\-_*'`~,+|/\\])+\w(?!\w)")
+# Single letters separated by spaces: "n h a c a i", "z a l o".
+_SPELLED_SPACED_RE: Final = re.compile(r"(?<!\w)(?:\w[ \t]){2,}\w(?!\w)")
+_SEP_CHARS_RE: Final = re.compile(r"[.\-_*'`~,+|/\\ \t]")
+_WS_RE: Final = re.compile(r"\s+")
+_NON_ALNUM_RE: Final = re.compile(r"[\W_]+")
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width characters, joiners, bidi controls and variation selectors."""
+    return _INVISIBLE_RE.sub("", text)
+
+
+def _build_diacritics_table() -> dict[int, str]:
+    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "D"}
+    # Latin-1 Supplement, Latin Extended-A/B and Latin Extended Additional hold every
+    # precomposed Vietnamese letter; a translate table is ~10x faster than NFD + filter.
+    for cp in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)):
+        base = "".join(
+            ch for ch in unicodedata.normalize("NFD", chr(cp)) if not unicodedata.combining(ch)
+        )
+        if base and base != chr(cp) and len(base) == 1:
+            table[cp] = base
+    return table
+
+
+_DIACRITICS_TABLE: Final = _build_diacritics_table()
+_COMBINING_RE: Final = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff]")
+
+
+def remove_diacritics(text: str) -> str:
+    """Drop combining marks (Vietnamese tones and vowel marks); ``đ``/``Đ`` become ``d``/``D``."""
+    text = unicodedata.normalize("NFC", text).translate(_DIACRITICS_TABLE)
+    return _COMBINING_RE.sub("", text)
+
+
+def has_diacritics(text: str) -> bool:
+    """True when the text carries any combining mark or ``đ`` (i.e. accented Vietnamese)."""
+    if "đ" in text or "Đ" in text:
+        return True
+    return any(unicodedata.combining(ch) for ch in unicodedata.normalize("NFD", text))
+
+
+def _fold_token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    letters = sum(ch.isalpha() for ch in token)
+    others = len(token) - letters
+    # "T0", "s1m", "gi4y" fold; "4g", "covid19", "iphone15" keep their numbers.
+    if others == 0 or letters < others or token[0].isdigit():
+        return token
+    if token[-1].isdigit() and token[-2:].isdigit():
+        return token
+    return token.translate(_IN_WORD_LOOKALIKE)
+
+
+def _l_as_i(match: re.Match[str]) -> str:
+    # A lowercase "l" written before a capital, after a capital or at a word start,
+    # is an "I" look-alike ("GlAY", "SlNH"); "Lan" or "bLog" style stays.
+    start = match.start()
+    prev = match.string[start - 1] if start else " "
+    return "I" if prev.isupper() or not prev.isalpha() else "l"
+
+
+def fold_lookalikes(text: str) -> str:
+    """Fold Cyrillic/Greek look-alikes to Latin and digits/symbols used inside words.
+
+    ``"GlAY T0"`` → ``"GIAY To"``; ``"m@y"`` → ``"may"``. Free-standing numbers are kept.
+    """
+    text = _L_BEFORE_CAPITAL_RE.sub(_l_as_i, text)
+    if _CONFUSABLE_PRESENT_RE.search(text):
+        text = text.translate(_CONFUSABLES)
+    return _LOOKALIKE_TOKEN_RE.sub(_fold_token, text)
+
+
+def collapse_spelled_words(text: str) -> str:
+    """Join words spelled out letter by letter: ``"n.h.a c.a.i"`` → ``"nha cai"``.
+
+    Dotted/dashed runs become one word each; space-separated single letters become one word.
+    """
+    text = _SPELLED_DOTTED_RE.sub(lambda m: _SEP_CHARS_RE.sub("", m.group(0)), text)
+    return _SPELLED_SPACED_RE.sub(lambda m: _SEP_CHARS_RE.sub("", m.group(0)), text)
+
+
+def normalize_text(text: str) -> str:
+    """Readable normalized form (keeps Vietnamese diacritics), casefolded, single-spaced."""
+    text = unicodedata.normalize("NFKC", text)
+    text = strip_invisible(text)
+    text = fold_lookalikes(text)
+    text = text.casefold()
+    text = collapse_spelled_words(text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def fold_for_matching(text: str) -> str:
+    """:func:`normalize_text` without diacritics — the form for word lists and n-grams."""
+    return remove_diacritics(normalize_text(text))
+
+
+def skeleton(text: str) -> str:
+    """Most aggressive form: folded, ``l`` → ``i``, every non-alphanumeric removed.
+
+    ``"n h a - c a i"``, ``"nhà cái"`` and ``"NHA.CAl"`` all give ``"nhacai"``; compare word
+    lists against this form with substring search when spacing must not matter.
+    """
+    return _NON_ALNUM_RE.sub("", fold_for_matching(text)).replace("l", "i")
+
+
+# ---------------------------------------------------------------- phone numbers
+
+# A digit or a letter that stands in for one; runs may be broken by up to 3 separators.
+_PHONE_CANDIDATE_RE: Final = re.compile(
+    r"(?<![\w])(?:\+|\(\+?)?[0-9oOlIi|](?:[ \t.\-_()/*,]{0,3}[0-9oOlIi|]){6,13}(?![\w])"
+)
+_DIGIT_MAP: Final[dict[int, str]] = str.maketrans(
+    {"o": "0", "O": "0", "l": "1", "I": "1", "i": "1", "|": "1"}
+)
+_NON_DIGIT_RE: Final = re.compile(r"\D")
+
+
+def _phone_from_candidate(raw: str) -> str | None:
+    mapped = raw.translate(_DIGIT_MAP)
+    digits = _NON_DIGIT_RE.sub("", mapped)
+    real_digits = sum(ch.isdigit() for ch in raw)
+    # Mostly real digits: "ooo iii" in a sentence must not become a phone number.
+    if real_digits < 7 or real_digits < len(digits) - 3:
+        return None
+    if digits.startswith("84") and len(digits) in (11, 12):
+        return "0" + digits[2:]
+    if digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11):
+        return digits
+    # Switchboard / hotline formats: 1800xxxx, 1900xxxx.
+    if digits[:4] in ("1800", "1900") and len(digits) in (8, 10):
+        return digits
+    return None
+
+
+def find_phone_numbers(text: str) -> list[str]:
+    """Vietnamese phone numbers in *text*, as plain digit strings (``"0982365365"``).
+
+    Finds ``0982 365 365``, ``0 9 8 2 . 3 6 5 . 3 6 5``, ``+84 982365365``, ``09O8 123 456``
+    (letter look-alikes), fullwidth digits and numbers split by zero-width characters.
+    """
+    text = strip_invisible(unicodedata.normalize("NFKC", text))
+    found: list[str] = []
+    for match in _PHONE_CANDIDATE_RE.finditer(text):
+        phone = _phone_from_candidate(match.group(0))
+        if phone is not None:
+            found.append(phone)
+    return found
+
+
+# ---------------------------------------------------------------- links
+
+SHORTENER_DOMAINS: Final[frozenset[str]] = frozenset(
+    {
+        "bit.ly", "tinyurl.com", "goo.gl", "t.co", "ow.ly", "is.gd", "cutt.ly", "rb.gy",
+        "shorturl.at", "tiny.cc", "s.id", "rebrand.ly", "bl.ink", "v.gd", "buff.ly",
+        "shope.ee", "s.shopee.vn", "s.lazada.vn", "t.me", "zalo.me", "fb.me", "m.me",
+        "youtu.be", "linktr.ee", "bom.to", "tinyurl.vn", "urlz.vn", "shorten.asia",
+    }
+)  # fmt: skip
+_TLDS: Final = (
+    "com|net|org|vn|io|me|ly|co|info|xyz|top|club|site|online|biz|tk|gl|gg|to|us|tv|app|"
+    "link|shop|store|live|bet|win|vip|fun|cc|pro|asia|ee|id|at|gd|ml|ga|cf|uk|de|ru|in|br"
+)
+_URL_RE: Final = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']+"
+    r"|\b[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9\-]{1,63})*\s?[.。](?:" + _TLDS + r")\b(?:/[^\s<>\"']*)?"
+    r"|\b[a-z0-9][a-z0-9\-]{1,62}\s?(?:\(\.\)|\[\.\]|\(dot\)|\[dot\]| dot | cham | chấm )\s?"
+    r"(?:" + _TLDS + r")\b",
+    re.IGNORECASE,
+)
+_DOMAIN_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?([^/\s?#]+)", re.IGNORECASE)
+
+
+def find_urls(text: str) -> list[str]:
+    """URLs, bare domains (``abc.com``, ``dep.com.vn``) and written-out ones (``abc chấm com``)."""
+    text = strip_invisible(unicodedata.normalize("NFKC", text))
+    return [m.group(0) for m in _URL_RE.finditer(text)]
+
+
+def is_short_link(url: str) -> bool:
+    """True for URL-shortener / messenger-redirect hosts (``bit.ly``, ``t.me``, ``zalo.me``)."""
+    match = _DOMAIN_RE.match(url.strip())
+    if match is None:
+        return False
+    host = match.group(1).casefold().replace(" ", "")
+    return host in SHORTENER_DOMAINS
+
+
+def count_links(text: str) -> int:
+    """Number of links (URLs, bare or written-out domains) in *text*."""
+    return len(find_urls(text))
+
+
+# ---------------------------------------------------------------- contacts
+
+# Matched on the folded form (no diacritics, look-alikes folded, spelled words collapsed).
+_CONTACT_RE: Final = re.compile(
+    r"\b(?:zalo|zl|za lo|zaio|telegram|tele|tg|viber|whatsapp|wechat|kakaotalk|line id|"
+    r"inbox|ib|lien he|lh|sdt|so dt|dien thoai|hotline|hot line|ket ban|add zalo|nhan tin|"
+    r"contact|call|text me|dm me|whats app|skype|facebook\.com|fb\.com|fanpage|"
+    r"check out my|subscribe|my channel|kenh cua (?:minh|toi|em))\b"
+)
+
+
+def find_contacts(text: str) -> list[str]:
+    """Contact-channel mentions (Zalo, Telegram, "liên hệ", hotline, "inbox", "my channel"…).
+
+    Returned in folded form, e.g. ``["zalo", "lien he"]``.
+    """
+    return find_contacts_folded(fold_for_matching(text))
+
+
+def find_contacts_folded(folded: str) -> list[str]:
+    """:func:`find_contacts` for text already passed through :func:`fold_for_matching`."""
+    return [m.group(0) for m in _CONTACT_RE.finditer(folded)]

@@ -1,0 +1,212 @@
+"""Serving API: calibrated spam probability and toxicity class, with short explanations.
+
+``Scorer.load(models_dir)`` reads ``models_dir/spam`` and ``models_dir/toxicity`` (see
+service/artifacts.py for the integrity checks). A Scorer is immutable, so hot reload is: load a
+new one, then swap the reference; requests holding the old object finish on it.
+
+Only the first ``features.MAX_SCORED_CHARS`` (4,000) characters of a comment are scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import scipy.sparse as sp
+
+from service.artifacts import Artifact, ModelError, load_artifact
+from service.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, prepare
+
+__all__ = [
+    "DEFAULT_APPROVE_THRESHOLD",
+    "DEFAULT_SPAM_THRESHOLD",
+    "Feature",
+    "ModelError",
+    "Score",
+    "ScoreInput",
+    "Scorer",
+    "Toxicity",
+]
+
+# P(spam) below this is approved without review; at or above DEFAULT_SPAM_THRESHOLD it is
+# treated as spam; in between it is held for a moderator.
+DEFAULT_APPROVE_THRESHOLD: Final = 0.3
+DEFAULT_SPAM_THRESHOLD: Final = 0.9
+
+SPAM_DIR: Final = "spam"
+TOXICITY_DIR: Final = "toxicity"
+TOXICITY_LABELS: Final = ("CLEAN", "OFFENSIVE", "HATE")
+MAX_EXPLAINED: Final = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreInput:
+    content: str
+    author_name: str = ""
+    author_email: str = ""
+    author_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Toxicity:
+    label: str
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    spam: float
+    spam_features: tuple[Feature, ...]
+    toxicity: Toxicity
+    toxicity_features: tuple[Feature, ...]
+
+
+def _names(artifact: Artifact) -> tuple[np.ndarray, np.ndarray]:
+    """Dense column → name table (object array) and a mask of explainable columns."""
+    names = np.empty(N_FEATURES, dtype=object)
+    named = np.zeros(N_FEATURES, dtype=bool)
+    names[artifact.name_index] = artifact.name_text
+    named[artifact.name_index] = True
+    names[N_HASH:] = SIGNAL_NAMES
+    named[N_HASH:] = True
+    return names, named
+
+
+@dataclass(frozen=True, slots=True)
+class _Linear:
+    """A loaded linear model ready for batched scoring and explanation."""
+
+    artifact: Artifact
+    names: np.ndarray
+    named: np.ndarray
+    # Per-class weights centred across classes: w_k - mean_j w_j is the push toward class k.
+    explain_coef: np.ndarray
+
+    @classmethod
+    def from_artifact(cls, artifact: Artifact) -> _Linear:
+        names, named = _names(artifact)
+        coef = artifact.coef.astype(np.float64)
+        explain = coef if coef.shape[0] == 1 else coef - coef.mean(axis=0, keepdims=True)
+        return cls(artifact, names, named, explain)
+
+    def explain(self, row: sp.csr_matrix, cls_row: int) -> tuple[Feature, ...]:
+        idx = row.indices
+        if idx.size == 0:
+            return ()
+        keep = self.named[idx]
+        idx = idx[keep]
+        contrib = row.data[keep] * self.explain_coef[cls_row, idx]
+        if contrib.size > MAX_EXPLAINED:
+            top = np.argpartition(-np.abs(contrib), MAX_EXPLAINED)[:MAX_EXPLAINED]
+        else:
+            top = np.arange(contrib.size)
+        top = top[np.argsort(-np.abs(contrib[top]), kind="stable")]
+        return tuple(
+            Feature(str(self.names[idx[i]]), round(float(contrib[i]), 4))
+            for i in top
+            if contrib[i] != 0.0
+        )
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return out
+
+
+def _positive_sign(artifact: Artifact) -> float:
+    # Binary coef points toward classes[1]; orient it toward the declared positive class.
+    positive = str(artifact.manifest.get("positive_label"))
+    if len(artifact.classes) != 2 or positive not in artifact.classes:
+        raise ModelError(f"{artifact.version}: positive label {positive!r} not in {artifact.classes}")
+    return 1.0 if artifact.classes.index(positive) == 1 else -1.0
+
+
+def binary_probability(artifact: Artifact, x: sp.csr_matrix) -> np.ndarray:
+    """Calibrated P(positive class) for each row of *x*."""
+    z = _positive_sign(artifact) * (x @ artifact.coef[0].astype(np.float64) + artifact.intercept[0])
+    cal = artifact.manifest.get("calibration", {"a": 1.0, "b": 0.0})
+    return _sigmoid(float(cal["a"]) * z + float(cal["b"]))
+
+
+def multiclass_probability(artifact: Artifact, x: sp.csr_matrix) -> np.ndarray:
+    """Softmax probabilities, columns in ``artifact.classes`` order."""
+    logits = x @ artifact.coef.T.astype(np.float64) + artifact.intercept
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    out: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return out
+
+
+def multiclass_decision(artifact: Artifact, proba: np.ndarray) -> np.ndarray:
+    """Class index per row: argmax of log-probability plus the artifact's tuned biases."""
+    bias = np.asarray(artifact.manifest.get("decision_bias", [0.0] * proba.shape[1]))
+    out: np.ndarray = np.argmax(np.log(np.maximum(proba, 1e-12)) + bias, axis=1)
+    return out
+
+
+class Scorer:
+    """Both models plus the shared featurizer; cheap to construct again for hot reload."""
+
+    __slots__ = ("_featurizer", "_spam", "_spam_pos", "_tox", "version")
+
+    def __init__(self, spam: Artifact, toxicity: Artifact) -> None:
+        if spam.manifest.get("task") != "spam" or toxicity.manifest.get("task") != "toxicity":
+            raise ModelError("expected a spam and a toxicity artifact")
+        if sorted(toxicity.classes) != sorted(TOXICITY_LABELS):
+            raise ModelError(f"toxicity classes {toxicity.classes} != {TOXICITY_LABELS}")
+        self._spam = _Linear.from_artifact(spam)
+        # Explanations are always reported "toward spam".
+        self._spam_pos = _positive_sign(spam)
+        self._tox = _Linear.from_artifact(toxicity)
+        self._featurizer = Featurizer.create()
+        self.version = f"{spam.version}+{toxicity.version}".replace("toxicity-", "tox-")
+
+    @classmethod
+    def load(cls, models_dir: Path) -> Scorer:
+        """Load and verify ``spam/`` and ``toxicity/`` under *models_dir*; raises ModelError."""
+        models_dir = Path(models_dir)
+        return cls(load_artifact(models_dir / SPAM_DIR), load_artifact(models_dir / TOXICITY_DIR))
+
+    def features(self, batch: Sequence[ScoreInput]) -> sp.csr_matrix:
+        prepared = [prepare(item.content, item.author_name) for item in batch]
+        return self._featurizer.transform_prepared(prepared)
+
+    def score(self, batch: Sequence[ScoreInput]) -> list[Score]:
+        """Score a batch; never raises on odd input (empty, huge, unpaired surrogates…)."""
+        if not batch:
+            return []
+        x = self.features(batch)
+        spam = binary_probability(self._spam.artifact, x)
+        tox = multiclass_probability(self._tox.artifact, x)
+        tox_classes = self._tox.artifact.classes
+        decided = multiclass_decision(self._tox.artifact, tox)
+        spam_sign = self._spam_pos
+        results: list[Score] = []
+        for i in range(x.shape[0]):
+            row = x[i]
+            spam_feats = self._spam.explain(row, 0)
+            if spam_sign < 0:
+                spam_feats = tuple(Feature(f.name, -f.weight) for f in spam_feats)
+            k = int(decided[i])
+            tox_feats = self._tox.explain(row, k)
+            results.append(
+                Score(
+                    spam=float(spam[i]),
+                    spam_features=spam_feats,
+                    toxicity=Toxicity(
+                        label=tox_classes[k],
+                        probabilities={c: float(tox[i, j]) for j, c in enumerate(tox_classes)},
+                    ),
+                    toxicity_features=tox_feats,
+                )
+            )
+        return results
