@@ -17,11 +17,13 @@ from service.batcher import Batcher
 from service.metrics import Metrics
 from service.middleware import problems
 from service.moderation import Moderation
+from service.ratelimit import RateLimiter
 from service.routes import setup_routes
 from service.schemas import MAX_BODY_BYTES
 from service.scoring import Scorer
 from service.settings import Settings
 from service.store import Store
+from service.ui import security_headers
 
 log = logging.getLogger("moderation")
 
@@ -89,6 +91,9 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(app[appkeys.REDIS], idempotency_ttl=settings.idempotency_ttl_seconds)
     app[appkeys.STORE] = store
     app[appkeys.MODERATION] = Moderation(store, app[appkeys.BATCHER], lease_seconds=settings.lease_seconds)
+    app[appkeys.RATE_LIMITER] = RateLimiter(
+        app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip
+    )
     yield
 
 
@@ -107,4 +112,5 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     app.cleanup_ctx.append(model_ctx)
     app.cleanup_ctx.append(domain_ctx)
     setup_routes(app)
+    app.on_response_prepare.append(security_headers)
     return app

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from service.batcher import Batcher
 from service.metrics import Metrics
 from service.moderation import Moderation
+from service.ratelimit import RateLimiter
 from service.settings import Settings
 from service.store import Store
 
@@ -17,3 +18,4 @@ STORE = web.AppKey("store", Store)
 BATCHER = web.AppKey("batcher", Batcher)
 MODERATION = web.AppKey("moderation", Moderation)
 METRICS = web.AppKey("metrics", Metrics)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

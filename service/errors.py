@@ -101,6 +101,14 @@ class UnsupportedMediaType(ProblemError):
     status, title, code = 415, "Unsupported Media Type", "unsupported_media_type"
 
 
+class RequestTimeout(ProblemError):
+    status, title, code = 408, "Request Timeout", "request_timeout"
+
+    def __init__(self, detail: str) -> None:
+        # The rest of the body may still be on its way; do not read it, drop the connection.
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class TooManyRequests(ProblemError):
     status, title, code = 429, "Too Many Requests", "rate_limited"
 

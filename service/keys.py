@@ -28,6 +28,15 @@ def mod_token(token_hash: str) -> str:
     return MOD_TOKEN_PREFIX + token_hash
 
 
+# Session id hash -> JSON {moderator token hash, name, csrf token} for the moderator's page.
+# Created by sign-in with a TTL (Settings.session_seconds), deleted by sign-out.
+SESSION_PREFIX = "modsession:"
+
+
+def session(session_hash: str) -> str:
+    return SESSION_PREFIX + session_hash
+
+
 def site_meta(site: str) -> str:
     """Hash: name, created_at, current api key hash. Lives with the site."""
     return f"site:{{{site}}}:meta"
@@ -76,3 +85,39 @@ def approved_authors(site: str) -> str:
 def counters(site: str) -> str:
     """Hash of decision counters by status, for /metrics."""
     return f"site:{{{site}}}:counters"
+
+
+def rate_ip(ip: str, window: int) -> str:
+    """Counter of one client IP's requests in one rate-limit window; expires with it."""
+    return f"rl:ip:{ip}:{window}"
+
+
+def rate_credential(digest: str, window: int) -> str:
+    """Counter of one key's or token's requests (by digest) in one window; expires with it."""
+    return f"rl:key:{digest}:{window}"
+
+
+# Sites with a webhook configured (a set of site ids); the delivery loop walks it. Entries
+# live until `moderation sites webhook SITE --disable`.
+WEBHOOK_SITES = "webhook:sites"
+# Pub/sub channel: a message tells every worker to reload the models from disk.
+MODELS_RELOAD_CHANNEL = "models:reload"
+
+
+def webhook_event(site: str, event_id: str) -> str:
+    """Hash: body, attempts, last_error of one outgoing webhook event.
+
+    Written by the submit/decide scripts in the same step as the decision; deleted when
+    delivered; kept (listed in webhook_dead) after the last failed attempt until redelivered.
+    """
+    return f"site:{{{site}}}:wh:{event_id}"
+
+
+def webhook_due(site: str) -> str:
+    """Sorted set: undelivered event id -> ms of its next attempt (or of its lease's end)."""
+    return f"site:{{{site}}}:wh:due"
+
+
+def webhook_dead(site: str) -> str:
+    """Sorted set: event id -> ms it was given up on (dead letters); emptied by redelivery."""
+    return f"site:{{{site}}}:wh:dead"

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +23,13 @@ def _install_uvloop() -> None:
     except ImportError:
         return
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Connection-level limits, shared by run_app and the tests' servers."""
+    # aiohttp closes a connection that has not sent a complete request head within the
+    # keep-alive timeout (it arms it at connection start), which bounds slow-header clients.
+    return {"keepalive_timeout": settings.client_timeout_seconds}
 
 
 def run_worker(settings: Settings, reuse_port: bool) -> None:
@@ -43,6 +51,7 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
         print=None,
         shutdown_timeout=10.0,
         handle_signals=True,
+        **server_options(settings),
     )
 
 

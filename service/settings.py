@@ -44,6 +44,11 @@ class Settings:
     batch_max_wait_ms: float = 2.0
     # How long a moderator holds a claimed item before it returns to the pool.
     lease_seconds: int = 300
+    # Moderator's page: a signed-in session lasts this long; a decision can be undone for
+    # ui_undo_seconds before the page sends it; queue counts are polled every ui_poll_seconds.
+    session_seconds: int = 8 * 3600
+    ui_undo_seconds: float = 5.0
+    ui_poll_seconds: float = 5.0
     # Replies kept for Idempotency-Key retries.
     idempotency_ttl_seconds: int = 24 * 3600
     # Per-key and per-client-IP request budgets (requests per minute, 0 disables).
@@ -51,6 +56,9 @@ class Settings:
     rate_limit_per_ip: int = 0
     # Redis operations that exceed this fail fast with 503 instead of hanging the request.
     redis_timeout_seconds: float = 2.0
+    # A client gets this long to send a request's headers (idle keep-alive included) and
+    # again to send its body; slower ones are cut off so they cannot pin connections.
+    client_timeout_seconds: float = 30.0
     trust_forwarded_for: bool = False
     log_level: str = "INFO"
 
@@ -67,6 +75,7 @@ class Settings:
             batch_max_size=_env_int(env, "MODERATION_BATCH_MAX_SIZE", cls.batch_max_size),
             batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", cls.batch_max_wait_ms),
             lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", cls.lease_seconds),
+            session_seconds=_env_int(env, "MODERATION_SESSION_SECONDS", cls.session_seconds),
             idempotency_ttl_seconds=_env_int(
                 env, "MODERATION_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds
             ),
@@ -74,6 +83,9 @@ class Settings:
             rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", cls.rate_limit_per_ip),
             redis_timeout_seconds=_env_float(
                 env, "MODERATION_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
+            ),
+            client_timeout_seconds=_env_float(
+                env, "MODERATION_CLIENT_TIMEOUT_SECONDS", cls.client_timeout_seconds
             ),
             trust_forwarded_for=env.get("MODERATION_TRUST_FORWARDED_FOR", "") in {"1", "true"},
             log_level=env.get("MODERATION_LOG_LEVEL", cls.log_level),

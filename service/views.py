@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 import msgspec
 from aiohttp import web
 
-from service import appkeys, keys
+from service import appkeys, keys, ui
 from service.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
-from service.errors import FieldError, PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from service.errors import (
+    FieldError,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from service.moderation import MAX_PAGE, parse_status
 from service.schemas import (
     MAX_BODY_BYTES,
@@ -28,14 +35,39 @@ def _json(data: object, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(data), status=status, content_type=JSON)
 
 
+def client_ip(request: web.Request) -> str:
+    if request.app[appkeys.SETTINGS].trust_forwarded_for:
+        # Behind our own proxy: it appends the address it saw, so only the last entry is
+        # trustworthy; earlier ones are whatever the client wrote.
+        last = request.headers.get("X-Forwarded-For", "").rsplit(",", 1)[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            pass
+    return request.remote or "unknown"
+
+
 async def site_caller(request: web.Request) -> SiteCaller:
+    # The IP budget is spent before the key is looked up, so guessing keys costs budget too.
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.check_ip(client_ip(request))
     token = bearer(request.headers.get("Authorization"))
-    return await resolve_site_key(request.app[appkeys.REDIS], token)
+    caller = await resolve_site_key(request.app[appkeys.REDIS], token)
+    await limiter.check_credential(caller.key_digest)
+    return caller
 
 
 async def moderator(request: web.Request) -> Moderator:
-    token = bearer(request.headers.get("Authorization"))
-    return await resolve_moderator(request.app[appkeys.REDIS], token)
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.check_ip(client_ip(request))
+    header = request.headers.get("Authorization")
+    if header is None and ui.SESSION_COOKIE in request.cookies:
+        # The moderator's page: session cookie + CSRF header instead of a bearer token.
+        mod = await ui.session_moderator(request)
+    else:
+        mod = await resolve_moderator(request.app[appkeys.REDIS], bearer(header))
+    await limiter.check_credential(mod.key_digest)
+    return mod
 
 
 async def read_json(request: web.Request) -> dict[str, object]:
@@ -43,7 +75,13 @@ async def read_json(request: web.Request) -> dict[str, object]:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
     require_json(request.headers.get("Content-Type"))
-    body = await request.read()
+    # A client that trickles its body must not hold a handler (and its memory) forever.
+    timeout = request.app[appkeys.SETTINGS].client_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            body = await request.read()
+    except TimeoutError:
+        raise RequestTimeout(f"the body did not arrive within {timeout:g} seconds") from None
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes")
     return decode_object(body)
