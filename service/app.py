@@ -23,7 +23,6 @@ from service.schemas import MAX_BODY_BYTES
 from service.scoring import Scorer
 from service.settings import Settings
 from service.store import Store
-from service.ui import security_headers
 
 log = logging.getLogger("moderation")
 
@@ -112,5 +111,4 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     app.cleanup_ctx.append(model_ctx)
     app.cleanup_ctx.append(domain_ctx)
     setup_routes(app)
-    app.on_response_prepare.append(security_headers)
     return app
