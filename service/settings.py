@@ -60,33 +60,54 @@ class Settings:
     # again to send its body; slower ones are cut off so they cannot pin connections.
     client_timeout_seconds: float = 30.0
     trust_forwarded_for: bool = False
+    # Webhook delivery: how often the outbox is polled when idle (0 disables the task in
+    # this process), attempts before an event becomes a dead letter, exponential backoff
+    # base and cap, and the receiver's time to answer.
+    webhook_poll_seconds: float = 1.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 10.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 5.0
     log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
+        # slots=True turns class attributes into descriptors; the defaults live on an instance.
+        defaults = cls()
         return cls(
-            redis_url=env.get("REDIS_URL", cls.redis_url),
-            host=env.get("MODERATION_HOST", cls.host),
-            port=_env_int(env, "MODERATION_PORT", cls.port),
-            workers=_env_int(env, "MODERATION_WORKERS", cls.workers),
+            redis_url=env.get("REDIS_URL", defaults.redis_url),
+            host=env.get("MODERATION_HOST", defaults.host),
+            port=_env_int(env, "MODERATION_PORT", defaults.port),
+            workers=_env_int(env, "MODERATION_WORKERS", defaults.workers),
             models_dir=Path(env.get("MODERATION_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
             redis_cluster=env.get("REDIS_CLUSTER", "") in {"1", "true", "yes"},
-            batch_max_size=_env_int(env, "MODERATION_BATCH_MAX_SIZE", cls.batch_max_size),
-            batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", cls.batch_max_wait_ms),
-            lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", cls.lease_seconds),
-            session_seconds=_env_int(env, "MODERATION_SESSION_SECONDS", cls.session_seconds),
+            batch_max_size=_env_int(env, "MODERATION_BATCH_MAX_SIZE", defaults.batch_max_size),
+            batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", defaults.batch_max_wait_ms),
+            lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", defaults.lease_seconds),
+            session_seconds=_env_int(env, "MODERATION_SESSION_SECONDS", defaults.session_seconds),
             idempotency_ttl_seconds=_env_int(
-                env, "MODERATION_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds
+                env, "MODERATION_IDEMPOTENCY_TTL_SECONDS", defaults.idempotency_ttl_seconds
             ),
-            rate_limit_per_key=_env_int(env, "MODERATION_RATE_LIMIT_PER_KEY", cls.rate_limit_per_key),
-            rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", cls.rate_limit_per_ip),
+            rate_limit_per_key=_env_int(env, "MODERATION_RATE_LIMIT_PER_KEY", defaults.rate_limit_per_key),
+            rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
             redis_timeout_seconds=_env_float(
-                env, "MODERATION_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
+                env, "MODERATION_REDIS_TIMEOUT_SECONDS", defaults.redis_timeout_seconds
             ),
             client_timeout_seconds=_env_float(
-                env, "MODERATION_CLIENT_TIMEOUT_SECONDS", cls.client_timeout_seconds
+                env, "MODERATION_CLIENT_TIMEOUT_SECONDS", defaults.client_timeout_seconds
             ),
             trust_forwarded_for=env.get("MODERATION_TRUST_FORWARDED_FOR", "") in {"1", "true"},
-            log_level=env.get("MODERATION_LOG_LEVEL", cls.log_level),
+            webhook_poll_seconds=_env_float(env, "MODERATION_WEBHOOK_POLL_SECONDS", defaults.webhook_poll_seconds),
+            webhook_max_attempts=_env_int(env, "MODERATION_WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts),
+            webhook_backoff_seconds=_env_float(
+                env, "MODERATION_WEBHOOK_BACKOFF_SECONDS", defaults.webhook_backoff_seconds
+            ),
+            webhook_backoff_max_seconds=_env_float(
+                env, "MODERATION_WEBHOOK_BACKOFF_MAX_SECONDS", defaults.webhook_backoff_max_seconds
+            ),
+            webhook_timeout_seconds=_env_float(
+                env, "MODERATION_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds
+            ),
+            log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
         )

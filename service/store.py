@@ -27,8 +27,10 @@ LABELS_MAXLEN = 1_000_000
 MAX_FILTER_SCAN = 2_000
 
 _SUBMIT_LUA = """
--- KEYS: comment, status index, review stream, idempotency, counters
--- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl
+-- KEYS: comment, status index, review stream, idempotency, counters,
+--       site meta, webhook event, webhook due
+-- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl,
+--       webhook event id ('' = not a final decision), webhook event body
 if ARGV[5] ~= '' then
   local prev = redis.call('GET', KEYS[4])
   if prev then return {0, prev} end
@@ -43,13 +45,20 @@ redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
 end
+-- The webhook event is queued in the same step as the decision (transactional outbox),
+-- and only for sites that have a webhook; score 0 = due now.
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[6], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[7], 'body', ARGV[8], 'attempts', 0)
+  redis.call('ZADD', KEYS[8], 0, ARGV[7])
+end
 return {1, ''}
 """
 
 _DECIDE_LUA = """
 -- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
---       approved authors, counters, labels
--- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key
+--       approved authors, counters, labels, site meta, webhook event, webhook due
+-- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
+--       webhook event id, webhook event body
 local h = KEYS[1]
 local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'doc')
 if not cur[1] then return {'missing'} end
@@ -79,7 +88,39 @@ if ARGV[2] == 'approved' and ARGV[9] ~= '' then
 end
 redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[1], 'label', ARGV[2],
   'by', ARGV[3], 'at', ARGV[4], 'reason', ARGV[6], 'doc', cur[6])
+if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[10], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[11], 'body', ARGV[11], 'attempts', 0)
+  redis.call('ZADD', KEYS[12], 0, ARGV[10])
+end
 return {'ok', cur[1]}
+"""
+
+_RECHECK_LUA = """
+-- A pending comment re-scored by a newer model: an automatic decision, so it is not
+-- recorded as decided_by (a moderator can still overrule it) and not kept as a label
+-- (the model must not learn from its own output).
+-- KEYS: comment, review stream, idx pending, idx new status, counters, site meta,
+--       webhook event, webhook due
+-- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body
+local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
+if cur[1] ~= 'pending' or cur[2] then return 'skipped' end
+if cur[3] and tonumber(cur[4]) > tonumber(ARGV[3]) then return 'claimed' end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'rechecked_at', ARGV[3], 'recheck_model', ARGV[5],
+  'recheck_score', ARGV[6])
+redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_until', 'sid')
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('HINCRBY', KEYS[5], 'pending', -1)
+redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
+if cur[5] then
+  redis.call('XACK', KEYS[2], ARGV[4], cur[5])
+  redis.call('XDEL', KEYS[2], cur[5])
+end
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[6], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[7], 'body', ARGV[8], 'attempts', 0)
+  redis.call('ZADD', KEYS[8], 0, ARGV[7])
+end
+return 'ok'
 """
 
 
@@ -130,6 +171,7 @@ class Store:
         self.idempotency_ttl = idempotency_ttl
         self._submit = redis.register_script(_SUBMIT_LUA)
         self._decide = redis.register_script(_DECIDE_LUA)
+        self._recheck = redis.register_script(_RECHECK_LUA)
 
     async def ensure_group(self, site: str) -> None:
         try:
@@ -147,8 +189,14 @@ class Store:
         doc: bytes,
         idempotency_key: str | None,
         idempotency_value: bytes | None,
+        event_id: str = "",
+        event_body: bytes = b"",
     ) -> StoredReply | None:
-        """Store one comment atomically; return the earlier reply if the key was used."""
+        """Store one comment atomically; return the earlier reply if the key was used.
+
+        ``event_id``/``event_body``: the webhook event of a final decision, queued in the
+        same script when the site has a webhook.
+        """
         idem_key = keys.idempotency(site, idempotency_key or "-")
         result = await self._submit(
             keys=[
@@ -157,6 +205,9 @@ class Store:
                 keys.review_stream(site),
                 idem_key,
                 keys.counters(site),
+                keys.site_meta(site),
+                keys.webhook_event(site, event_id or "-"),
+                keys.webhook_due(site),
             ],
             args=[
                 comment_id,
@@ -165,6 +216,8 @@ class Store:
                 doc,
                 idempotency_value if idempotency_key and idempotency_value else b"",
                 self.idempotency_ttl,
+                event_id,
+                event_body,
             ],
         )
         if int(result[0]) == 1:
@@ -269,6 +322,8 @@ class Store:
         note: str,
         reason: str,
         author_key: str,
+        event_id: str = "",
+        event_body: bytes = b"",
     ) -> DecideOutcome:
         result = await self._decide(
             keys=[
@@ -281,6 +336,9 @@ class Store:
                 keys.approved_authors(site),
                 keys.counters(site),
                 keys.labels(site),
+                keys.site_meta(site),
+                keys.webhook_event(site, event_id or "-"),
+                keys.webhook_due(site),
             ],
             args=[
                 comment_id,
@@ -292,11 +350,44 @@ class Store:
                 keys.REVIEW_GROUP,
                 LABELS_MAXLEN,
                 author_key,
+                event_id,
+                event_body,
             ],
         )
         outcome = str(result[0])
         previous = str(result[1]) if len(result) > 1 else ""
         return DecideOutcome(outcome, previous)
+
+    async def recheck(
+        self,
+        site: str,
+        comment_id: str,
+        status: str,
+        now_ms: int,
+        model_version: str,
+        spam_score: float,
+        event_id: str = "",
+        event_body: bytes = b"",
+    ) -> str:
+        """Move a still-pending, unleased comment to ``status``: ok | skipped | claimed."""
+        result = await self._recheck(
+            keys=[
+                keys.comment(site, comment_id),
+                keys.review_stream(site),
+                keys.status_index(site, "pending"),
+                keys.status_index(site, status),
+                keys.counters(site),
+                keys.site_meta(site),
+                keys.webhook_event(site, event_id or "-"),
+                keys.webhook_due(site),
+            ],
+            args=[comment_id, status, now_ms, keys.REVIEW_GROUP, model_version, spam_score, event_id, event_body],
+        )
+        return str(result)
+
+    async def add_label(self, site: str, fields: dict[str, str | bytes]) -> None:
+        """Append one labelled example that did not come from a queue decision."""
+        await self.redis.xadd(keys.labels(site), fields, maxlen=LABELS_MAXLEN, approximate=True)  # type: ignore[arg-type]
 
     async def site_exists(self, site: str) -> bool:
         return bool(await self.redis.exists(keys.site_meta(site)))
