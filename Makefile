@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 1
 
-.PHONY: run test venv redis-server-bin lint models bench fuzz clean
+.PHONY: run test venv redis-server-bin wrk-bin lint models bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
@@ -31,6 +31,17 @@ run: $(STAMP)
 
 test: $(STAMP) redis-server-bin
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Debian's wrk, installed when missing (the load generator of `make bench`).
+wrk-bin:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing Debian's wrk"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+# Throughput, latency and queue depth beside a bare-aiohttp reference (bench/run.py).
+# BENCH_SECONDS=10 BENCH_DEPTH=100000 make bench for a quick run; results in bench/results/.
+bench: $(STAMP) redis-server-bin wrk-bin
+	$(PY) -m bench.run
 
 lint: $(STAMP)
 	$(PY) -m ruff check service tests bench

@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` (service throughput, latency and queue depth) lives in bench/run.py."""

@@ -1,0 +1,486 @@
+"""``make bench``: throughput, latency and queue depth of the service, beside a bare-aiohttp reference.
+
+One run, all on loopback: starts its own redis-server, measures the bare-aiohttp reference
+(bench/reference.py) and then the service (``moderation serve --workers N``) under the same
+wrk load (bench/submit.lua, bodies from bench/corpus.py), then fills a review queue to
+``--depth`` pending items and times list/claim/decide through the HTTP API. Prints a summary
+and writes bench/results/latest.json.
+
+    .venv/bin/python -m bench.run                     # the full run (60 s per load phase)
+    BENCH_SECONDS=10 BENCH_DEPTH=100000 make bench    # a quick one
+
+Every option has an environment variable (BENCH_<OPTION>); flags win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+from redis.asyncio import Redis
+
+from bench import corpus, deep_queue
+from service import auth, keys
+from service.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "submit.lua"
+RESULTS = ROOT / "bench" / "results"
+BENCH_SITE = "bench"
+DEEP_SITE = "deep"
+
+# The issue's targets (2 cores, load generator on the same box, 32 connections).
+TARGETS = {
+    "accepted_per_s": 3000,
+    "p99_ms": 25.0,
+    "errors": 0,
+    "ratio_to_reference": 0.09,
+    "queue_op_p99_ms": 10.0,
+    "rss_mb_per_worker": 300,
+    "redis_bytes_per_pending_beyond_text": 1536,
+    "startup_s": 3.0,
+}
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"BENCH_{name}", default) or default
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    seconds: int
+    warmup: int
+    connections: int
+    threads: int
+    workers: int
+    depth: int
+    queue_ops: int
+    bodies: int
+    seed: int
+    reference: bool
+    data_root: Path
+    out: Path
+
+    @classmethod
+    def parse(cls, argv: list[str] | None = None) -> Config:
+        p = argparse.ArgumentParser(description="Service throughput/latency/queue-depth benchmark.")
+        p.add_argument("--seconds", type=int, default=int(_env("SECONDS", "60")), help="each load phase")
+        p.add_argument("--warmup", type=int, default=int(_env("WARMUP", "5")), help="unmeasured load first")
+        p.add_argument("--connections", type=int, default=int(_env("CONNECTIONS", "32")))
+        p.add_argument("--threads", type=int, default=int(_env("THREADS", "2")), help="wrk threads")
+        p.add_argument("--workers", type=int, default=int(_env("WORKERS", "2")), help="service processes")
+        p.add_argument("--depth", type=int, default=int(_env("DEPTH", "1000000")), help="0 skips the deep queue")
+        p.add_argument("--queue-ops", type=int, default=int(_env("QUEUE_OPS", "300")))
+        p.add_argument("--bodies", type=int, default=int(_env("BODIES", "4096")))
+        p.add_argument("--seed", type=int, default=int(_env("SEED", "20261126")))
+        p.add_argument("--no-reference", action="store_true", default=_env("REFERENCE", "1") == "0")
+        p.add_argument("--data-root", type=Path, default=Path(_env("DATA", str(ROOT.parent / "shared" / "data"))))
+        p.add_argument("--out", type=Path, default=Path(_env("OUT", str(RESULTS / "latest.json"))))
+        a = p.parse_args(argv)
+        return cls(
+            seconds=a.seconds,
+            warmup=a.warmup,
+            connections=a.connections,
+            threads=max(1, min(a.threads, a.connections)),
+            workers=max(1, a.workers),
+            depth=max(0, a.depth),
+            queue_ops=max(1, a.queue_ops),
+            bodies=a.bodies,
+            seed=a.seed,
+            reference=not a.no_reference,
+            data_root=a.data_root,
+            out=a.out,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:port (one per worker with SO_REUSEPORT)."""
+    want = f"0100007F:{port:04X}"
+    n = 0
+    with open("/proc/net/tcp") as fh:
+        next(fh)
+        for line in fh:
+            parts = line.split()
+            if parts[1] == want and parts[3] == "0A":
+                n += 1
+    return n
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"resource_tracker" not in cmdline:
+            out.append(int(entry.name))
+    return sorted(out)
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields.get("VmRSS", 0.0), "peak_rss_mb": fields.get("VmHWM", 0.0)}
+
+
+class Proc:
+    """A child process we started, stopped by its own pid only."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self.started = time.perf_counter()
+        with log.open("wb") as fh:
+            self.popen = subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+    def check_alive(self) -> None:
+        if self.popen.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{tail}")
+
+
+def wait_ready(proc: Proc, port: int, workers: int, timeout: float = 60.0) -> float:
+    """Seconds from process start until /readyz is 200 and every worker listens."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/readyz"
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        proc.check_alive()
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200 and listening_sockets(port) >= workers:
+                    return time.perf_counter() - proc.started
+        except OSError:
+            pass
+        time.sleep(0.01)  # polling a child process to come up
+    raise RuntimeError(f"{proc.name} was not ready within {timeout:.0f} s; see {proc.log}")
+
+
+def run_wrk(cfg: Config, port: int, seconds: int, bodies: Path, api_key: str, out: Path) -> dict[str, Any]:
+    env = {**os.environ, "WRK_OUT": str(out)}
+    cmd = [
+        "wrk", "-t", str(cfg.threads), "-c", str(cfg.connections), "-d", f"{seconds}s", "--timeout", "5s",
+        "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(bodies), api_key, str(cfg.threads),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    if done.returncode != 0 or not out.exists():
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    raw = json.loads(out.read_text())
+    secs = raw["duration_us"] / 1e6
+    errors = sum(raw[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout"))
+    accepted = raw["requests"] - raw["errors_status"]
+    return {
+        "seconds": round(secs, 2),
+        "requests": raw["requests"],
+        "accepted": accepted,
+        "accepted_per_s": round(accepted / secs, 1),
+        "requests_per_s": round(raw["requests"] / secs, 1),
+        "errors": errors,
+        "errors_by_kind": {k[7:]: raw[k] for k in raw if k.startswith("errors_") and raw[k]},
+        "latency_ms": {
+            "mean": round(raw["latency_mean_us"] / 1000, 2),
+            "p50": round(raw["latency_p50_us"] / 1000, 2),
+            "p75": round(raw["latency_p75_us"] / 1000, 2),
+            "p90": round(raw["latency_p90_us"] / 1000, 2),
+            "p95": round(raw["latency_p95_us"] / 1000, 2),
+            "p99": round(raw["latency_p99_us"] / 1000, 2),
+            "p99.9": round(raw["latency_p99_9_us"] / 1000, 2),
+            "max": round(raw["latency_max_us"] / 1000, 2),
+        },
+    }
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return out.stdout.strip()
+
+
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def start_redis(tmp: Path) -> tuple[Proc, int]:
+    port = free_port()
+    # No persistence: the bench measures the service, not the disk (production runs AOF
+    # everysec, whose writes happen off Redis's main thread).
+    cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp),
+           "--save", "", "--appendonly", "no"]  # fmt: skip
+    proc = Proc("redis-server", cmd, dict(os.environ), tmp / "redis.log")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        proc.check_alive()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return proc, port
+        except OSError:
+            pass
+        time.sleep(0.02)  # polling a child process to come up
+    raise RuntimeError("redis-server did not start")
+
+
+async def stored_count(redis: Redis, site: str) -> dict[str, int]:
+    pipe = redis.pipeline(transaction=False)
+    for status in keys.STATUSES:
+        pipe.zcard(keys.status_index(site, status))
+    return dict(zip(keys.STATUSES, [int(x) for x in await pipe.execute()], strict=True))
+
+
+async def sample_docs(redis: Redis, site: str, n: int) -> tuple[list[bytes], list[int]]:
+    ids: list[str] = []
+    for status in ("pending", "spam", "approved"):
+        ids += await redis.zrange(keys.status_index(site, status), 0, n - 1 - len(ids))
+        if len(ids) >= n:
+            break
+    docs: list[bytes] = []
+    sizes: list[int] = []
+    for comment_id in ids:
+        raw = await redis.hget(keys.comment(site, comment_id), "doc")
+        if raw is None:
+            continue
+        doc = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        # A pending comment in the deep queue: same document, verdict status pending.
+        doc = doc.replace(b'"status":"approved"', b'"status":"pending"').replace(
+            b'"status":"spam"', b'"status":"pending"'
+        )
+        docs.append(doc)
+        sizes.append(len(msgspec.json.decode(doc)["comment"]["content"].encode("utf-8")))
+    return docs, sizes
+
+
+async def amain(cfg: Config) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (make bench installs Debian's package)")
+    result: dict[str, Any] = {
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_start": loadavg()},
+        "targets": TARGETS,
+    }
+    result["commit"] = await asyncio.to_thread(git_commit)
+    tmp = Path(tempfile.mkdtemp(prefix="moderation-bench-"))
+    procs: list[Proc] = []
+    try:
+        redis_proc, redis_port = start_redis(tmp)
+        procs.append(redis_proc)
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        redis = Redis.from_url(redis_url, decode_responses=True)
+
+        bodies_file = tmp / "bodies.jsonl"
+        result["corpus"] = corpus.write_bodies(bodies_file, corpus.build(cfg.data_root, cfg.bodies, cfg.seed))
+        api_key = await auth.create_site(redis, BENCH_SITE, "Bench", int(time.time() * 1000))
+        await Store(redis, idempotency_ttl=60).ensure_group(BENCH_SITE)
+
+        if cfg.reference:
+            port = free_port()
+            ref = Proc(
+                "reference",
+                [sys.executable, "-m", "bench.reference", "--port", str(port), "--workers", str(cfg.workers)],
+                dict(os.environ),
+                tmp / "reference.log",
+            )
+            procs.append(ref)
+            await asyncio.to_thread(wait_ready, ref, port, cfg.workers)
+            if cfg.warmup:
+                await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "ref-warm.json")
+            print(f"reference: {cfg.seconds} s, {cfg.connections} connections ...", flush=True)
+            result["reference"] = await asyncio.to_thread(
+                run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "ref.json"
+            )
+            ref.stop()
+            procs.remove(ref)
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "MODERATION_HOST": "127.0.0.1",
+            "MODERATION_LOG_LEVEL": os.environ.get("MODERATION_LOG_LEVEL", "WARNING"),
+        }
+        svc = Proc(
+            "service",
+            [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(cfg.workers)],
+            env,
+            tmp / "service.log",
+        )
+        procs.append(svc)
+        startup = await asyncio.to_thread(wait_ready, svc, port, cfg.workers)
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/readyz") as r:
+            ready = await r.json()
+        result["service"] = {"startup_to_ready_s": round(startup, 2), "model_version": ready.get("model_version")}
+        if cfg.warmup:
+            await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "svc-warm.json")
+        mem_before = await deep_queue.used_memory(redis)
+        count_before = await stored_count(redis, BENCH_SITE)
+        print(f"service: {cfg.seconds} s, {cfg.connections} connections, {cfg.workers} workers ...", flush=True)
+        load = await asyncio.to_thread(run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "svc.json")
+        mem_after = await deep_queue.used_memory(redis)
+        count_after = await stored_count(redis, BENCH_SITE)
+        stored = sum(count_after.values()) - sum(count_before.values())
+        workers = children(svc.popen.pid) if cfg.workers > 1 else [svc.popen.pid]
+        result["service"].update(load)
+        result["service"]["stored_during_run"] = stored
+        result["service"]["stored_by_status"] = {
+            s: count_after[s] - count_before[s] for s in keys.STATUSES
+        }
+        if stored:
+            per = (mem_after - mem_before) / stored
+            result["service"]["redis_bytes_per_stored_comment"] = round(per, 1)
+            result["service"]["redis_bytes_per_stored_beyond_text"] = round(
+                per - result["corpus"]["mean_content_utf8_bytes"], 1
+            )
+        result["service"]["workers"] = [{"pid": pid, **rss_mb(pid)} for pid in workers]
+        if "reference" in result and result["reference"]["accepted_per_s"]:
+            result["ratio_to_reference"] = round(load["accepted_per_s"] / result["reference"]["accepted_per_s"], 4)
+
+        if cfg.depth:
+            docs, sizes = await sample_docs(redis, BENCH_SITE, 64)
+            templates = deep_queue.templates_from(docs, sizes)
+            await auth.create_site(redis, DEEP_SITE, "Deep queue", int(time.time() * 1000))
+            tokens = [await auth.add_moderator(redis, [DEEP_SITE], f"mod-{i}") for i in range(4)]
+            print(f"deep queue: filling {cfg.depth:,} pending items ...", flush=True)
+            deep = await deep_queue.fill(redis, DEEP_SITE, cfg.depth, templates)
+            print(f"deep queue: list/claim/decide x{cfg.queue_ops} ...", flush=True)
+            deep.update(await deep_queue.measure_ops(base, DEEP_SITE, tokens, cfg.queue_ops))
+            result["deep_queue"] = deep
+        result["service"]["workers_after"] = [{"pid": pid, **rss_mb(pid)} for pid in workers]
+        await redis.aclose()
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        result["machine"]["loadavg_end"] = loadavg()
+        if os.environ.get("BENCH_KEEP_TMP") != "1":
+            shutil.rmtree(tmp, ignore_errors=True)
+    result["checks"] = checks(result)
+    return result
+
+
+def checks(r: dict[str, Any]) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    svc = r.get("service", {})
+    if "accepted_per_s" in svc:
+        out["accepted_per_s"] = svc["accepted_per_s"] >= TARGETS["accepted_per_s"]
+        out["p99_ms"] = svc["latency_ms"]["p99"] <= TARGETS["p99_ms"]
+        out["errors"] = svc["errors"] == 0
+    if "ratio_to_reference" in r:
+        out["ratio_to_reference"] = r["ratio_to_reference"] >= TARGETS["ratio_to_reference"]
+    if "startup_to_ready_s" in svc:
+        out["startup_s"] = svc["startup_to_ready_s"] <= TARGETS["startup_s"]
+    if svc.get("workers_after"):
+        out["rss_mb_per_worker"] = max(w["peak_rss_mb"] for w in svc["workers_after"]) <= TARGETS["rss_mb_per_worker"]
+    deep = r.get("deep_queue")
+    if deep:
+        out["redis_bytes_per_pending_beyond_text"] = (
+            deep["redis_bytes_per_pending_beyond_text"] <= TARGETS["redis_bytes_per_pending_beyond_text"]
+        )
+        out["queue_op_p99_ms"] = all(
+            deep[op].get("p99_ms", 1e9) <= TARGETS["queue_op_p99_ms"] for op in ("list", "claim", "decide")
+        ) and not deep["errors"]
+    return out
+
+
+def summary(r: dict[str, Any]) -> str:
+    cfg = r["config"]
+    lines = [
+        f"moderation bench — {cfg['seconds']} s per phase, {cfg['connections']} connections, "
+        f"{cfg['threads']} wrk threads, {cfg['workers']} workers, {r['machine']['cpus']} CPUs, "
+        f"load average {r['machine']['loadavg_start'][0]:.2f} at start",
+    ]
+    for name in ("reference", "service"):
+        x = r.get(name)
+        if not x or "accepted_per_s" not in x:
+            continue
+        lat = x["latency_ms"]
+        lines.append(
+            f"  {name:<10} {x['accepted_per_s']:>9,.0f} accepted/s  p50 {lat['p50']:.2f} ms  p95 {lat['p95']:.2f} ms"
+            f"  p99 {lat['p99']:.2f} ms  errors {x['errors']}"
+        )
+    if "ratio_to_reference" in r:
+        lines.append(f"  ratio to reference: {r['ratio_to_reference'] * 100:.1f} %")
+    svc = r.get("service", {})
+    if svc.get("workers_after"):
+        rss = ", ".join(f"{w['rss_mb']:.0f} MB (peak {w['peak_rss_mb']:.0f})" for w in svc["workers_after"])
+        lines.append(f"  RSS per worker: {rss}")
+    if "startup_to_ready_s" in svc:
+        lines.append(f"  start-up to ready: {svc['startup_to_ready_s']:.2f} s")
+    if "redis_bytes_per_stored_beyond_text" in svc:
+        lines.append(
+            f"  Redis per stored comment (load test, all statuses): {svc['redis_bytes_per_stored_comment']:.0f} B,"
+            f" {svc['redis_bytes_per_stored_beyond_text']:.0f} B beyond the text"
+        )
+    deep = r.get("deep_queue")
+    if deep:
+        lines.append(
+            f"  deep queue {deep['depth']:,} pending (filled in {deep['fill_seconds']} s): "
+            f"{deep['redis_bytes_per_pending_comment']:.0f} B per pending comment, "
+            f"{deep['redis_bytes_per_pending_beyond_text']:.0f} B beyond the text"
+        )
+        for op in ("list", "claim", "decide"):
+            o = deep[op]
+            if o.get("n"):
+                lines.append(
+                    f"    {op:<7} n={o['n']:<4} p50 {o['p50_ms']:.2f} ms  p95 {o['p95_ms']:.2f} ms"
+                    f"  p99 {o['p99_ms']:.2f} ms"
+                )
+        if deep["errors"]:
+            lines.append(f"    errors: {deep['errors']}")
+    failed = [k for k, ok in r.get("checks", {}).items() if not ok]
+    lines.append("  targets: " + ("all met" if not failed else "missed " + ", ".join(failed)))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = Config.parse(argv)
+    result = asyncio.run(amain(cfg))
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    cfg.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(summary(result))
+    print(f"  written to {cfg.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
