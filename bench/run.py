@@ -231,7 +231,8 @@ def run_wrk(cfg: Config, port: int, seconds: int, bodies: Path, api_key: str, ou
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+        cmd = ["git", "rev-parse", "--short", "HEAD"]
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     except OSError:
         return ""
     return out.stdout.strip()
@@ -363,9 +364,7 @@ async def amain(cfg: Config) -> dict[str, Any]:
         workers = children(svc.popen.pid) if cfg.workers > 1 else [svc.popen.pid]
         result["service"].update(load)
         result["service"]["stored_during_run"] = stored
-        result["service"]["stored_by_status"] = {
-            s: count_after[s] - count_before[s] for s in keys.STATUSES
-        }
+        result["service"]["stored_by_status"] = {s: count_after[s] - count_before[s] for s in keys.STATUSES}
         if stored:
             per = (mem_after - mem_before) / stored
             result["service"]["redis_bytes_per_stored_comment"] = round(per, 1)
@@ -416,9 +415,10 @@ def checks(r: dict[str, Any]) -> dict[str, bool]:
         out["redis_bytes_per_pending_beyond_text"] = (
             deep["redis_bytes_per_pending_beyond_text"] <= TARGETS["redis_bytes_per_pending_beyond_text"]
         )
-        out["queue_op_p99_ms"] = all(
-            deep[op].get("p99_ms", 1e9) <= TARGETS["queue_op_p99_ms"] for op in ("list", "claim", "decide")
-        ) and not deep["errors"]
+        out["queue_op_p99_ms"] = (
+            all(deep[op].get("p99_ms", 1e9) <= TARGETS["queue_op_p99_ms"] for op in ("list", "claim", "decide"))
+            and not deep["errors"]
+        )
     return out
 
 
