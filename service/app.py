@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
 
 from aiohttp import web
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service import appkeys
 from service.batcher import Batcher
@@ -23,6 +27,7 @@ from service.schemas import MAX_BODY_BYTES
 from service.scoring import Scorer
 from service.settings import Settings
 from service.store import Store
+from service.webhooks import webhooks_ctx
 
 log = logging.getLogger("moderation")
 
@@ -96,6 +101,35 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def reload_listener_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Reload the models when `moderation retrain` (or anyone) publishes this models dir on
+    the reload channel; unlike SIGHUP it reaches every worker on every host."""
+    from service import keys
+
+    settings = app[appkeys.SETTINGS]
+    reload = cast(Callable[[], Awaitable[None]], app[_RELOAD])
+    wanted = str(settings.models_dir.resolve())
+
+    async def listen() -> None:
+        while True:
+            try:
+                async with app[appkeys.REDIS].pubsub() as pubsub:
+                    await pubsub.subscribe(keys.MODELS_RELOAD_CHANNEL)
+                    while True:
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if message is not None and str(message.get("data")) == wanted:
+                            await reload()
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("model reload channel unavailable: %s", type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    task = asyncio.create_task(listen())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 _PRELOADED = web.AppKey("preloaded_scorer", Scorer)
 _RELOAD = web.AppKey("reload_model", object)
 
@@ -110,5 +144,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(model_ctx)
     app.cleanup_ctx.append(domain_ctx)
+    app.cleanup_ctx.append(reload_listener_ctx)
+    app.cleanup_ctx.append(webhooks_ctx)
     setup_routes(app)
     return app

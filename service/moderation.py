@@ -17,6 +17,7 @@ from service.policy import Decision, SiteSettings, decide
 from service.schemas import DECISIONS, CommentIn, DecisionIn
 from service.scoring import Score, ScoreInput
 from service.store import Store, new_comment_id
+from service.webhooks import build_event
 
 MAX_PAGE = 200
 
@@ -112,6 +113,10 @@ class Moderation:
     async def site_settings(self, site: str) -> SiteSettings:
         return SiteSettings()
 
+    async def evaluate(self, site: str, comment: CommentIn) -> tuple[Score, Decision, str]:
+        """Score and decide without storing (integrations and recheck): score, decision, model version."""
+        return await self._evaluate(site, comment)
+
     async def _evaluate(self, site: str, comment: CommentIn) -> tuple[Score, Decision, str]:
         scorer = self.batcher.scorer
         score = await self.batcher.score(
@@ -139,6 +144,17 @@ class Moderation:
         verdict = build_verdict(comment_id, decision, score, version, created)
         reply = _verdict_encoder.encode(verdict)
         doc = _verdict_encoder.encode(StoredComment(comment=comment, verdict=verdict))
+        event_id, event_body = build_event(
+            caller.site,
+            comment_id,
+            decision.status,
+            created_at=verdict.created_at,
+            comment=event_comment(comment),
+            by="auto",
+            reason=decision.reasons[0].code if decision.reasons else None,
+            spam_score=verdict.spam_score,
+            model_version=version,
+        )
         earlier = await self.store.submit(
             caller.site,
             comment_id,
@@ -147,6 +163,8 @@ class Moderation:
             doc,
             idempotency_key,
             fingerprint.encode("ascii") + b"\n" + reply if idempotency_key else None,
+            event_id,
+            event_body,
         )
         if earlier is not None:
             if earlier.fingerprint != fingerprint:
@@ -218,15 +236,30 @@ class Moderation:
             raise NotFound(f"no comment {comment_id!r}")
         stored = _stored_decoder.decode(row["doc"])
         status = DECISIONS[body.decision]
+        decided_ms = now_ms()
+        event_id, event_body = build_event(
+            site,
+            comment_id,
+            status,
+            created_at=iso(decided_ms),
+            comment=event_comment(stored.comment),
+            by=moderator.name,
+            reason=body.reason,
+            note=body.note,
+            spam_score=stored.verdict.spam_score,
+            model_version=stored.verdict.model_version,
+        )
         outcome = await self.store.decide(
             site,
             comment_id,
             status,
             moderator.name,
-            now_ms(),
+            decided_ms,
             body.note or "",
             body.reason or "",
             stored.comment.author_email.lower(),
+            event_id,
+            event_body,
         )
         if outcome.result == "missing":
             raise NotFound(f"no comment {comment_id!r}")
@@ -246,6 +279,16 @@ class Moderation:
         if fresh is None:  # pragma: no cover - deleted between two reads
             raise NotFound(f"no comment {comment_id!r}")
         return comment_view(fresh, for_moderator=True)
+
+
+def event_comment(comment: CommentIn) -> dict[str, Any]:
+    """What a webhook event says about the comment: enough for the site to find it."""
+    return {
+        "post_id": comment.post_id,
+        "post_url": comment.post_url,
+        "parent_id": comment.parent_id,
+        "author_name": comment.author_name,
+    }
 
 
 def comment_view(row: dict[str, str], *, for_moderator: bool) -> dict[str, Any]:
