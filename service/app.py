@@ -27,6 +27,7 @@ from service.schemas import MAX_BODY_BYTES
 from service.scoring import Scorer
 from service.settings import Settings
 from service.store import Store
+from service.ui import security_headers
 from service.webhooks import webhooks_ctx
 
 log = logging.getLogger("moderation")
@@ -147,4 +148,5 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     app.cleanup_ctx.append(reload_listener_ctx)
     app.cleanup_ctx.append(webhooks_ctx)
     setup_routes(app)
+    app.on_response_prepare.append(security_headers)
     return app

@@ -92,12 +92,16 @@ async def resolve_site_key(redis: Redis, api_key: str) -> SiteCaller:
 async def resolve_moderator(redis: Redis, token: str) -> Moderator:
     if not token.startswith(MOD_TOKEN_PREFIX):
         raise Unauthorized("unknown moderator token")
-    presented = digest(token)
-    raw = await redis.get(keys.mod_token(presented))
+    return await moderator_by_digest(redis, digest(token))
+
+
+async def moderator_by_digest(redis: Redis, token_hash: str) -> Moderator:
+    """Resolve a stored token digest (a page session keeps only this); revoked tokens fail."""
+    raw = await redis.get(keys.mod_token(token_hash))
     if raw is None:
         raise Unauthorized("unknown moderator token")
     record = msgspec.json.decode(raw, type=_TokenRecord)
-    return Moderator(name=record.name, sites=frozenset(record.sites), key_digest=presented)
+    return Moderator(name=record.name, sites=frozenset(record.sites), key_digest=token_hash)
 
 
 async def create_site(redis: Redis, site: str, name: str, now_ms: int) -> str:

@@ -77,6 +77,10 @@ class Forbidden(ProblemError):
     status, title, code = 403, "Forbidden", "forbidden"
 
 
+class CsrfFailed(ProblemError):
+    status, title, code = 403, "Forbidden", "csrf_failed"
+
+
 class NotFound(ProblemError):
     status, title, code = 404, "Not Found", "not_found"
 

@@ -122,9 +122,61 @@ def _comment_view() -> dict[str, Any]:
     return view
 
 
+def _session_paths() -> dict[str, Any]:
+    """Sign-in for the moderator's page (GET /moderate serves the page itself)."""
+    session = _json(
+        "The signed-in moderator",
+        {
+            "type": "object",
+            "required": ["moderator", "sites", "csrf_token"],
+            "properties": {
+                "moderator": _STR,
+                "sites": {"type": "array", "items": _STR},
+                "csrf_token": _STR,
+                "undo_seconds": {"type": "number"},
+                "poll_seconds": {"type": "number"},
+                "lease_seconds": {"type": "integer"},
+            },
+        },
+    )
+    return {
+        "get": {
+            "operationId": "currentSession",
+            "security": [{"moderatorSession": []}],
+            "responses": {"200": session, **COMMON_ERRORS},
+        },
+        "post": {
+            "operationId": "signIn",
+            "summary": "Exchange a moderator token for a session cookie",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "required": ["token"], "properties": {"token": _STR}}
+                    }
+                },
+            },
+            "responses": {
+                "201": session,
+                **BODY_ERRORS,
+                "403": _problem("Cross-site request refused"),
+                **COMMON_ERRORS,
+            },
+        },
+        "delete": {
+            "operationId": "signOut",
+            "summary": "Delete the session",
+            "security": [{"moderatorSession": [], "csrfToken": []}],
+            "responses": {"204": {"description": "Signed out"}, "403": _problem("Missing or wrong CSRF token")},
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     site_auth = [{"siteKey": []}]
-    mod_auth = [{"moderatorToken": []}]
+    # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
+    mod_auth = [{"moderatorToken": []}, {"moderatorSession": [], "csrfToken": []}]
+    mod_read_auth = [{"moderatorToken": []}, {"moderatorSession": []}]
     comment_body = {"required": True, "content": {"application/json": {"schema": _ref("CommentIn")}}}
     return {
         "openapi": "3.1.0",
@@ -141,6 +193,18 @@ def build_spec() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A moderator token (mt-...).",
+                },
+                "moderatorSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "mod_session",
+                    "description": "Session cookie set by POST /moderate/session (HttpOnly, SameSite=Strict).",
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-Token",
+                    "description": "The session's csrf_token; required with the cookie on POST/DELETE.",
                 },
             },
             "schemas": {
@@ -226,7 +290,7 @@ def build_spec() -> dict[str, Any]:
             "/v1/review/queue": {
                 "get": {
                     "operationId": "reviewQueue",
-                    "security": mod_auth,
+                    "security": mod_read_auth,
                     "parameters": [
                         {"name": "site", "in": "query", "required": True, "schema": _STR},
                         {
@@ -332,6 +396,7 @@ def build_spec() -> dict[str, Any]:
                     },
                 }
             },
+            "/moderate/session": _session_paths(),
             "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json("Up", {"type": "object"})}}},
             "/readyz": {
                 "get": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service import views
+from service import ui, views
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,3 +18,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
     app.router.add_get("/openapi.json", views.openapi)
+    # The moderator's page and its files (ui.py); the page calls the /v1/review API above.
+    app.router.add_get("/moderate", ui.page)
+    app.router.add_get("/moderate/session", ui.session_info)
+    app.router.add_post("/moderate/session", ui.login)
+    app.router.add_delete("/moderate/session", ui.logout)
+    app.router.add_static("/static", ui.STATIC_DIR)

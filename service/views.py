@@ -8,7 +8,7 @@ import ipaddress
 import msgspec
 from aiohttp import web
 
-from service import appkeys, keys
+from service import appkeys, keys, ui
 from service.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
 from service.errors import (
     FieldError,
@@ -60,8 +60,12 @@ async def site_caller(request: web.Request) -> SiteCaller:
 async def moderator(request: web.Request) -> Moderator:
     limiter = request.app[appkeys.RATE_LIMITER]
     await limiter.check_ip(client_ip(request))
-    token = bearer(request.headers.get("Authorization"))
-    mod = await resolve_moderator(request.app[appkeys.REDIS], token)
+    header = request.headers.get("Authorization")
+    if header is None and ui.SESSION_COOKIE in request.cookies:
+        # The moderator's page: session cookie + CSRF header instead of a bearer token.
+        mod = await ui.session_moderator(request)
+    else:
+        mod = await resolve_moderator(request.app[appkeys.REDIS], bearer(header))
     await limiter.check_credential(mod.key_digest)
     return mod
 

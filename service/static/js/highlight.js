@@ -1,0 +1,93 @@
+// Highlights the model's top features in a comment, building text nodes and <mark>
+// elements only: the comment is always text, never parsed as HTML.
+//
+// Feature names come from the scorer: 'word' or 'word pair' (accented words),
+// '…ngram…' (character n-grams of the text with diacritics removed) or a plain signal
+// name such as "phone number". Matching folds case and diacritics so that an n-gram
+// "zalo" marks "Zálo" in the original text.
+
+function foldChar(ch) {
+  return ch.normalize("NFD").replace(/\p{M}/gu, "").replace(/đ/g, "d").replace(/Đ/g, "d").toLowerCase();
+}
+
+// Folded text plus, for every folded UTF-16 unit, the index of the original unit it came from.
+function fold(text) {
+  let folded = "";
+  const origin = [];
+  let offset = 0;
+  for (const ch of text) {
+    const f = foldChar(ch);
+    for (let i = 0; i < f.length; i += 1) origin.push(offset);
+    folded += f;
+    offset += ch.length;
+  }
+  origin.push(offset);
+  return { folded, origin };
+}
+
+// Signals (named features without quotes) that point at spans of the text.
+const SIGNAL_PATTERNS = [
+  ["phone number", /\+?\d[\d .\-]{6,}\d/gu],
+  ["several phone numbers", /\+?\d[\d .\-]{6,}\d/gu],
+  ["link", /(?:https?:\/\/|www\.)\S+/giu],
+  ["several links", /(?:https?:\/\/|www\.)\S+/giu],
+  ["short link", /(?:https?:\/\/)?(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|shorturl\.at)\/\S*/giu],
+  ["contact handle", /\b(?:zalo|zl|telegram|tele|viber|hotline|inbox|ib|sđt|sdt)\b/giu],
+  ["@handle", /(?<!\w)@[a-z0-9_.]{3,}/giu],
+  ["money amount", /\d[\d.,]*\s?(?:k|tr|triệu|trieu|tỷ|ty|đ|vnđ|vnd|usd|\$)(?![\p{L}])/giu],
+];
+
+function signalRanges(text, features) {
+  const found = [];
+  for (const f of features) {
+    if (f.weight <= 0 || f.feature.startsWith("'")) continue;
+    for (const [prefix, pattern] of SIGNAL_PATTERNS) {
+      if (!f.feature.startsWith(prefix)) continue;
+      for (const m of text.matchAll(pattern)) found.push([m.index, m.index + m[0].length]);
+    }
+  }
+  return found;
+}
+
+export function featureTerm(name) {
+  const quoted = /^'(.*)'$/su.exec(name);
+  if (!quoted) return null;
+  const term = quoted[1].replace(/^…/u, "").replace(/…$/u, "").trim();
+  if (term.length < 2) return null;
+  return fold(term).folded;
+}
+
+function ranges(text, terms, extra) {
+  const { folded, origin } = fold(text);
+  const found = [...extra];
+  for (const term of terms) {
+    let at = folded.indexOf(term);
+    while (at !== -1) {
+      found.push([origin[at], origin[at + term.length]]);
+      at = folded.indexOf(term, at + term.length);
+    }
+  }
+  found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  const merged = [];
+  for (const [start, end] of found) {
+    const last = merged[merged.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
+}
+
+/** Fill `element` with `text`, wrapping matches of the features' terms in <mark>. */
+export function renderHighlighted(element, text, features) {
+  element.replaceChildren();
+  const terms = [...new Set(features.filter((f) => f.weight > 0).map((f) => featureTerm(f.feature)).filter(Boolean))];
+  let cursor = 0;
+  for (const [start, end] of ranges(text, terms, signalRanges(text, features))) {
+    if (start > cursor) element.append(document.createTextNode(text.slice(cursor, start)));
+    const mark = document.createElement("mark");
+    mark.textContent = text.slice(start, end);
+    element.append(mark);
+    cursor = end;
+  }
+  if (cursor < text.length) element.append(document.createTextNode(text.slice(cursor)));
+}
