@@ -164,7 +164,8 @@ def load_artifact(model_dir: Path) -> Artifact:
         raise ModelError(f"{weights}: coef shape {coef.shape} does not fit the feature space")
     return Artifact(
         manifest=manifest,
-        coef=np.ascontiguousarray(coef, dtype=np.float32),
+        # float64 once at load, so scoring does not convert 0.5M weights per batch.
+        coef=np.ascontiguousarray(coef, dtype=np.float64),
         intercept=arrays["intercept"].astype(np.float64),
         name_index=arrays["name_index"],
         name_text=arrays["name_text"],

@@ -98,13 +98,19 @@ class _Linear:
     named: np.ndarray
     # Per-class weights centred across classes: w_k - mean_j w_j is the push toward class k.
     explain_coef: np.ndarray
+    # Training mean of each column (zero for n-grams): contributions are measured from it.
+    baseline: np.ndarray
 
     @classmethod
     def from_artifact(cls, artifact: Artifact) -> _Linear:
         names, named = _names(artifact)
         coef = artifact.coef.astype(np.float64)
         explain = coef if coef.shape[0] == 1 else coef - coef.mean(axis=0, keepdims=True)
-        return cls(artifact, names, named, explain)
+        baseline = np.zeros(N_FEATURES)
+        means = artifact.manifest.get("signal_means")
+        if means is not None and len(means) == N_FEATURES - N_HASH:
+            baseline[N_HASH:] = means
+        return cls(artifact, names, named, explain, baseline)
 
     def explain(self, row: sp.csr_matrix | _Row, cls_row: int) -> tuple[Feature, ...]:
         idx = row.indices
@@ -112,7 +118,7 @@ class _Linear:
             return ()
         keep = self.named[idx]
         idx = idx[keep]
-        contrib = row.data[keep] * self.explain_coef[cls_row, idx]
+        contrib = (row.data[keep] - self.baseline[idx]) * self.explain_coef[cls_row, idx]
         if contrib.size > MAX_EXPLAINED:
             top = np.argpartition(-np.abs(contrib), MAX_EXPLAINED)[:MAX_EXPLAINED]
         else:
@@ -140,7 +146,7 @@ def _positive_sign(artifact: Artifact) -> float:
 
 def binary_probability(artifact: Artifact, x: sp.csr_matrix) -> np.ndarray:
     """Calibrated P(positive class) for each row of *x*."""
-    z = _positive_sign(artifact) * (x @ artifact.coef[0].astype(np.float64) + artifact.intercept[0])
+    z = _positive_sign(artifact) * (x @ artifact.coef[0] + artifact.intercept[0])
     cal = artifact.manifest.get("calibration", {"a": 1.0, "b": 0.0})
     return _sigmoid(float(cal["a"]) * z + float(cal["b"]))
 

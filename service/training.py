@@ -137,7 +137,9 @@ def column_names(
     """Most frequent training token for each of the heaviest hashed columns."""
     counts: Counter[str] = Counter()
     for p in prepared:
-        counts.update(analyze(p))
+        # Moderators read words and signals; short char n-grams ("…g…") explain nothing,
+        # so only word tokens and char n-grams of 4+ visible characters get a name.
+        counts.update(t for t in analyze(p) if t.startswith("w:") or len(t.strip()) >= 4)
     tokens = list(counts)
     freq = np.fromiter(counts.values(), dtype=np.int64, count=len(tokens))
     hasher = FeatureHasher(n_features=N_HASH, input_type="string", alternate_sign=False)
@@ -268,6 +270,9 @@ def build_artifact(
         result = train_toxicity_model(x, y, seed)
         classes = list(TOXICITY_LABELS)
     name_index, name_text = column_names(prepared, result.coef)
+    # Explanations measure a signal against its training average, so an always-present
+    # signal such as comment length does not show up as the "reason" for every score.
+    signal_means = np.asarray(x[:, N_HASH:].mean(axis=0)).ravel()
     manifest: dict[str, Any] = {
         "task": task,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -278,6 +283,7 @@ def build_artifact(
         "training_rows": len(y),
         "class_counts": {classes[k]: int(v) for k, v in enumerate(np.bincount(y, minlength=len(classes)))},
         "training_data": data_sources,
+        "signal_means": [round(float(v), 6) for v in signal_means],
         **result.extra_manifest,
         **(notes or {}),
     }
@@ -491,7 +497,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     train.add_argument("--positive-label", default="1", help="spam: label value meaning spam")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
     train.add_argument("--out", type=Path, required=True, help="artifact directory, e.g. models/NAME")
-    train.set_defaults(handler=cmd_train)
+    # ``func`` follows service/cli.py's (args, settings) convention; settings are unused.
+    train.set_defaults(handler=cmd_train, func=lambda args, _settings=None: cmd_train(args))
 
     ev = subparsers.add_parser("evaluate", help="print JSON metrics of a model on a labelled CSV")
     ev.add_argument("--model", type=Path, required=True)
@@ -500,7 +507,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     ev.add_argument("--label-column", required=True)
     ev.add_argument("--positive-label", default="1")
     ev.add_argument("--report", type=Path, default=None, help="directory for PNG plots")
-    ev.set_defaults(handler=cmd_evaluate)
+    ev.set_defaults(handler=cmd_evaluate, func=lambda args, _settings=None: cmd_evaluate(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,72 @@
+"""Per-comment cost of scoring both models (spam + toxicity + explanations), batched.
+
+    .venv/bin/python bench/models_bench.py [--models models] [--data-root ../shared/data]
+
+Prints figures; not a timed test (machine load makes hard limits flaky). Comments are a mix of
+ViHSD dev, ViSpamReviews dev and YouTube rows, i.e. real length distributions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from service.scoring import ScoreInput, Scorer  # noqa: E402
+
+
+def load_comments(root: Path) -> list[str]:
+    sources = [
+        (root / "vihsd" / "dev.csv", "free_text"),
+        (root / "vispamreviews" / "dev.csv", "Comment"),
+        (root / "youtube-spam" / "Youtube01-Psy.csv", "CONTENT"),
+    ]
+    texts: list[str] = []
+    for path, column in sources:
+        with path.open(newline="", encoding="utf-8") as fh:
+            texts += [row[column] for row in csv.DictReader(fh)]
+    random.Random(0).shuffle(texts)
+    return texts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", type=Path, default=ROOT / "models")
+    parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    scorer = Scorer.load(args.models)
+    print(f"load: {(time.perf_counter() - started) * 1000:.0f} ms  version={scorer.version}")
+    texts = load_comments(args.data_root)
+    mean_len = statistics.mean(len(t) for t in texts)
+    print(f"comments: {len(texts)}  mean length {mean_len:.0f} chars")
+    inputs = [ScoreInput(t) for t in texts]
+    for batch_size in (1, 16, 64, 256):
+        n = min(len(inputs), 2000 if batch_size == 1 else len(inputs))
+        best = float("inf")
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            for i in range(0, n, batch_size):
+                scorer.score(inputs[i : i + batch_size])
+            best = min(best, time.perf_counter() - t0)
+        per = best / n * 1e6
+        print(f"batch {batch_size:>4}: {per:7.1f} us/comment  ({n / best:,.0f} comments/s, 1 core)")
+    long_text = [ScoreInput("Bình luận rất dài. " * 3500)]
+    t0 = time.perf_counter()
+    scorer.score(long_text)
+    print(f"one 65 KB comment (truncated to 4,000 chars): {(time.perf_counter() - t0) * 1000:.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

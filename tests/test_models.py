@@ -1,0 +1,139 @@
+"""The shipped models (models/spam, models/toxicity): behaviour, explanations, safe loading."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from service.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
+from service.scoring import DEFAULT_APPROVE_THRESHOLD, DEFAULT_SPAM_THRESHOLD, Score, ScoreInput, Scorer
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer.load(MODELS)
+
+
+def score_one(scorer: Scorer, text: str) -> Score:
+    return scorer.score([ScoreInput(text)])[0]
+
+
+SPAM = [
+    "n.h.a c.a.i uy tín nạp đầu tặng 100%, vào ngay abc88 chấm com",
+    "Làm GlAY T0 nhanh, bằng lái, CCCD, lh 0 9 8 2 . 3 6 5 . 3 6 5",
+    "Bán sim S0-NamSlNH giá rẻ, zalo 09O8 123 456",
+    "Vay tiền nhanh chỉ cần CCCD, giải ngân 15 phút, ib za.lo 0982365365",
+    "Vay\u200b tiền\u200b nhanh\u200b online, liên\u200b hệ 0912\u200b345\u200b678",
+    "tuyen ctv lam viec tai nha thu nhap 500k/ngay, ket ban zalo 0987654321",
+    unicodedata.normalize("NFD", "Nhà cái uy tín, đăng ký tặng 88k tại bit.ly/nhacai88"),
+    "Soi cầu lô đề chính xác 100%, vào nhóm telegram t.me/soicau79",
+    "Hey guys check out my channel http://youtube.com/user/xyz please subscribe",
+]
+HAM = [
+    "Bài viết rất hay, cảm ơn tác giả đã phân tích kỹ.",
+    "Cảnh giác với lừa đảo qua Zalo, mẹ tôi suýt mất 50 triệu.",
+    "Giá xăng tăng 2.000 đồng mà lương vẫn vậy, dân khổ quá",
+    "Đội tuyển đá quá hay, tỉ số 3-1 là xứng đáng",
+    "Năm 2024 rồi mà đường này vẫn ngập mỗi khi mưa",
+    "Chinh quyen can xu ly manh tay hon voi tin dung den",
+    "This song is amazing, I have listened to it every day since 2012",
+]
+
+
+@pytest.mark.parametrize("text", SPAM)
+def test_obfuscated_spam_scores_high(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.spam >= DEFAULT_SPAM_THRESHOLD, (score.spam, score.spam_features)
+
+
+@pytest.mark.parametrize("text", HAM)
+def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.spam < DEFAULT_APPROVE_THRESHOLD, (score.spam, score.spam_features)
+
+
+def test_explanations_name_the_signals(scorer: Scorer) -> None:
+    score = score_one(scorer, "Bán sim số đẹp, zalo 0982 365 365")
+    names = [f.name for f in score.spam_features]
+    assert 0 < len(names) <= 5
+    assert "phone number" in names
+    weights = [abs(f.weight) for f in score.spam_features]
+    assert weights == sorted(weights, reverse=True)
+    assert all(f.weight > 0 for f in score.spam_features if f.name == "phone number")
+
+
+def test_toxicity_labels_and_probabilities(scorer: Scorer) -> None:
+    clean, rude = scorer.score([ScoreInput("Cảm ơn bài viết hữu ích"), ScoreInput("đồ ngu như chó, câm mồm đi")])
+    assert clean.toxicity.label == "CLEAN"
+    assert rude.toxicity.label != "CLEAN"
+    for s in (clean, rude):
+        assert set(s.toxicity.probabilities) == {"CLEAN", "OFFENSIVE", "HATE"}
+        assert sum(s.toxicity.probabilities.values()) == pytest.approx(1.0)
+    assert rude.toxicity_features and len(rude.toxicity_features) <= 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "\ud800\udfff\ud800", "\x00\x01\u202e", "💩" * 5000, "a" * 70_000, "\u0301" * 100, "ﷺ" * 50],
+)
+def test_odd_input_does_not_raise(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert 0.0 <= score.spam <= 1.0
+
+
+def test_batch_matches_single_and_empty_batch(scorer: Scorer) -> None:
+    batch = [ScoreInput(t) for t in SPAM[:3] + HAM[:3]]
+    together = scorer.score(batch)
+    assert [s.spam for s in together] == pytest.approx([score_one(scorer, b.content).spam for b in batch])
+    assert scorer.score([]) == []
+
+
+def test_version_names_both_models(scorer: Scorer) -> None:
+    assert scorer.version.startswith("spam-") and "+tox-" in scorer.version
+
+
+def _copy_models(tmp_path: Path) -> Path:
+    target = tmp_path / "models"
+    for name in ("spam", "toxicity"):
+        shutil.copytree(MODELS / name, target / name)
+    return target
+
+
+def test_tampered_weights_are_refused(tmp_path: Path) -> None:
+    models = _copy_models(tmp_path)
+    weights = models / "spam" / WEIGHTS_NAME
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="SHA-256"):
+        Scorer.load(models)
+
+
+def test_version_mismatch_is_an_error(tmp_path: Path) -> None:
+    models = _copy_models(tmp_path)
+    manifest_path = models / "toxicity" / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest["libraries"]["scikit-learn"] = "0.0.1"
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(ModelError, match="built with"):
+        Scorer.load(models)
+
+
+def test_missing_or_garbage_artifact(tmp_path: Path) -> None:
+    with pytest.raises(ModelError):
+        load_artifact(tmp_path / "nope")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / MANIFEST_NAME).write_text("{not json", "utf-8")
+    with pytest.raises(ModelError):
+        load_artifact(tmp_path / "bad")
+
+
+def test_artifacts_are_small() -> None:
+    for name in ("spam", "toxicity"):
+        assert (MODELS / name / WEIGHTS_NAME).stat().st_size <= 25 * 1024 * 1024

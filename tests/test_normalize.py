@@ -1,0 +1,84 @@
+"""service.normalize: the obfuscations Vietnamese comment spam uses must fold away."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from service import normalize as nz
+
+
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("GlAY T0 giá rẻ", "giay to gia re"),
+        ("S0-NamSlNH", "so-namsinh"),
+        ("n.h.a c.a.i uy tín", "nha cai uy tin"),
+        ("Nhà\u200b cái\u200d uy\ufeff tín", "nha cai uy tin"),
+        (unicodedata.normalize("NFD", "Đăng ký nhận quà"), "dang ky nhan qua"),
+        ("m@y $im số đẹp", "may sim so dep"),
+        ("Сhеck out my channel", "check out my channel"),  # Cyrillic С and е
+        ("ＮＨＡ ＣＡＩ", "nha cai"),  # fullwidth
+        ("z a l o", "zalo"),
+    ],
+)
+def test_fold_for_matching_undoes_obfuscation(raw: str, folded: str) -> None:
+    assert nz.fold_for_matching(raw) == folded
+
+
+@pytest.mark.parametrize("text", ["covid19 và 4g", "iPhone 15 giá 20 triệu", "Lan và Long", "hay quá!"])
+def test_ordinary_words_and_numbers_are_kept(text: str) -> None:
+    assert nz.fold_for_matching(text) == nz.remove_diacritics(text.casefold())
+
+
+def test_skeleton_ignores_spacing_and_l_i_confusion() -> None:
+    assert nz.skeleton("n h a - c a i") == nz.skeleton("NHÀ CÁl") == "nhacai"
+
+
+def test_remove_diacritics_handles_both_unicode_forms() -> None:
+    composed = "Trường Đại học Bách khoa"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert nz.remove_diacritics(composed) == nz.remove_diacritics(decomposed)
+    assert nz.remove_diacritics(composed) == "Truong Dai hoc Bach khoa"
+    assert nz.has_diacritics(decomposed) and not nz.has_diacritics("Truong")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "goi 0982365365 ngay",
+        "lh 0982 365 365",
+        "0 9 8 2 . 3 6 5 . 3 6 5",
+        "zalo 09823.65.365",
+        "+84 982 365 365",
+        "0９８２３６５３６５",  # fullwidth digits
+        "098\u200b2365\u200b365",
+    ],
+)
+def test_phone_numbers_survive_spacing(text: str) -> None:
+    assert nz.find_phone_numbers(text) == ["0982365365"]
+
+
+def test_phone_with_letter_lookalikes() -> None:
+    assert nz.find_phone_numbers("09O8 123 456") == ["0908123456"]
+
+
+@pytest.mark.parametrize(
+    "text", ["năm 2024 có 1234567 người", "ngày 12/10/2023 lúc 10:30", "tỉ số 3-1", "giá 20.000.000 đồng"]
+)
+def test_numbers_that_are_not_phones(text: str) -> None:
+    assert nz.find_phone_numbers(text) == []
+
+
+def test_urls_bare_domains_written_out_and_short_links() -> None:
+    urls = nz.find_urls("vào bit.ly/abc hoặc dep.com.vn, https://x.io/a và abc88 chấm com")
+    assert urls == ["bit.ly/abc", "dep.com.vn", "https://x.io/a", "abc88 chấm com"]
+    assert nz.is_short_link("bit.ly/abc") and nz.is_short_link("https://t.me/group")
+    assert not nz.is_short_link("vnexpress.net/abc")
+    assert nz.count_links("Mr. Smith. Com on, tp.hcm v.v.") == 0
+
+
+def test_contacts() -> None:
+    assert nz.find_contacts("Liên hệ Z.A.L.O hoặc Tele, ib mình") == ["lien he", "zalo", "tele", "ib"]
+    assert nz.find_contacts("Bài báo viết rất hay") == []

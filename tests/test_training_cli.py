@@ -1,0 +1,88 @@
+"""`train` / `evaluate` on a tiny CSV: deterministic artifacts, JSON metrics, PNG plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.artifacts import load_artifact
+from service.training import main
+
+HAM = ["bài viết hay quá", "cảm ơn tác giả", "đồng ý với ý kiến này", "trận đấu tối qua hay",
+       "thời tiết hôm nay đẹp", "great song", "love this video", "giá xăng lại tăng rồi"]  # fmt: skip
+SPAM = ["vay tiền nhanh zalo 0982365365", "nhà cái uy tín bit.ly/abc", "check out my channel www.x.com",
+        "sim số đẹp lh 0912 345 678", "kiếm tiền online ib tele @abc", "subscribe to my channel"]  # fmt: skip
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "kind"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def spam_csv(tmp_path: Path) -> Path:
+    rng = random.Random(3)
+    rows = [(f"{rng.choice(HAM)} {i}", "ok") for i in range(30)]
+    rows += [(f"{rng.choice(SPAM)} {i}", "junk") for i in range(20)]
+    return _write_csv(tmp_path / "spam.csv", rows)
+
+
+def _train(csv_path: Path, out: Path, task: str, positive: str = "junk", seed: int = 7) -> None:
+    code = main(["train", "--task", task, "--data", str(csv_path), "--text-column", "text",
+                 "--label-column", "kind", "--positive-label", positive, "--seed", str(seed),
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+
+
+def test_train_spam_is_deterministic_and_evaluates(
+    spam_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _train(spam_csv, tmp_path / "a", "spam")
+    _train(spam_csv, tmp_path / "b", "spam")
+    a, b = load_artifact(tmp_path / "a"), load_artifact(tmp_path / "b")
+    assert np.array_equal(a.coef, b.coef)
+    assert a.manifest["thresholds"] == {"approve": 0.3, "spam": 0.9}
+    assert a.manifest["training_data"][0]["rows"] == 50
+    capsys.readouterr()
+
+    report = tmp_path / "report"
+    code = main(["evaluate", "--model", str(tmp_path / "a"), "--data", str(spam_csv),
+                 "--text-column", "text", "--label-column", "kind", "--positive-label", "junk",
+                 "--report", str(report)])  # fmt: skip
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    metrics = result["metrics"]
+    for key in ("macro_f1", "precision", "recall", "roc_auc", "pr_auc", "at_approve", "at_spam"):
+        assert key in metrics
+    assert metrics["at_spam"]["threshold"] == 0.9 and "fpr" in metrics["at_spam"]
+    assert metrics["roc_auc"] > 0.9
+    for png in ("pr_curve.png", "confusion.png", "calibration.png"):
+        assert (report / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_toxicity_on_tiny_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    words = {"CLEAN": "cảm ơn bài viết", "OFFENSIVE": "đồ ngu", "HATE": "cút về nước đi lũ"}
+    rows = [(f"{words[label]} {i}", label) for label in words for i in range(10)]
+    data = _write_csv(tmp_path / "tox.csv", rows)
+    _train(data, tmp_path / "tox", "toxicity")
+    capsys.readouterr()
+    code = main(["evaluate", "--model", str(tmp_path / "tox"), "--data", str(data),
+                 "--text-column", "text", "--label-column", "kind"])  # fmt: skip
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    assert metrics["macro_f1"] > 0.9
+    assert set(metrics["per_class"]) == {"CLEAN", "OFFENSIVE", "HATE"}
+
+
+def test_missing_column_is_a_clear_error(spam_csv: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="missing column"):
+        main(["train", "--task", "spam", "--data", str(spam_csv), "--text-column", "body",
+              "--label-column", "kind", "--out", str(tmp_path / "x")])  # fmt: skip
