@@ -37,11 +37,15 @@ from service.scoring import (
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
     TOXICITY_LABELS,
-    Scorer,
 )
 
 DEFAULT_SEED: Final = 20240601
 SPAM_C: Final = 4.0
+# `moderation train --task spam` picks C from this grid by 5-fold CV on the training file
+# (out-of-fold macro-F1 at the best threshold); models/build.py uses SPAM_C directly.
+SPAM_C_GRID: Final = (1.0, 4.0, 16.0)
+# Candidate decision thresholds on calibrated P(spam) for the out-of-fold search.
+_THRESHOLD_GRID: Final = np.round(np.linspace(0.05, 0.95, 91), 2)
 TOXICITY_C: Final = 2.0
 CV_FOLDS: Final = 5
 # Explanations only need names for columns that carry weight; bounding the table keeps the
@@ -177,7 +181,7 @@ def _fit_lr(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int, weights: np.nd
 
 def _balanced_weights(y: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
     counts = np.bincount(y, minlength=int(y.max()) + 1).astype(np.float64)
-    w = (len(y) / (len(counts) * np.maximum(counts, 1)))[y]
+    w: np.ndarray = (len(y) / (len(counts) * np.maximum(counts, 1)))[y]
     return w * extra if extra is not None else w
 
 
@@ -188,22 +192,62 @@ class TrainResult:
     extra_manifest: dict[str, Any]
 
 
-def train_spam_model(
-    x: sp.csr_matrix, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None,
-    c: float = SPAM_C,
-) -> TrainResult:
-    weights = _balanced_weights(y, sample_weight)
-    oof = np.zeros(len(y), dtype=np.float64)
-    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed)
-    for train_idx, test_idx in tqdm(
-        list(folds.split(np.zeros(len(y)), y)), desc="spam cv", file=sys.stderr
-    ):
-        fold_model = _fit_lr(x[train_idx], y[train_idx], c, seed, weights[train_idx])
-        oof[test_idx] = fold_model.decision_function(x[test_idx])
+def _macro_f1_by_threshold(y: np.ndarray, p: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Binary macro-F1 of ``p >= t`` for every t in *grid* (vectorized confusion counts)."""
+    flagged = p[None, :] >= grid[:, None]
+    pos = y.astype(bool)[None, :]
+    tp = (flagged & pos).sum(axis=1).astype(np.float64)
+    fp = (flagged & ~pos).sum(axis=1).astype(np.float64)
+    fn = (~flagged & pos).sum(axis=1).astype(np.float64)
+    tn = float(len(y)) - tp - fp - fn
+    f1_pos = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0)
+    f1_neg = np.divide(2 * tn, 2 * tn + fn + fp, out=np.zeros_like(tn), where=(2 * tn + fn + fp) > 0)
+    out: np.ndarray = (f1_pos + f1_neg) / 2
+    return out
+
+
+def _platt(z: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
     platt = LogisticRegression(C=1e6, random_state=seed)
     # Unweighted: calibrate to the class mix actually seen in the training data.
-    platt.fit(oof.reshape(-1, 1), y)
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    platt.fit(z.reshape(-1, 1), y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def _calibrated(z: np.ndarray, a: float, b: float) -> np.ndarray:
+    out: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * (a * z + b)))
+    return out
+
+
+def train_spam_model(
+    x: sp.csr_matrix, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None,
+    c: float = SPAM_C, c_grid: Sequence[float] | None = None, tune_threshold: bool = False,
+) -> TrainResult:
+    """Fit the spam model; optionally pick C and the decision threshold on out-of-fold data.
+
+    With *c_grid*, each C is scored by out-of-fold macro-F1 (at its best threshold when
+    *tune_threshold*, else at 0.5) and the best one is refitted on everything. With
+    *tune_threshold*, the threshold on calibrated P(spam) that maximizes out-of-fold macro-F1
+    is stored as the model's ``decision`` threshold; otherwise it is 0.5. Evaluation data is
+    never involved.
+    """
+    weights = _balanced_weights(y, sample_weight)
+    folds = list(StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    grid = _THRESHOLD_GRID if tune_threshold else np.asarray([0.5])
+    selection: dict[str, Any] = {}
+    best: tuple[float, float, np.ndarray, float, float, float] | None = None
+    for c_value in c_grid or (c,):
+        oof = np.zeros(len(y), dtype=np.float64)
+        for train_idx, test_idx in tqdm(folds, desc=f"spam cv C={c_value:g}", file=sys.stderr):
+            fold_model = _fit_lr(x[train_idx], y[train_idx], c_value, seed, weights[train_idx])
+            oof[test_idx] = fold_model.decision_function(x[test_idx])
+        a, b = _platt(oof, y, seed)
+        f1 = _macro_f1_by_threshold(y, _calibrated(oof, a, b), grid)
+        k = int(np.argmax(f1))
+        selection[f"{c_value:g}"] = {"oof_macro_f1": round(float(f1[k]), 4), "threshold": float(grid[k])}
+        if best is None or f1[k] > best[0]:
+            best = (float(f1[k]), c_value, oof, a, b, float(grid[k]))
+    assert best is not None
+    _, c, _, a, b, decision = best
     model = _fit_lr(x, y, c, seed, weights)
     # classes_ is [0, 1]; coef_ points toward classes_[1], which must be the spam class.
     positive_col = int(np.flatnonzero(model.classes_ == 1)[0])
@@ -211,7 +255,12 @@ def train_spam_model(
     return TrainResult(
         coef=sign * model.coef_,
         intercept=sign * model.intercept_,
-        extra_manifest={"calibration": {"a": a, "b": b, "method": "platt on 5-fold oof"}},
+        extra_manifest={
+            "calibration": {"a": a, "b": b, "method": "platt on 5-fold oof"},
+            "decision_threshold": decision,
+            "model_selection": {"C": c, "cv_folds": CV_FOLDS, "tune_threshold": tune_threshold,
+                                "candidates": selection},
+        },
     )
 
 
@@ -257,14 +306,18 @@ def train_toxicity_model(x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = 
 def build_artifact(
     task: str, out: Path, prepared: Sequence[Prepared], y: np.ndarray, seed: int,
     data_sources: list[dict[str, Any]], notes: dict[str, Any] | None = None,
-    sample_weight: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None, c_grid: Sequence[float] | None = None,
+    tune_threshold: bool = False,
 ) -> Path:
     """Fit a model of *task* on prepared rows and write the artifact to *out*."""
     x = featurize(prepared)
+    thresholds = {"approve": DEFAULT_APPROVE_THRESHOLD, "spam": DEFAULT_SPAM_THRESHOLD}
     if task == "spam":
         if len(np.unique(y)) != 2:
             raise SystemExit("spam training needs both classes in the labels")
-        result = train_spam_model(x, y, seed, sample_weight)
+        result = train_spam_model(x, y, seed, sample_weight, c_grid=c_grid, tune_threshold=tune_threshold)
+        # The binary ham/spam cut used by `evaluate` (the service itself routes on approve/spam).
+        thresholds["decision"] = float(result.extra_manifest.pop("decision_threshold"))
         classes = ["ham", "spam"]
     else:
         result = train_toxicity_model(x, y, seed)
@@ -278,7 +331,7 @@ def build_artifact(
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "classes": classes,
         "positive_label": "spam" if task == "spam" else None,
-        "thresholds": {"approve": DEFAULT_APPROVE_THRESHOLD, "spam": DEFAULT_SPAM_THRESHOLD},
+        "thresholds": thresholds,
         "seed": seed,
         "training_rows": len(y),
         "class_counts": {classes[k]: int(v) for k, v in enumerate(np.bincount(y, minlength=len(classes)))},
@@ -297,9 +350,12 @@ def _binary_metrics(y: np.ndarray, p: np.ndarray, thresholds: dict[str, float]) 
     from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
     both = len(np.unique(y)) == 2
-    pred = (p >= 0.5).astype(np.int64)
+    # Headline figures at the model's own decision threshold (0.5 unless tuned at training).
+    decision = thresholds.get("decision", 0.5)
+    pred = (p >= decision).astype(np.int64)
     out: dict[str, Any] = {
         "rows": len(y),
+        "decision_threshold": decision,
         "positives": int(y.sum()),
         "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
         "precision": float(precision_score(y, pred, zero_division=0)),
@@ -323,7 +379,13 @@ def _binary_metrics(y: np.ndarray, p: np.ndarray, thresholds: dict[str, float]) 
 
 
 def _multiclass_metrics(y: np.ndarray, proba: np.ndarray, pred: np.ndarray, classes: list[str]) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support, roc_auc_score
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
 
     labels = list(range(len(classes)))
     prec, rec, f1, support = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
@@ -386,7 +448,9 @@ def _plots_binary(report: Path, y: np.ndarray, p: np.ndarray, thresholds: dict[s
     return written
 
 
-def _plots_multiclass(report: Path, y: np.ndarray, proba: np.ndarray, pred: np.ndarray, classes: list[str]) -> list[str]:
+def _plots_multiclass(
+    report: Path, y: np.ndarray, proba: np.ndarray, pred: np.ndarray, classes: list[str]
+) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -473,9 +537,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         y = toxicity_targets(data.labels)
     prepared = prepare_all(data.texts, data.authors, "featurize")
+    tune = args.task == "spam" and not args.no_tune
     manifest = build_artifact(args.task, args.out, prepared, y, args.seed, data.sources,
                               notes={"label_column": args.label_column,
-                                     "source_positive_label": args.positive_label})
+                                     "source_positive_label": args.positive_label},
+                              c_grid=SPAM_C_GRID if tune else None, tune_threshold=tune)
     print(json.dumps({"artifact": str(manifest.parent), "rows": len(y)}))
     return 0
 
@@ -496,6 +562,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     train.add_argument("--label-column", required=True)
     train.add_argument("--positive-label", default="1", help="spam: label value meaning spam")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    train.add_argument("--no-tune", action="store_true",
+                       help="spam: fixed C and 0.5 decision threshold instead of choosing both by 5-fold CV")
     train.add_argument("--out", type=Path, required=True, help="artifact directory, e.g. models/NAME")
     # ``func`` follows service/cli.py's (args, settings) convention; settings are unused.
     train.set_defaults(handler=cmd_train, func=lambda args, _settings=None: cmd_train(args))

@@ -49,7 +49,13 @@ def test_train_spam_is_deterministic_and_evaluates(
     _train(spam_csv, tmp_path / "b", "spam")
     a, b = load_artifact(tmp_path / "a"), load_artifact(tmp_path / "b")
     assert np.array_equal(a.coef, b.coef)
-    assert a.manifest["thresholds"] == {"approve": 0.3, "spam": 0.9}
+    thresholds = a.manifest["thresholds"]
+    assert (thresholds["approve"], thresholds["spam"]) == (0.3, 0.9)
+    # C and the ham/spam cut are chosen by 5-fold CV on the training file and stored.
+    assert 0.05 <= thresholds["decision"] <= 0.95
+    selection = a.manifest["model_selection"]
+    assert selection["tune_threshold"] is True
+    assert f"{selection['C']:g}" in selection["candidates"]
     assert a.manifest["training_data"][0]["rows"] == 50
     capsys.readouterr()
 
@@ -63,6 +69,8 @@ def test_train_spam_is_deterministic_and_evaluates(
     for key in ("macro_f1", "precision", "recall", "roc_auc", "pr_auc", "at_approve", "at_spam"):
         assert key in metrics
     assert metrics["at_spam"]["threshold"] == 0.9 and "fpr" in metrics["at_spam"]
+    assert metrics["decision_threshold"] == thresholds["decision"]
+    assert metrics["at_decision"]["macro_f1"] == metrics["macro_f1"]
     assert metrics["roc_auc"] > 0.9
     for png in ("pr_curve.png", "confusion.png", "calibration.png"):
         assert (report / png).read_bytes()[:4] == b"\x89PNG"
@@ -80,6 +88,16 @@ def test_train_toxicity_on_tiny_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     metrics = json.loads(capsys.readouterr().out)["metrics"]
     assert metrics["macro_f1"] > 0.9
     assert set(metrics["per_class"]) == {"CLEAN", "OFFENSIVE", "HATE"}
+
+
+def test_no_tune_keeps_fixed_c_and_half_threshold(spam_csv: Path, tmp_path: Path) -> None:
+    code = main(["train", "--task", "spam", "--data", str(spam_csv), "--text-column", "text",
+                 "--label-column", "kind", "--positive-label", "junk", "--no-tune",
+                 "--out", str(tmp_path / "fixed")])  # fmt: skip
+    assert code == 0
+    manifest = load_artifact(tmp_path / "fixed").manifest
+    assert manifest["thresholds"]["decision"] == 0.5
+    assert manifest["model_selection"]["tune_threshold"] is False
 
 
 def test_missing_column_is_a_clear_error(spam_csv: Path, tmp_path: Path) -> None:
