@@ -29,8 +29,8 @@ function fold(text) {
 const SIGNAL_PATTERNS = [
   ["phone number", /\+?\d[\d .\-]{6,}\d/gu],
   ["several phone numbers", /\+?\d[\d .\-]{6,}\d/gu],
-  ["link", /(?:https?:\/\/|www\.)\S+/giu],
-  ["several links", /(?:https?:\/\/|www\.)\S+/giu],
+  ["link", /(?:https?:\/\/|www\.)\S+?(?=[.,;:!?)\]]*(?:\s|$))/giu],
+  ["several links", /(?:https?:\/\/|www\.)\S+?(?=[.,;:!?)\]]*(?:\s|$))/giu],
   ["short link", /(?:https?:\/\/)?(?:bit\.ly|tinyurl\.com|t\.co|goo\.gl|shorturl\.at)\/\S*/giu],
   ["contact handle", /\b(?:zalo|zl|telegram|tele|viber|hotline|inbox|ib|sđt|sdt)\b/giu],
   ["@handle", /(?<!\w)@[a-z0-9_.]{3,}/giu],

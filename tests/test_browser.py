@@ -1,0 +1,363 @@
+"""The moderator's page in a real headless Chromium (Debian's), driven by Playwright.
+
+Every wait is one of Playwright's auto-waiting expectations; the page marks
+``<body data-outbox>`` with the number of decisions not yet answered by the
+server, so a test knows when a decision has landed and checks it through the API.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from redis.asyncio import Redis
+
+from service import auth
+from tests.conftest import Api, AppFactory, Site, comment
+from tests.test_api import submit
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Long enough for a slow CI machine, short enough that a broken page fails fast.
+EXPECT_TIMEOUT_MS = 15_000
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed; `make test` installs it")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+PageFactory = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+async def make_page(browser: Browser) -> AsyncIterator[PageFactory]:
+    contexts = []
+
+    async def factory(locale: str = "vi-VN", width: int = 1200, height: int = 900) -> Page:
+        context = await browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(EXPECT_TIMEOUT_MS)
+        return page
+
+    yield factory
+    for context in contexts:
+        await context.close()
+
+
+async def sign_in(page: Page, api: Api, token: str) -> None:
+    await page.goto(api.url("/moderate"))
+    await page.get_by_label(re.compile("Mã moderator|Moderator token")).fill(token)
+    await page.get_by_role("button", name=re.compile("^(Đăng nhập|Sign in)$")).click()
+    await expect(page.locator("#workspace")).to_be_visible()
+
+
+async def landed(page: Page) -> None:
+    """Wait until every decision the page held or sent has been answered by the server."""
+    await expect(page.locator("body")).to_have_attribute("data-outbox", "0")
+    await expect(page.locator("#toast")).to_have_attribute("data-state", re.compile("saved|undone"))
+
+
+async def status_of(api: Api, site: Site, cid: str) -> dict:
+    resp = await api.request("GET", f"/v1/comments/{cid}", site.api_key)
+    return await resp.json()
+
+
+# Real-sounding reader comments with three links each: the link rule holds them for review.
+_HELD_TEXTS = (
+    "Mình thấy bài về giá xăng còn thiếu số liệu, mời mọi người đọc thêm ở {links} để so sánh.",
+    "Chuyện kẹt xe ở Cầu Giấy đã có nhiều báo phân tích, ví dụ {links}, tác giả nên tham khảo.",
+    "Học phí đại học tăng mỗi năm, các bạn xem bảng so sánh tại {links} nhé.",
+    "Mưa lớn miền Trung năm nay kéo dài, thông tin cứu trợ có ở {links}.",
+    "Giá vàng hôm nay biến động mạnh, số liệu chính thức nằm ở {links}.",
+    "Đội tuyển đá hay nhưng hàng thủ còn yếu, xem lại diễn biến trận đấu ở {links}.",
+    "Dự án metro chậm tiến độ đã lâu, các mốc thời gian được ghi lại tại {links}.",
+    "Giá nhà chung cư vượt xa thu nhập, mọi người đọc thêm các phân tích ở {links}.",
+)
+_held_counter = 0
+BODIES: dict[str, dict[str, object]] = {}
+
+
+async def held(api: Api, site: Site, n: int = 1, **overrides: object) -> list[str]:
+    """Submit ``n`` different comments that end up pending (held for review); return their ids.
+
+    Each has its own author, email and IP, so no flood rule trips. Whether a text is held
+    or filed as spam depends on the model of the day, so each candidate is first tried with
+    /v1/check (which stores nothing) and only a held one is submitted.
+    """
+    global _held_counter
+    ids = []
+    for _ in range(n):
+        for _attempt in range(3 * len(_HELD_TEXTS)):
+            _held_counter += 1
+            k = _held_counter
+            links = f"https://vnexpress.net/{k} https://tuoitre.vn/{k} https://thanhnien.vn/{k}"
+            body = comment(
+                content=_HELD_TEXTS[k % len(_HELD_TEXTS)].format(links=links),
+                author_name=f"Độc giả {k}",
+                author_email=f"doc.gia{k}@example.vn",
+                user_ip=f"113.160.{k // 250}.{k % 250 + 1}",
+            )
+            body.update(overrides)
+            check = await api.request("POST", "/v1/check", site.api_key, json=body)
+            if (await check.json())["status"] == "pending":
+                break
+        status, reply = await submit(api, site, body)
+        assert status == 202 and reply["status"] == "pending", reply
+        ids.append(reply["id"])
+        BODIES[reply["id"]] = body
+    return ids
+
+
+def item(page: Page, cid: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'li.item[data-id="{cid}"]')
+
+
+async def test_work_the_queue_with_keyboard_bulk_and_rescue(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=0.5, ui_poll_seconds=1.0)
+    ids = await held(api, site, 4)
+    status, spam = await submit(
+        api,
+        site,
+        comment(
+            content="Liên hệ zalo 0912345678 để nhận ưu đãi vay tiền nhanh, lãi suất thấp!!!",
+            author_name="Dịch vụ tài chính",
+            author_email="vay.nhanh@example.vn",
+            post_id="bai-viet-2",
+        ),
+    )
+    assert status == 202 and spam["status"] == "spam", spam
+
+    page = await make_page(locale="vi-VN")
+    await sign_in(page, api, site.moderator_token)
+    # Vietnamese by default for a Vietnamese browser; the queue shows the held comments.
+    await expect(page.locator("html")).to_have_attribute("lang", "vi")
+    await expect(page.get_by_role("tab", name=re.compile("Chờ duyệt"))).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("[data-count=pending]")).to_have_text("4")
+    await expect(page.locator("li.item")).to_have_count(4)
+    newest = item(page, ids[-1])
+    body = BODIES[ids[-1]]
+    await expect(newest.locator(".text")).to_have_text(str(body["content"]))
+    await expect(newest.locator(".author")).to_have_text(str(body["author_name"]))
+    await expect(newest).to_contain_text(str(body["author_email"]))
+    await expect(newest).to_contain_text(str(body["user_ip"]))
+    await expect(newest.locator(".reason[data-code=too_many_links]")).to_contain_text("Quá nhiều liên kết")
+    await expect(newest.get_by_role("link", name="bai-viet-1")).to_have_attribute(
+        "href", "https://baotinh.example.vn/giao-thong/bai-viet-1"
+    )
+    # Claimed through the claim API: this moderator holds them.
+    await expect(newest.locator(".badge.mine")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+
+    # Approve the first (newest) with the keyboard.
+    await expect(newest).to_be_focused()
+    await page.keyboard.press("a")
+    await expect(newest).to_have_count(0)
+    await landed(page)
+    assert (await status_of(api, site, ids[-1]))["status"] == "approved"
+
+    # Bulk-reject two: select with x, move with j, then reject with a reason.
+    await page.keyboard.press("x")
+    await page.keyboard.press("j")
+    await page.keyboard.press("x")
+    await expect(page.locator("#selected-count")).to_have_text("Đã chọn 2")
+    await page.get_by_role("button", name="Từ chối mục đã chọn").click()
+    dialog = page.get_by_role("dialog", name="Từ chối bình luận")
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_label("Quảng cáo").check()
+    await dialog.get_by_role("button", name="Xác nhận").click()
+    await expect(page.locator("li.item")).to_have_count(1)
+    await landed(page)
+    for cid in (ids[2], ids[1]):
+        view = await status_of(api, site, cid)
+        assert view["status"] == "rejected" and view["decision"]["reason"] == "advertising", view
+    assert (await status_of(api, site, ids[0]))["status"] == "pending"
+    await expect(page.locator("[data-count=rejected]")).to_have_text("2")
+
+    # Rescue a false positive from the spam queue.
+    await page.get_by_role("tab", name=re.compile("Spam")).click()
+    rescued = item(page, spam["id"])
+    await expect(rescued).to_contain_text("zalo")
+    await expect(rescued.locator("mark").first).to_be_visible()
+    await rescued.get_by_role("button", name="Duyệt").click()
+    await expect(rescued).to_have_count(0)
+    await landed(page)
+    view = await status_of(api, site, spam["id"])
+    assert view["status"] == "approved" and view["decision"]["by"] == "mod-a"
+
+
+async def test_reject_with_keyboard_reason_and_block_flags(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=0.2)
+    [cid] = await held(api, site, 1)
+    page = await make_page(locale="en-US")
+    await sign_in(page, api, site.moderator_token)
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(item(page, cid)).to_be_focused()
+    await page.keyboard.press("r")
+    dialog = page.get_by_role("dialog", name="Reject comment")
+    await expect(dialog).to_be_visible()
+    await page.keyboard.press("5")  # harassment
+    await expect(dialog.get_by_label("Harassment")).to_be_checked()
+    await dialog.get_by_label("Block this email").check()
+    await page.keyboard.press("Enter")
+    await expect(item(page, cid)).to_have_count(0)
+    await landed(page)
+    view = await status_of(api, site, cid)
+    assert view["status"] == "rejected" and view["decision"]["reason"] == "harassment"
+
+
+async def test_undo_keeps_the_comment_pending(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=5.0)
+    [cid] = await held(api, site, 1)
+    page = await make_page()
+    await sign_in(page, api, site.moderator_token)
+    await expect(item(page, cid)).to_be_focused()
+    await page.keyboard.press("s")
+    await expect(item(page, cid)).to_have_count(0)
+    await expect(page.get_by_role("button", name="Hoàn tác (u)")).to_be_visible()
+    await page.keyboard.press("u")
+    await expect(item(page, cid)).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-outbox", "0")
+    await expect(page.locator("#toast")).to_have_attribute("data-state", "undone")
+    assert (await status_of(api, site, cid))["status"] == "pending"
+
+
+async def test_xss_in_a_comment_is_shown_as_text(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api()
+    payload = (
+        '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+        '<a href="javascript:window.__xss=3">bấm</a> https://a.example.vn https://b.example.vn https://c.example.vn'
+    )
+    status, reply = await submit(
+        api, site, comment(content=payload, author_name='<b onmouseover="window.__xss=4">Kẻ xấu</b>')
+    )
+    assert status == 202, reply
+    page = await make_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await sign_in(page, api, site.moderator_token)
+    if reply["status"] != "pending":  # whichever queue the model put it in
+        await page.locator(f"[role=tab][data-status={reply['status']}]").click()
+    shown = item(page, reply["id"])
+    await expect(shown.locator(".text")).to_have_text(payload)
+    await expect(shown.locator(".author")).to_have_text('<b onmouseover="window.__xss=4">Kẻ xấu</b>')
+    await shown.locator(".author").hover()
+    assert await shown.locator("img, script, b, a[href^=javascript]").count() == 0
+    assert await page.evaluate("window.__xss") is None
+    assert dialogs == []
+
+
+async def test_wrong_token_is_refused(api: Api, site: Site, make_page: PageFactory) -> None:
+    page = await make_page()
+    await page.goto(api.url("/moderate"))
+    await page.get_by_label("Mã moderator").fill("mt-wrong-token")
+    await page.get_by_role("button", name="Đăng nhập").click()
+    await expect(page.get_by_role("alert")).to_have_text("Mã không hợp lệ hoặc đã bị thu hồi.")
+    await expect(page.locator("#workspace")).to_be_hidden()
+    assert "mt-" not in page.url
+    cookies = await page.context.cookies()
+    assert [c for c in cookies if c["name"] == "mod_session"] == []
+
+
+async def test_sign_out_language_switch_and_counts_update(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_poll_seconds=1.0)
+    await held(api, site, 1)
+    page = await make_page(locale="vi-VN")
+    await sign_in(page, api, site.moderator_token)
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "mod_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert await page.evaluate("document.cookie") == ""
+    await expect(page.locator("[data-count=pending]")).to_have_text("1")
+    # Counts update on their own.
+    await held(api, site, 1)
+    await expect(page.locator("[data-count=pending]")).to_have_text("2")
+    # Switch to English and back; the choice is remembered on reload.
+    await page.get_by_role("button", name="English").click()
+    await expect(page.get_by_role("tab", name=re.compile("Pending"))).to_be_visible()
+    await page.reload()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_label("Moderator token")).to_be_visible()
+    assert [c for c in await page.context.cookies() if c["name"] == "mod_session"] == []
+    replay = {"Cookie": f"mod_session={cookie['value']}"}
+    resp = await api.request("GET", f"/v1/review/queue?site={site.site_id}", headers=replay)
+    assert resp.status == 401
+
+
+async def test_an_item_claimed_by_another_moderator_shows_its_holder(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api()
+    other = await auth.add_moderator(redis, [site.site_id], "hoa")
+    [cid] = await held(api, site, 1)
+    claim = await api.request("POST", "/v1/review/claim", other, json={"site": site.site_id, "count": 1})
+    assert [i["id"] for i in (await claim.json())["items"]] == [cid]
+    page = await make_page()
+    await sign_in(page, api, site.moderator_token)
+    row = item(page, cid)
+    await expect(row.locator(".badge.held")).to_have_text("Đang được hoa xử lý")
+    await expect(row.get_by_role("button", name="Duyệt")).to_be_disabled()
+    await page.keyboard.press("a")
+    await expect(page.locator("#toast")).to_contain_text("hoa")
+    assert (await status_of(api, site, cid))["status"] == "pending"
+
+
+async def test_filters_and_narrow_screen(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api()
+    [first] = await held(api, site, 1)
+    [other] = await held(
+        api, site, 1, post_id="bai-khac", post_url="https://baotinh.example.vn/the-thao/bai-khac"
+    )
+    page = await make_page(width=360, height=780)
+    await sign_in(page, api, site.moderator_token)
+    await expect(page.locator("li.item")).to_have_count(2)
+    await page.get_by_label("Bài viết (mã hoặc URL)").fill("the-thao")
+    await expect(page.locator("li.item")).to_have_count(1)
+    await expect(item(page, other)).to_be_visible()
+    await page.get_by_label("Bài viết (mã hoặc URL)").fill("")
+    await page.get_by_label("Lý do", exact=True).select_option("too_many_links")
+    await expect(page.locator("li.item")).to_have_count(2)
+    # Nothing wider than the screen at 360 px.
+    overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    await expect(item(page, first)).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "queue-360.png"), full_page=True)
