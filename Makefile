@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 1
 
-.PHONY: run test venv redis-server-bin wrk-bin lint models bench fuzz clean
+.PHONY: run test venv redis-server-bin chromium-bin wrk-bin lint models bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
@@ -26,10 +26,17 @@ redis-server-bin:
 	  echo "installing Debian's redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
+# Debian's chromium, installed when missing: the browser tests drive it through Playwright
+# (executable_path); Playwright never downloads a browser of its own.
+chromium-bin:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 run: $(STAMP)
 	@bash scripts/run.sh
 
-test: $(STAMP) redis-server-bin
+test: $(STAMP) redis-server-bin chromium-bin
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Debian's wrk, installed when missing (the load generator of `make bench`).
