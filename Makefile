@@ -51,9 +51,9 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.run
 
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,
-# reproducible; ≈ 10 min on 2 cores). See models/README.md for what each figure means.
+# reproducible; ≈ 5 min on 2 cores). See models/README.md for what each figure means.
 models: $(STAMP)
-	$(PY) models/build.py --data-root ../shared/data --lovo
+	$(PY) models/build.py --data-root ../shared/data --lovo --vispam-cli
 
 lint: $(STAMP)
 	$(PY) -m ruff check service tests bench

@@ -35,6 +35,8 @@ _CONTACT_PHRASES: Final = (
     "tele @{h}", "telegram: @{h}", "vào nhóm {u}", "chi tiết tại {u}", "link: {u}",
     "truy cập {u}", "đăng ký tại {u}", "xem thêm {u}", "ĐT/Zalo {p}", "call {p}",
     "{u}", "📞 {p}", "☎️ {p}", "nhắn tin {p} để được tư vấn",
+    "ib em nha", "inbox shop để được tư vấn", "cmt 'có' để nhận", "check ib nhé",
+    "xem trang cá nhân của mình", "ai cần ib mình", "để lại sđt shop gọi lại",
 )  # fmt: skip
 
 _OFFERS: Final = (
@@ -76,6 +78,28 @@ _OFFERS: Final = (
     "Dịch vụ đòi nợ thuê, thám tử theo dõi uy tín",
     "Mọi người ghé kênh youtube của mình đăng ký ủng hộ với ạ",
     "Mời mọi người vào group zalo nhận tín hiệu kèo miễn phí",
+    # dating / adult services
+    "Em gái dễ thương nhận đi chơi, tâm sự, qua đêm, bao phòng",
+    "Gái xinh sinh viên nhận đi khách, hàng mới, cam kết như hình",
+    "Tìm bạn tình một đêm, chat sex, gọi video nóng bỏng",
+    "Kết bạn với hot girl, sugar baby tìm sugar daddy chu cấp hàng tháng",
+    # crypto / investment
+    "Kèo coin x10 tài khoản, sàn Binance, tín hiệu miễn phí mỗi ngày",
+    "Airdrop token mới nhận ngay 50 USDT, số lượng có hạn",
+    "Nhận đầu tư USDT lãi 3% mỗi ngày, rút gốc bất kỳ lúc nào",
+    # online shops pushing a product
+    "Shop em đang xả hàng váy đầm thiết kế chỉ 129k, chị em nào cần thì inbox",
+    "Kem chống nắng, serum trắng da hàng auth giá sỉ, ship COD toàn quốc",
+    "Nồi chiên không dầu giảm 50% hôm nay, số lượng có hạn, ai cần ib",
+    "Order hàng Quảng Châu, Taobao giá tận xưởng, nhận ship toàn quốc",
+    "Tai nghe bluetooth chính hãng chỉ 199k, bảo hành 12 tháng, đặt hàng ngay",
+    # accounts, papers, misc
+    "Thu mua tài khoản ngân hàng, thuê tài khoản giá cao, trả tiền ngay",
+    "Bán tài khoản Netflix, YouTube Premium, ChatGPT Plus giá rẻ 1 năm",
+    "Dịch vụ tăng đánh giá 5 sao Google Maps, Shopee, tăng view TikTok",
+    "Nhận chạy quảng cáo Facebook, xác minh tích xanh, mở khóa nick",
+    "Nhận làm chứng chỉ tiếng Anh, chứng chỉ tin học, bằng cấp 3 không cần thi",
+    "Xem bóng đá trực tiếp full HD không quảng cáo, tỷ lệ kèo cập nhật",
 )  # fmt: skip
 
 _OPENERS: Final = ("", "", "", "🔥 ", "‼️ ", "HOT: ", "Cần tiền gấp? ", "Ai cần thì ", "Mọi người ơi, ", "💰 ")
@@ -111,6 +135,83 @@ _HAM_TEMPLATES: Final = (
     "Theo tôi nên tăng thuế thuốc lá lên {a}0% như nhiều nước",
     "Check the facts before sharing, this article has wrong numbers",
     "Great analysis, I agree the policy will hurt small businesses",
+)  # fmt: skip
+# Comments that cite a legitimate source (news, government, reference): a link is not spam.
+_SOURCE_DOMAINS: Final = (
+    "tuoitre.vn", "thanhnien.vn", "dantri.com.vn", "vietnamnet.vn", "baochinhphu.vn",
+    "chinhphu.vn", "moh.gov.vn", "sbv.gov.vn", "thuvienphapluat.vn", "vi.wikipedia.org",
+    "en.wikipedia.org", "bbc.com", "apnews.com", "theguardian.com", "nytimes.com", "who.int",
+    "worldbank.org", "imf.org", "nature.com", "laodong.vn", "zingnews.vn", "nhandan.vn",
+)  # fmt: skip
+_SOURCE_PATHS: Final = (
+    "thoi-su/gia-dien-tang-tu-thang-10", "kinh-te/lai-suat-2024", "xa-hoi/ngap-lut-mien-trung",
+    "news/world-asia-67123456", "article/vietnam-economy-growth", "wiki/Lạm_phát",
+    "van-ban/Luat-Dat-dai-2024", "phap-luat/vu-an-lua-dao-123456.htm", "2024/05/report.html",
+)  # fmt: skip
+_SOURCE_HAM: Final = (
+    "Nguồn số liệu đây: {l}",
+    "Bài gốc ở {l}, báo này lấy lại mà không ghi nguồn",
+    "Theo {l} thì con số thực tế cao hơn nhiều",
+    "Ai muốn đọc toàn văn nghị định thì xem tại {l}",
+    "Tôi thấy bài này trái ngược với thông tin trên {l}, đề nghị kiểm tra lại",
+    "Đọc thêm phân tích ở {l}, khá đầy đủ",
+    "Source: {l}",
+    "The original report is here: {l}",
+    "According to {l} the numbers are much lower than this article claims",
+    "Full text of the law: {l}",
+    "Here is the WHO guidance the article refers to: {l}",
+)  # fmt: skip
+# News comments that quote a hotline or switchboard to complain or correct, not to sell.
+_HOTLINE_HAM: Final = (
+    "Đường dây nóng {h} gọi mãi không ai bắt máy, vậy lập ra làm gì",
+    "Số tổng đài {h} ghi trong bài bị sai, tôi gọi thử rồi",
+    "Có ai gọi được {h} chưa, tôi chờ 30 phút vẫn không được",
+    "Tôi đã phản ánh qua {h} từ tuần trước mà chưa thấy ai xử lý",
+    "The hotline {h} in the article does not work, I tried three times",
+)  # fmt: skip
+_HOTLINES: Final = ("1900 9095", "1800 1091", "1900 1234", "1022", "113", "114", "115", "111", "1800 599 920")
+
+_EN_OFFERS: Final = (
+    "Make $300 a day from home with this simple online job, no experience needed",
+    "I earn $8,000 a month working part time from my laptop, anyone can do it",
+    "Hot girls near you want to meet tonight, sign up free",
+    "Lonely? Chat with beautiful single women in your city",
+    "Buy real Instagram followers, TikTok likes and YouTube views, cheap and instant",
+    "Get 1000 subscribers in 24 hours, 100% safe and guaranteed",
+    "Invest in Bitcoin with our trading expert and get 40% weekly profit",
+    "Free crypto airdrop, claim your 500 USDT before it ends",
+    "Best online casino, 200% welcome bonus and free spins for new players",
+    "Cheap Viagra and Cialis, no prescription needed, discreet shipping",
+    "Need a fast loan? Bad credit OK, approval in 10 minutes",
+    "Lose 10 kg in 2 weeks with this one weird trick doctors hate",
+    "Hey everyone, please check out my new music video and subscribe to my channel",
+    "I just started a cooking channel, would love it if you guys subscribed",
+    "Huge sale on designer bags and watches, 80% off today only",
+    "Win a free iPhone 15, just enter your email on the page",
+)  # fmt: skip
+_EN_CONTACTS: Final = (
+    "visit {u}", "click here {u}", "more info at {u}", "sign up at {u}", "link in bio {u}",
+    "WhatsApp me +1 {n}", "DM me on telegram @{h}", "contact us on WhatsApp +44 {n}",
+    "text me at {n}", "{u}", "check out my channel {u}", "join here {u}", "order now {u}",
+)  # fmt: skip
+_EN_HAM: Final = (
+    "The government should explain where the money for this project actually went",
+    "I disagree with the author, raising taxes now will hurt small businesses",
+    "Does anyone know if the new bridge is open to motorbikes?",
+    "Prices have gone up {a}0% since {y} but wages have not moved at all",
+    "My uncle lost {n} million dong to a phone scam, please warn your parents",
+    "Good article, but it would help to see the figures for {y} as well",
+    "The traffic in {city} is getting worse every year, we need more buses",
+    "Why is nobody talking about the pollution in the river near the factory?",
+    "Thank you for the reporting, the flood victims need more help",
+    "As a teacher I earn {n} million a month, it is not enough to rent in the city",
+    "I call the bank every week about this fee and they never fix it",
+    "The match was great, {a}-{b} was a fair result",
+    "This policy will not work unless the police actually enforce it",
+    "Interesting, I did not know the law changed in {y}",
+    "Is this the same company that was fined last year?",
+    "Online betting ads are everywhere now, they should be banned",
+    "Stop sharing fake news, check the official source first",
 )  # fmt: skip
 _CITIES: Final = ("Hà Nội", "Sài Gòn", "Đà Nẵng", "Cần Thơ", "Huế", "Hải Phòng", "Nghệ An")
 _STREETS: Final = ("Nguyễn Trãi", "Láng", "Cộng Hòa", "Lê Văn Lương", "Điện Biên Phủ")
@@ -197,7 +298,34 @@ def _obfuscate(text: str, rng: random.Random) -> str:
     return text
 
 
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def english_spam_comment(rng: random.Random) -> str:
+    offer = rng.choice(_EN_OFFERS)
+    contact = rng.choice(_EN_CONTACTS).format(
+        u=_url(rng), h=_handle(rng), n=f"{_digits(rng, 3)} {_digits(rng, 3)} {_digits(rng, 4)}"
+    )
+    if rng.random() < 0.15:
+        return offer + rng.choice(("!", "!!", ".", " 🔥"))
+    text = offer + rng.choice((". ", "! ", " - ", "\n", " ")) + contact
+    if rng.random() < 0.15:
+        text = text.upper()
+    return text
+
+
+def source_link(rng: random.Random) -> str:
+    domain = rng.choice(_SOURCE_DOMAINS)
+    if rng.random() < 0.3:
+        return domain
+    prefix = rng.choice(("https://", "https://www.", "http://", ""))
+    return f"{prefix}{domain}/{rng.choice(_SOURCE_PATHS)}"
+
+
 def spam_comment(rng: random.Random) -> str:
+    if rng.random() < 0.2:
+        return english_spam_comment(rng)
     offer = rng.choice(_OFFERS)
     contact = rng.choice(_CONTACT_PHRASES).format(p=_phone(rng), u=_url(rng), h=_handle(rng))
     if rng.random() < 0.3:
@@ -211,7 +339,12 @@ def spam_comment(rng: random.Random) -> str:
 
 
 def ham_comment(rng: random.Random) -> str:
-    template = rng.choice(_HAM_TEMPLATES)
+    kind = rng.random()
+    if kind < 0.12:
+        return rng.choice(_SOURCE_HAM).format(l=source_link(rng))
+    if kind < 0.18:
+        return rng.choice(_HOTLINE_HAM).format(h=rng.choice(_HOTLINES))
+    template = rng.choice(_EN_HAM if kind < 0.4 else _HAM_TEMPLATES)
     text = template.format(
         n=rng.randint(2, 99), y=rng.randint(2015, 2025), a=rng.randint(1, 9), b=rng.randint(0, 5),
         city=rng.choice(_CITIES), street=rng.choice(_STREETS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import unicodedata
@@ -13,6 +14,8 @@ from service.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_arti
 from service.scoring import DEFAULT_APPROVE_THRESHOLD, DEFAULT_SPAM_THRESHOLD, Score, ScoreInput, Scorer
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
+# Written by the team as a qualitative check; never used for training (models/README.md).
+HANDWRITTEN = Path(__file__).resolve().parent / "data" / "handwritten_eval.csv"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,41 @@ HAM = [
     "Chinh quyen can xu ly manh tay hon voi tin dung den",
     "This song is amazing, I have listened to it every day since 2012",
 ]
+
+
+# Promotion without any phone, link or contact handle: not certain enough to auto-reject,
+# but it must reach a moderator.
+HELD = [
+    "Nhận làm bằng đại học giá rẻ, uy tín",
+    "Ai cần tiền gấp thì liên hệ mình nhé, giải ngân nhanh không cần thế chấp",
+]
+
+
+@pytest.mark.parametrize("text", HELD)
+def test_promotion_without_contact_is_held(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.spam >= DEFAULT_APPROVE_THRESHOLD, (score.spam, score.spam_features)
+
+
+HANDWRITTEN_MIN_HELD_SPAM = 0.9
+HANDWRITTEN_MAX_HELD_HAM = 0.1
+
+
+def test_handwritten_news_comments(scorer: Scorer) -> None:
+    with HANDWRITTEN.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    scores = scorer.score([ScoreInput(r["text"]) for r in rows])
+    spam = [s.spam for r, s in zip(rows, scores, strict=True) if r["label"] == "1"]
+    ham = [s.spam for r, s in zip(rows, scores, strict=True) if r["label"] == "0"]
+    assert len(spam) >= 25 and len(ham) >= 25
+    held_spam = sum(p >= DEFAULT_APPROVE_THRESHOLD for p in spam) / len(spam)
+    held_ham = sum(p >= DEFAULT_APPROVE_THRESHOLD for p in ham) / len(ham)
+    rejected_ham = sum(p >= DEFAULT_SPAM_THRESHOLD for p in ham)
+    # Figures of the shipped models are in models/metrics.json ("handwritten"); these bounds
+    # leave a little room so a retrain that keeps the card's claims still passes.
+    assert held_spam >= HANDWRITTEN_MIN_HELD_SPAM, held_spam
+    assert held_ham <= HANDWRITTEN_MAX_HELD_HAM, held_ham
+    assert rejected_ham == 0
 
 
 @pytest.mark.parametrize("text", SPAM)
