@@ -10,6 +10,7 @@ loading refuses a mismatch instead of silently scoring garbage.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -134,7 +135,7 @@ WORD_PREFIX: Final = "w:"
 def analyze(prep: Prepared) -> list[str]:
     """Token strings hashed into the n-gram block.
 
-    Char 2–5-grams of the folded text catch broken spelling and missing diacritics; word
+    Char 2-5-grams of the folded text catch broken spelling and missing diacritics; word
     uni/bi-grams of the accented text keep Vietnamese meaning ("đẹp" vs "dép").
     """
     padded = f" {prep.folded} "
@@ -142,7 +143,7 @@ def analyze(prep: Prepared) -> list[str]:
     tokens = [padded[i : i + n] for n in NGRAM_SIZES for i in range(length - n + 1)]
     words = _WORD_RE.findall(prep.normalized)
     tokens.extend([WORD_PREFIX + w for w in words])
-    tokens.extend([WORD_PREFIX + a + " " + b for a, b in zip(words, words[1:], strict=False)])
+    tokens.extend([WORD_PREFIX + a + " " + b for a, b in itertools.pairwise(words)])
     return tokens
 
 

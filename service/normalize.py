@@ -46,16 +46,16 @@ _INVISIBLE_RE: Final = re.compile(
 # Cyrillic / Greek / other letters that render like Latin ones.
 _CONFUSABLES: Final[dict[int, str]] = str.maketrans(
     {
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",
-        "ѕ": "s", "һ": "h", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u",
-        "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
-        "С": "c", "Т": "t", "У": "y", "Х": "x", "І": "i", "Ј": "j", "Ѕ": "s",
-        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
-        "Α": "a", "Β": "b", "Ε": "e", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",
-        "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ζ": "z",
-        "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe",
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",  # noqa: RUF001
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",  # noqa: RUF001
+        "ѕ": "s", "һ": "h", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u",  # noqa: RUF001
+        "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",  # noqa: RUF001
+        "С": "c", "Т": "t", "У": "y", "Х": "x", "І": "i", "Ј": "j", "Ѕ": "s",  # noqa: RUF001
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",  # noqa: RUF001
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",  # noqa: RUF001
+        "Α": "a", "Β": "b", "Ε": "e", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m", "Ν": "n",  # noqa: RUF001
+        "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x", "Ζ": "z",  # noqa: RUF001
+        "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe",  # noqa: RUF001
     }
 )  # fmt: skip
 
@@ -68,7 +68,9 @@ _IN_WORD_LOOKALIKE: Final[dict[int, str]] = str.maketrans(
 _LOOKALIKE_TOKEN_RE: Final = re.compile(r"[\w@$]*[013457@$][\w@$]*")
 # A lowercase "l" written between capitals is an "I" look-alike ("GlAY", "SlNH").
 _L_BEFORE_CAPITAL_RE: Final = re.compile(r"l(?=[A-ZĐ])")
-_CONFUSABLE_PRESENT_RE: Final = re.compile("[\u0370-\u03ff\u0400-\u04ff\u0500-\u058f\u0131\u0142\u00f8\u00df\u00e6\u0153\u0261]")
+_CONFUSABLE_PRESENT_RE: Final = re.compile(
+    "[\u0370-\u03ff\u0400-\u04ff\u0500-\u058f\u0131\u0142\u00f8\u00df\u00e6\u0153\u0261]"
+)
 
 # Single letters separated by one non-space separator: "n.h.a", "c-a-i", "z_a_l_o".
 _SPELLED_DOTTED_RE: Final = re.compile(r"(?<!\w)(?:\w[.\-_*'`~,+|/\\])+\w(?!\w)")
