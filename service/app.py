@@ -102,29 +102,35 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def reload_listener_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Reload the models when `moderation retrain` (or anyone) publishes this models dir on
-    the reload channel; unlike SIGHUP it reaches every worker on every host."""
+# How often each worker looks for a model generation bump (see keys.models_generation).
+MODEL_WATCH_SECONDS = 2.0
+
+
+async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Reload the models when `moderation retrain` (or anyone) bumps this models dir's
+    generation counter in Redis; unlike SIGHUP it reaches every worker on every host."""
     from service import keys
 
     settings = app[appkeys.SETTINGS]
+    redis = app[appkeys.REDIS]
     reload = cast(Callable[[], Awaitable[None]], app[_RELOAD])
-    wanted = str(settings.models_dir.resolve())
+    key = keys.models_generation(str(settings.models_dir.resolve()))
 
-    async def listen() -> None:
+    async def watch() -> None:
+        seen: str | None = None
+        baseline = False
         while True:
             try:
-                async with app[appkeys.REDIS].pubsub() as pubsub:
-                    await pubsub.subscribe(keys.MODELS_RELOAD_CHANNEL)
-                    while True:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                        if message is not None and str(message.get("data")) == wanted:
-                            await reload()
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                log.warning("model reload channel unavailable: %s", type(exc).__name__)
-                await asyncio.sleep(1.0)
+                value = await redis.get(key)
+            except (RedisConnectionError, RedisTimeoutError):
+                pass  # Redis down: keep serving the loaded model, look again later
+            else:
+                if baseline and value != seen:
+                    await reload()
+                seen, baseline = value, True
+            await asyncio.sleep(MODEL_WATCH_SECONDS)
 
-    task = asyncio.create_task(listen())
+    task = asyncio.create_task(watch())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -145,7 +151,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(model_ctx)
     app.cleanup_ctx.append(domain_ctx)
-    app.cleanup_ctx.append(reload_listener_ctx)
+    app.cleanup_ctx.append(model_watch_ctx)
     app.cleanup_ctx.append(webhooks_ctx)
     setup_routes(app)
     app.on_response_prepare.append(security_headers)

@@ -151,6 +151,67 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve(settings)
 
 
+def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from service import webhooks
+
+    async def go(redis: Any) -> int:
+        if args.disable:
+            _print({"site_id": args.site_id, "webhook": None, "disabled": await webhooks.disable(redis, args.site_id)})
+            return 0
+        try:
+            secret = await webhooks.configure(redis, args.site_id, args.url)
+        except (LookupError, ValueError) as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        _print({"site_id": args.site_id, "webhook_url": args.url, "webhook_secret": secret})
+        return 0
+
+    if not args.disable and not args.url:
+        print("give --url URL or --disable", file=sys.stderr)
+        return 2
+    return _run(go, settings)
+
+
+def cmd_sites_coral(args: argparse.Namespace, settings: Settings) -> int:
+    from service import coral
+
+    secret = sys.stdin.readline().strip() if args.secret_stdin else None
+
+    async def go(redis: Any) -> int:
+        try:
+            stored = await coral.configure(redis, args.site_id, secret)
+        except LookupError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        doc = {"site_id": args.site_id, "phase_url": f"/v1/integrations/coral/{args.site_id}"}
+        _print(doc if secret else {**doc, "coral_secret": stored})
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_webhooks_dead(args: argparse.Namespace, settings: Settings) -> int:
+    from service import webhooks
+
+    async def go(redis: Any) -> int:
+        dead = await webhooks.Outbox(redis).dead_letters(args.site, args.limit)
+        _print([{"event_id": e.event_id, "attempts": e.attempts, "last_error": e.last_error} for e in dead])
+        return 0
+
+    return _run(go, settings)
+
+
+def cmd_webhooks_redeliver(args: argparse.Namespace, settings: Settings) -> int:
+    from service import webhooks
+
+    async def go(redis: Any) -> int:
+        moved = await webhooks.Outbox(redis).redeliver(args.site, args.id or None)
+        _print({"site": args.site, "requeued": moved})
+        return 0
+
+    return _run(go, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
     rotate = sites.add_parser("rotate-key", help="replace a site's API key; the old one stops working")
     rotate.add_argument("site_id")
     rotate.set_defaults(func=cmd_sites_rotate)
+    hook = sites.add_parser("webhook", help="set the site's webhook URL; prints a new signing secret (shown once)")
+    hook.add_argument("site_id")
+    hook.add_argument("--url")
+    hook.add_argument("--disable", action="store_true", help="stop sending events")
+    hook.set_defaults(func=cmd_sites_webhook)
+    coral = sites.add_parser("coral", help="store the Coral phase signing secret (or generate one and print it)")
+    coral.add_argument("site_id")
+    coral.add_argument("--secret-stdin", action="store_true", help="read Coral's secret from stdin")
+    coral.set_defaults(func=cmd_sites_coral)
+
+    hooks = sub.add_parser("webhooks", help="webhook dead letters").add_subparsers(
+        dest="webhooks_command", required=True
+    )
+    dead = hooks.add_parser("dead", help="list events given up on")
+    dead.add_argument("--site", required=True)
+    dead.add_argument("--limit", type=int, default=100)
+    dead.set_defaults(func=cmd_webhooks_dead)
+    redeliver = hooks.add_parser("redeliver", help="send dead letters again (all, or --id ...)")
+    redeliver.add_argument("--site", required=True)
+    redeliver.add_argument("--id", action="append", help="an event id; repeatable")
+    redeliver.set_defaults(func=cmd_webhooks_redeliver)
 
     mods = sub.add_parser("moderators", help="manage moderators").add_subparsers(
         dest="moderators_command", required=True
@@ -188,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--site-id", default="demo")
     demo.add_argument("--keys-file", default="demo-keys.json")
     demo.set_defaults(func=cmd_demo)
+
+    from service import feedback
+
+    feedback.add_subcommands(sub)
 
     try:
         from service import training

@@ -172,6 +172,131 @@ def _session_paths() -> dict[str, Any]:
     }
 
 
+_AKISMET_FIELDS = (
+    "api_key", "blog", "user_ip", "user_agent", "referrer", "permalink", "comment_type", "comment_author",
+    "comment_author_email", "comment_author_url", "comment_content", "comment_date_gmt", "blog_lang",
+    "blog_charset", "user_role", "is_test", "recheck_reason", "honeypot_field_name",
+)
+
+
+def _form(required: list[str], names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": required,
+                    "properties": {n: _STR for n in names},
+                    "additionalProperties": _STR,
+                }
+            }
+        },
+    }
+
+
+def _plain(description: str, values: list[str]) -> dict[str, Any]:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string", "enum": values}}}}
+
+
+def _integration_paths() -> dict[str, Any]:
+    """The Akismet-compatible form endpoints and Coral's external moderation phase."""
+    thanks = "Thanks for making the web a better place."
+    akismet_headers = {
+        "X-akismet-pro-tip": {"description": "`discard` for blatant spam", "schema": _STR},
+        "X-akismet-debug-help": {"description": "Why the key or request was refused", "schema": _STR},
+        "X-Moderation-Status": {"description": "approved, pending, spam or rejected", "schema": _STR},
+        "X-Moderation-Id": {"description": "Id of the stored comment", "schema": _STR},
+    }
+    submit = {
+        "requestBody": _form(["api_key", "blog"], _AKISMET_FIELDS),
+        "responses": {"200": _plain("Recorded as a labelled example", [thanks, "invalid"])},
+    }
+    return {
+        "/1.1/verify-key": {
+            "post": {
+                "operationId": "akismetVerifyKey",
+                "summary": "Akismet: is this key (the site's API key) valid?",
+                "requestBody": _form(["key", "blog"], ("key", "blog")),
+                "responses": {"200": _plain("valid or invalid", ["valid", "invalid"])},
+            }
+        },
+        "/1.1/comment-check": {
+            "post": {
+                "operationId": "akismetCommentCheck",
+                "summary": "Akismet: true for spam; stores the comment unless is_test=1",
+                "requestBody": _form(["api_key", "blog"], _AKISMET_FIELDS),
+                "responses": {
+                    "200": {**_plain("true, false, or invalid for a bad key", ["true", "false", "invalid"]),
+                            "headers": akismet_headers},
+                    "400": _plain("A required field is missing or malformed", []),
+                },
+            }
+        },
+        "/1.1/submit-spam": {"post": {"operationId": "akismetSubmitSpam", **submit}},
+        "/1.1/submit-ham": {"post": {"operationId": "akismetSubmitHam", **submit}},
+        "/v1/integrations/coral/{site}": {
+            "post": {
+                "operationId": "coralExternalModeration",
+                "summary": "Coral Talk external moderation phase (signed with the phase's secret)",
+                "parameters": [
+                    {"name": "site", "in": "path", "required": True, "schema": _STR},
+                    {"name": "X-Coral-Signature", "in": "header", "required": True,
+                     "schema": _STR, "description": "sha256=<hex HMAC-SHA256 of the body>"},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["comment"],
+                                "properties": {
+                                    "action": _STR,
+                                    "comment": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": _STR,
+                                            "body": _STR,
+                                            "parentID": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                    "author": {"type": "object"},
+                                    "story": {"type": "object", "properties": {"id": _STR, "url": _STR}},
+                                    "site": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        "A moderation action and/or flags",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "moderationAction": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"type": "string", "enum": ["REJECTED", "SYSTEM_WITHHELD"]},
+                                        "rejectionReason": {"type": "object", "properties": {"code": _STR}},
+                                    },
+                                },
+                                "actions": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                    ),
+                    "204": {"description": "No opinion (or no answer within the time budget)"},
+                    "400": _problem("Malformed JSON"),
+                    "401": _problem("Unknown site, no Coral secret configured, or a bad signature"),
+                    "413": _problem("Body too large"),
+                    "422": _problem("comment.body missing"),
+                },
+            }
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     site_auth = [{"siteKey": []}]
     # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
@@ -413,5 +538,6 @@ def build_spec() -> dict[str, Any]:
             "/openapi.json": {
                 "get": {"operationId": "openapi", "responses": {"200": _json("This document", {"type": "object"})}}
             },
+            **_integration_paths(),
         },
     }

@@ -8,13 +8,14 @@ import ipaddress
 import msgspec
 from aiohttp import web
 
-from service import appkeys, keys, ui
+from service import akismet, appkeys, coral, keys, ui
 from service.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
 from service.errors import (
     FieldError,
     PayloadTooLarge,
     RequestTimeout,
     ServiceUnavailable,
+    Unauthorized,
     ValidationFailed,
 )
 from service.moderation import MAX_PAGE, parse_status
@@ -203,3 +204,73 @@ async def openapi(request: web.Request) -> web.Response:
     from service.openapi import build_spec
 
     return _json(build_spec())
+
+
+# ---------------------------------------------------------------- integrations
+
+
+def _plain(answer: akismet.Answer) -> web.Response:
+    return web.Response(
+        text=answer.text, status=answer.status, headers=answer.headers, content_type="text/plain", charset="utf-8"
+    )
+
+
+async def _akismet_form(request: web.Request) -> dict[str, str]:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    form = await request.post()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+async def _akismet_caller(request: web.Request, api_key: str) -> SiteCaller | None:
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.check_ip(client_ip(request))
+    try:
+        caller = await resolve_site_key(request.app[appkeys.REDIS], api_key)
+    except Unauthorized:
+        return None
+    await limiter.check_credential(caller.key_digest)
+    return caller
+
+
+async def akismet_verify_key(request: web.Request) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form.get("key") or form.get("api_key", ""))
+    return _plain(akismet.Answer("valid") if caller else akismet.invalid_key())
+
+
+async def akismet_comment_check(request: web.Request) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form.get("api_key", ""))
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.comment_check(request.app[appkeys.MODERATION], caller, form))
+
+
+async def _akismet_submit(request: web.Request, spam: bool) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form.get("api_key", ""))
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.submit(request.app[appkeys.MODERATION], caller, form, spam=spam))
+
+
+async def akismet_submit_spam(request: web.Request) -> web.Response:
+    return await _akismet_submit(request, spam=True)
+
+
+async def akismet_submit_ham(request: web.Request) -> web.Response:
+    return await _akismet_submit(request, spam=False)
+
+
+async def coral_moderate(request: web.Request) -> web.Response:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    await request.app[appkeys.RATE_LIMITER].check_ip(client_ip(request))
+    body = await request.read()
+    site = request.match_info["site"]
+    await coral.authenticate(request.app[appkeys.REDIS], site, request.headers.get(coral.SIGNATURE_HEADER), body)
+    answer = await coral.moderate(request.app[appkeys.MODERATION], site, decode_object(body))
+    if answer.body is None:
+        return web.Response(status=204)
+    return _json(answer.body)
