@@ -100,8 +100,14 @@ def rate_credential(digest: str, window: int) -> str:
 # Sites with a webhook configured (a set of site ids); the delivery loop walks it. Entries
 # live until `moderation sites webhook SITE --disable`.
 WEBHOOK_SITES = "webhook:sites"
-# Pub/sub channel: a message tells every worker to reload the models from disk.
-MODELS_RELOAD_CHANNEL = "models:reload"
+
+
+def models_generation(models_dir: str) -> str:
+    """Counter bumped when the models in ``models_dir`` (a resolved path) were replaced; every
+    worker serving that directory polls it and reloads on a change. Lives forever."""
+    import hashlib
+
+    return "models:generation:" + hashlib.sha256(models_dir.encode("utf-8")).hexdigest()[:16]
 
 
 def webhook_event(site: str, event_id: str) -> str:

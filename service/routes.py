@@ -18,6 +18,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
     app.router.add_get("/openapi.json", views.openapi)
+    # Drop-in integrations: the Akismet REST API and Coral Talk's external moderation phase.
+    app.router.add_post("/1.1/verify-key", views.akismet_verify_key)
+    app.router.add_post("/1.1/comment-check", views.akismet_comment_check)
+    app.router.add_post("/1.1/submit-spam", views.akismet_submit_spam)
+    app.router.add_post("/1.1/submit-ham", views.akismet_submit_ham)
+    app.router.add_post("/v1/integrations/coral/{site}", views.coral_moderate)
     # The moderator's page and its files (ui.py); the page calls the /v1/review API above.
     app.router.add_get("/moderate", ui.page)
     app.router.add_get("/moderate/session", ui.session_info)
