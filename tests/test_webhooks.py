@@ -1,0 +1,241 @@
+"""Webhooks to the news site: outbox written with the decision, signed delivery, backoff,
+dead letters and redelivery — against a real local receiver over HTTP and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from service import keys, webhooks
+from tests.conftest import Api, AppFactory, RedisServer, Site, comment
+
+SPAM_TEXT = "Kiếm tiền online 5 triệu/ngày, liên hệ zalo 0912345678 ngay, inbox nhận quà miễn phí http://kiemtien.vn"
+HELD_TEXT = "Nguồn: https://a.example.vn/1 https://b.example.vn/2 https://c.example.vn/3"
+
+
+@dataclass
+class Receiver:
+    """A news site's webhook endpoint that fails on purpose ``fail_first`` times."""
+
+    server: TestServer
+    fail_first: int = 0
+    calls: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    delivered: list[bytes] = field(default_factory=list)
+    got: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/hooks/moderation"))
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    app = web.Application()
+    state: dict[str, Receiver] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        rec = state["r"]
+        body = await request.read()
+        rec.calls.append((dict(request.headers), body))
+        if len(rec.calls) <= rec.fail_first:
+            return web.Response(status=503, text="database is down")
+        rec.delivered.append(body)
+        rec.got.set()
+        return web.Response(status=204)
+
+    app.router.add_post("/hooks/moderation", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    state["r"] = Receiver(server)
+    yield state["r"]
+    await server.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def deliverer(redis: Redis, session: aiohttp.ClientSession, clock: Clock, **kw: float) -> webhooks.Deliverer:
+    params: dict[str, float] = {
+        "max_attempts": 5, "backoff_seconds": 10, "backoff_max_seconds": 3600, "timeout_seconds": 5,
+    }
+    params.update(kw)
+    return webhooks.Deliverer(
+        redis,
+        session,
+        max_attempts=int(params["max_attempts"]),
+        backoff_seconds=params["backoff_seconds"],
+        backoff_max_seconds=params["backoff_max_seconds"],
+        timeout_seconds=params["timeout_seconds"],
+        clock=clock,
+    )
+
+
+async def submit(api: Api, site: Site, **overrides: object) -> dict:
+    resp = await api.request("POST", "/v1/comments", site.api_key, json=comment(**overrides))
+    assert resp.status == 202, await resp.text()
+    return await resp.json()
+
+
+async def test_auto_approval_is_delivered_after_failures_with_backoff(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    secret = await webhooks.configure(redis, site.site_id, receiver.url)
+    api = await make_api(webhook_poll_seconds=0)  # the test drives delivery itself
+    reply = await submit(api, site)
+    assert reply["status"] == "approved"
+    assert await redis.zcard(keys.webhook_due(site.site_id)) == 1
+
+    receiver.fail_first = 2
+    clock = Clock()
+    async with aiohttp.ClientSession() as session:
+        d = await deliverer(redis, session, clock)
+        first = await d.run_once()
+        assert (first.failed, len(receiver.calls)) == (1, 1)
+        # Not due again until the backoff (10 s) has passed.
+        clock.now += 9
+        assert (await d.run_once()).failed == 0 and len(receiver.calls) == 1
+        clock.now += 1
+        assert (await d.run_once()).failed == 1 and len(receiver.calls) == 2
+        # Second backoff is twice as long: 20 s.
+        clock.now += 19
+        await d.run_once()
+        assert len(receiver.calls) == 2
+        clock.now += 1
+        assert (await d.run_once()).delivered == 1
+    assert len(receiver.calls) == 3
+
+    headers, body = receiver.calls[-1]
+    event = json.loads(body)
+    assert event["type"] == "comment.approved"
+    assert event["comment"]["id"] == reply["id"] and event["site"] == site.site_id
+    assert event["decision"]["by"] == "auto"
+    assert headers["X-Moderation-Event"] == "comment.approved"
+    assert headers["X-Moderation-Attempt"] == "3"
+    # The same event id on every attempt, so the receiver can deduplicate.
+    assert {h["X-Moderation-Delivery"] for h, _ in receiver.calls} == {event["id"]}
+    assert all(b == body for _, b in receiver.calls)
+    assert webhooks.verify(secret, headers[webhooks.SIGNATURE_HEADER], body, now=clock.now)
+    assert not webhooks.verify("whsec_other", headers[webhooks.SIGNATURE_HEADER], body, now=clock.now)
+    assert not webhooks.verify(secret, headers[webhooks.SIGNATURE_HEADER], body + b" ", now=clock.now)
+    # Old signatures are refused (replays).
+    assert not webhooks.verify(secret, headers[webhooks.SIGNATURE_HEADER], body, now=clock.now + 3600)
+    # Delivered events leave nothing behind.
+    assert await redis.zcard(keys.webhook_due(site.site_id)) == 0
+    assert not await redis.exists(keys.webhook_event(site.site_id, event["id"]))
+
+
+async def test_dead_letter_after_max_attempts_then_cli_redelivery(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver, redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service import cli
+
+    await webhooks.configure(redis, site.site_id, receiver.url)
+    api = await make_api(webhook_poll_seconds=0)
+    await submit(api, site)
+    receiver.fail_first = 3
+    clock = Clock()
+    async with aiohttp.ClientSession() as session:
+        d = await deliverer(redis, session, clock, max_attempts=3, backoff_seconds=1)
+        reports = []
+        for _ in range(3):
+            reports.append(await d.run_once())
+            clock.now += 60
+        assert [(r.failed, r.dead) for r in reports] == [(1, 0), (1, 0), (0, 1)]
+        assert await redis.zcard(keys.webhook_due(site.site_id)) == 0
+        assert await redis.zcard(keys.webhook_dead(site.site_id)) == 1
+        # Nothing more is attempted for a dead letter.
+        await d.run_once()
+        assert len(receiver.calls) == 3
+
+        monkeypatch.setenv("REDIS_URL", redis_server.url)
+        assert await asyncio.to_thread(cli.main, ["webhooks", "dead", "--site", site.site_id]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert listed[0]["attempts"] == 3 and "HTTP 503" in listed[0]["last_error"]
+        assert await asyncio.to_thread(cli.main, ["webhooks", "redeliver", "--site", site.site_id]) == 0
+        assert json.loads(capsys.readouterr().out)["requeued"] == 1
+        assert await redis.zcard(keys.webhook_dead(site.site_id)) == 0
+
+        assert (await d.run_once()).delivered == 1
+    assert json.loads(receiver.delivered[0])["type"] == "comment.approved"
+    assert await redis.zcard(keys.webhook_due(site.site_id)) == 0
+
+
+async def test_moderator_decisions_and_auto_spam_queue_events_pending_does_not(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    await webhooks.configure(redis, site.site_id, receiver.url)
+    api = await make_api(webhook_poll_seconds=0)
+    spam = await submit(api, site, content=SPAM_TEXT, author_email="kiemtien@example.vn")
+    assert spam["status"] == "spam"
+    held = await submit(api, site, content=HELD_TEXT, author_email="nguon@example.vn")
+    assert held["status"] == "pending"
+    assert await redis.zcard(keys.webhook_due(site.site_id)) == 1  # the spam one only
+    resp = await api.request("POST", f"/v1/review/{held['id']}/decision", site.moderator_token,
+                             json={"decision": "reject", "reason": "off_topic", "note": "lạc đề"})
+    assert resp.status == 200
+    # Deciding again the same way is idempotent: no second event.
+    await api.request("POST", f"/v1/review/{held['id']}/decision", site.moderator_token,
+                      json={"decision": "reject", "reason": "off_topic"})
+    async with aiohttp.ClientSession() as session:
+        report = await (await deliverer(redis, session, Clock())).run_once()
+    assert report.delivered == 2
+    events = {json.loads(b)["type"]: json.loads(b) for b in receiver.delivered}
+    assert set(events) == {"comment.spam", "comment.rejected"}
+    decision = events["comment.rejected"]["decision"]
+    assert (decision["by"], decision["reason"], decision["note"]) == ("mod-a", "off_topic", "lạc đề")
+    assert events["comment.spam"]["comment"]["id"] == spam["id"]
+
+
+async def test_no_events_for_a_site_without_webhook(api: Api, site: Site, redis: Redis) -> None:
+    await submit(api, site)
+    await submit(api, site, content=SPAM_TEXT, author_email="kiemtien@example.vn")
+    assert await redis.zcard(keys.webhook_due(site.site_id)) == 0
+    assert [k async for k in redis.scan_iter(match=f"site:{{{site.site_id}}}:wh:*")] == []
+
+
+async def test_background_task_delivers(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    await webhooks.configure(redis, site.site_id, receiver.url)
+    api = await make_api(webhook_poll_seconds=0.05)
+    reply = await submit(api, site)
+    async with asyncio.timeout(10):
+        await receiver.got.wait()
+    assert json.loads(receiver.delivered[0])["comment"]["id"] == reply["id"]
+
+
+async def test_cli_configures_and_disables_webhook(
+    site: Site, redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service import cli
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    url = "https://baotinh.example.vn/wp-json/moderation/v1/events"
+    assert await asyncio.to_thread(cli.main, ["sites", "webhook", site.site_id, "--url", url]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["webhook_secret"].startswith("whsec_")
+    assert await redis.hget(keys.site_meta(site.site_id), "webhook_url") == url
+    assert await redis.sismember(keys.WEBHOOK_SITES, site.site_id)
+    assert await asyncio.to_thread(cli.main, ["sites", "webhook", site.site_id, "--url", "ftp://x"]) == 1
+    assert await asyncio.to_thread(cli.main, ["sites", "webhook", site.site_id, "--disable"]) == 0
+    assert not await redis.hexists(keys.site_meta(site.site_id), "webhook_url")
+    assert not await redis.sismember(keys.WEBHOOK_SITES, site.site_id)
+
+
+def test_target_repr_hides_the_secret() -> None:
+    assert "s3cret" not in repr(webhooks.Target("https://x.example", "s3cret"))
