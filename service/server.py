@@ -29,7 +29,12 @@ def server_options(settings: Settings) -> dict[str, Any]:
     """Connection-level limits, shared by run_app and the tests' servers."""
     # aiohttp closes a connection that has not sent a complete request head within the
     # keep-alive timeout (it arms it at connection start), which bounds slow-header clients.
-    return {"keepalive_timeout": settings.client_timeout_seconds}
+    # After an early answer (413, 408) it keeps reading and discarding the unread body for
+    # the lingering time before it closes; the same bound applies there.
+    return {
+        "keepalive_timeout": settings.client_timeout_seconds,
+        "lingering_time": settings.client_timeout_seconds,
+    }
 
 
 def run_worker(settings: Settings, reuse_port: bool) -> None:
