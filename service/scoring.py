@@ -112,7 +112,36 @@ class _Linear:
             baseline[N_HASH:] = means
         return cls(artifact, names, named, explain, baseline)
 
+    def explain_batch(
+        self, x: sp.csr_matrix, cls_rows: np.ndarray, sign: float = 1.0
+    ) -> list[tuple[Feature, ...]]:
+        """:meth:`explain` for every row of *x* (row i toward class ``cls_rows[i]``), weights times *sign*.
+
+        One sort over the whole batch instead of ~6 numpy calls per row, which cost more than
+        the scoring itself; tests/test_models.py checks it against :meth:`explain`.
+        """
+        n = x.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(x.indptr))
+        idx = x.indices
+        keep = self.named[idx]
+        rows, idx = rows[keep], idx[keep]
+        contrib = (x.data[keep] - self.baseline[idx]) * self.explain_coef[cls_rows[rows], idx]
+        nonzero = contrib != 0.0
+        rows, idx, contrib = rows[nonzero], idx[nonzero], contrib[nonzero]
+        order = np.lexsort((-np.abs(contrib), rows))
+        rows, idx, contrib = rows[order], idx[order], contrib[order]
+        rank = np.arange(rows.size) - np.searchsorted(rows, rows)
+        top = rank < MAX_EXPLAINED
+        rows, idx, contrib = rows[top], idx[top], contrib[top]
+        bounds = np.searchsorted(rows, np.arange(n + 1)).tolist()
+        feats = [
+            Feature(str(name), round(value, 4))
+            for name, value in zip(self.names[idx].tolist(), (sign * contrib).tolist(), strict=True)
+        ]
+        return [tuple(feats[bounds[i] : bounds[i + 1]]) for i in range(n)]
+
     def explain(self, row: sp.csr_matrix | _Row, cls_row: int) -> tuple[Feature, ...]:
+        """Top contributions of one row toward class row *cls_row* (the definition)."""
         idx = row.indices
         if idx.size == 0:
             return ()
@@ -205,24 +234,22 @@ class Scorer:
         tox = multiclass_probability(self._tox.artifact, x)
         tox_classes = self._tox.artifact.classes
         decided = multiclass_decision(self._tox.artifact, tox)
-        spam_sign = self._spam_pos
+        n = x.shape[0]
+        # Explanations are always reported "toward spam".
+        spam_feats = self._spam.explain_batch(x, np.zeros(n, dtype=np.intp), self._spam_pos)
+        tox_feats = self._tox.explain_batch(x, decided)
         results: list[Score] = []
-        for i in range(x.shape[0]):
-            row = _Row(x.indices[x.indptr[i] : x.indptr[i + 1]], x.data[x.indptr[i] : x.indptr[i + 1]])
-            spam_feats = self._spam.explain(row, 0)
-            if spam_sign < 0:
-                spam_feats = tuple(Feature(f.name, -f.weight) for f in spam_feats)
+        for i in range(n):
             k = int(decided[i])
-            tox_feats = self._tox.explain(row, k)
             results.append(
                 Score(
                     spam=float(spam[i]),
-                    spam_features=spam_feats,
+                    spam_features=spam_feats[i],
                     toxicity=Toxicity(
                         label=tox_classes[k],
                         probabilities={c: float(tox[i, j]) for j, c in enumerate(tox_classes)},
                     ),
-                    toxicity_features=tox_feats,
+                    toxicity_features=tox_feats[i],
                 )
             )
         return results

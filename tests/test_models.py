@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from service.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
-from service.scoring import DEFAULT_APPROVE_THRESHOLD, DEFAULT_SPAM_THRESHOLD, Score, ScoreInput, Scorer
+from service.scoring import (
+    DEFAULT_APPROVE_THRESHOLD,
+    DEFAULT_SPAM_THRESHOLD,
+    Feature,
+    Score,
+    ScoreInput,
+    Scorer,
+    _Row,
+)
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 # Written by the team as a qualitative check; never used for training (models/README.md).
@@ -104,6 +112,20 @@ def test_explanations_name_the_signals(scorer: Scorer) -> None:
     weights = [abs(f.weight) for f in score.spam_features]
     assert weights == sorted(weights, reverse=True)
     assert all(f.weight > 0 for f in score.spam_features if f.name == "phone number")
+
+
+def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
+    texts = SPAM + HAM + HELD + ["", "💩" * 20, "đồ ngu như chó, câm mồm đi"]
+    x = scorer.features([ScoreInput(t) for t in texts])
+    scores = scorer.score([ScoreInput(t) for t in texts])
+    for i, score in enumerate(scores):
+        row = _Row(x.indices[x.indptr[i] : x.indptr[i + 1]], x.data[x.indptr[i] : x.indptr[i + 1]])
+        tox_class = scorer._tox.artifact.classes.index(score.toxicity.label)
+        assert score.toxicity_features == scorer._tox.explain(row, tox_class)
+        expected = scorer._spam.explain(row, 0)
+        if scorer._spam_pos < 0:
+            expected = tuple(Feature(f.name, -f.weight) for f in expected)
+        assert score.spam_features == expected
 
 
 def test_toxicity_labels_and_probabilities(scorer: Scorer) -> None:
