@@ -63,6 +63,13 @@ def bad_request(errors: list[FieldError] | tuple[FieldError, ...]) -> Answer:
     return Answer(f"Missing or invalid fields: {message}", {"X-akismet-debug-help": message[:500]}, 400)
 
 
+def missing_blog(form: Mapping[str, str]) -> Answer | None:
+    """Akismet requires ``blog`` (the site's front page) on every call."""
+    if form.get("blog", "").strip():
+        return None
+    return Answer("Missing required field: blog.", {"X-akismet-debug-help": "Missing required field: blog."}, 400)
+
+
 def is_true(value: str | None) -> bool:
     return (value or "").strip().lower() in _TRUE
 
@@ -127,6 +134,8 @@ def _status_headers(status: str, comment_id: str | None) -> dict[str, str]:
 
 async def comment_check(moderation: Moderation, caller: SiteCaller, form: Mapping[str, str]) -> Answer:
     """Akismet comment-check: 'true' for spam (and rejected), 'false' otherwise."""
+    if (refused := missing_blog(form)) is not None:
+        return refused
     # Documented test triggers and honeypots decide without the model and store nothing.
     if form.get("user_role", "").strip().lower() == "administrator":
         return Answer("false", _status_headers("approved", None))
@@ -171,6 +180,8 @@ async def _stored_comment_id(moderation: Moderation, site: str, comment: Comment
 
 async def submit(moderation: Moderation, caller: SiteCaller, form: Mapping[str, str], spam: bool) -> Answer:
     """submit-spam / submit-ham: the site's own moderator corrected (or confirmed) a verdict."""
+    if (refused := missing_blog(form)) is not None:
+        return refused
     try:
         comment = to_comment(form)
     except ValidationFailed as exc:

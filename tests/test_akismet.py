@@ -174,6 +174,13 @@ async def test_missing_content_is_400_with_debug_help(api: Api, site: Site) -> N
     assert "content" in resp.headers["X-akismet-debug-help"]
 
 
+async def test_missing_blog_is_400_with_debug_help(api: Api, site: Site) -> None:
+    for path in ("/1.1/comment-check", "/1.1/submit-spam", "/1.1/submit-ham"):
+        resp = await api.session.post(api.url(path), data={"api_key": site.api_key, **fields()})
+        assert resp.status == 400, path
+        assert resp.headers["X-akismet-debug-help"] == "Missing required field: blog."
+
+
 async def test_submit_spam_decides_the_stored_comment_and_labels_it(
     client_for: ClientFactory, site: Site, redis: Redis
 ) -> None:
