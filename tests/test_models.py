@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from service import normalize as nz
 from service.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
 from service.scoring import (
     DEFAULT_APPROVE_THRESHOLD,
@@ -102,6 +103,22 @@ def test_obfuscated_spam_scores_high(scorer: Scorer, text: str) -> None:
 def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
     score = score_one(scorer, text)
     assert score.spam < DEFAULT_APPROVE_THRESHOLD, (score.spam, score.spam_features)
+
+
+@pytest.mark.parametrize(
+    ("text", "is_spam"),
+    [
+        ("Vay tiền nhanh không thẩm định, liên hệ zalo 0912 345 678", True),
+        ("Chính quyền cần xử lý mạnh tay hơn với tín dụng đen", False),
+    ],
+)
+def test_same_verdict_with_diacritics_without_and_decomposed(scorer: Scorer, text: str, is_spam: bool) -> None:
+    variants = [text, nz.remove_diacritics(text), unicodedata.normalize("NFD", text), text.upper()]
+    for variant, score in zip(variants, scorer.score([ScoreInput(v) for v in variants]), strict=True):
+        if is_spam:
+            assert score.spam >= DEFAULT_APPROVE_THRESHOLD, (variant, score.spam)
+        else:
+            assert score.spam < DEFAULT_APPROVE_THRESHOLD, (variant, score.spam)
 
 
 def test_explanations_name_the_signals(scorer: Scorer) -> None:

@@ -32,6 +32,12 @@ def test_ordinary_words_and_numbers_are_kept(text: str) -> None:
     assert nz.fold_for_matching(text) == nz.remove_diacritics(text.casefold())
 
 
+def test_missing_diacritics_fold_to_the_same_form() -> None:
+    accented = "Vay tiền nhanh, liên hệ Zalo, nhà cái uy tín"
+    assert nz.fold_for_matching(accented) == nz.fold_for_matching("vay tien nhanh, lien he zalo, nha cai uy tin")
+    assert nz.find_contacts("lien he zalo") == nz.find_contacts("Liên hệ Zalo") == ["lien he", "zalo"]
+
+
 def test_skeleton_ignores_spacing_and_l_i_confusion() -> None:
     assert nz.skeleton("n h a - c a i") == nz.skeleton("NHÀ CÁl") == "nhacai"
 
