@@ -117,7 +117,7 @@ async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     key = keys.models_generation(str(settings.models_dir.resolve()))
 
     async def watch() -> None:
-        seen: str | None = None
+        seen: object = None
         baseline = False
         while True:
             try:

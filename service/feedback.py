@@ -127,9 +127,9 @@ async def label_rows(redis: Redis, site: str) -> list[LabelRow]:
     rows: list[LabelRow] = []
     start = "-"
     while True:
-        entries = await redis.xrange(keys.labels(site), min=start, max="+", count=_EXPORT_CHUNK)
+        entries = list(await redis.xrange(keys.labels(site), min=start, max="+", count=_EXPORT_CHUNK) or [])
         for entry_id, fields in entries:
-            row = _row(str(entry_id), dict(fields))
+            row = _row(str(entry_id), {str(k): v for k, v in (fields or {}).items()})
             if row is None:
                 continue
             if row.comment_id and row.comment_id in by_comment:
