@@ -97,6 +97,12 @@ class Duplicate(ProblemError):
     status, title, code = 409, "Duplicate comment", "duplicate"
 
 
+class VersionConflict(ProblemError):
+    """An edit based on a version of the site's settings that is no longer current."""
+
+    status, title, code = 409, "Version conflict", "version_conflict"
+
+
 class PayloadTooLarge(ProblemError):
     status, title, code = 413, "Payload Too Large", "payload_too_large"
 

@@ -127,3 +127,38 @@ def webhook_due(site: str) -> str:
 def webhook_dead(site: str) -> str:
     """Sorted set: event id -> ms it was given up on (dead letters); emptied by redelivery."""
     return f"site:{{{site}}}:wh:dead"
+
+
+# ---- moderation rules (service/policy.py); every key below expires on its own.
+
+
+def flood_email(site: str, email_digest: str) -> str:
+    """String: ms of the author's last accepted comment (by email digest, not the address).
+
+    Expires after the site's flood window (PX flood_seconds).
+    """
+    return f"site:{{{site}}}:flood:e:{email_digest}"
+
+
+def flood_ip(site: str, ip: str) -> str:
+    """Sorted set: ids of the IP's accepted comments in the last minute, scored by ms.
+
+    Trimmed to the window and the per-minute limit on each write; expires 60 s after the last.
+    """
+    return f"site:{{{site}}}:flood:ip:{ip}"
+
+
+def post_duplicates(site: str, post_digest: str) -> str:
+    """Hash: duplicate fingerprint (author + normalized content) -> comment id, for one post.
+
+    Expires campaign.DUPLICATE_TTL_SECONDS after the post's last comment.
+    """
+    return f"site:{{{site}}}:dup:{post_digest}"
+
+
+def campaign_band(site: str, band_id: str) -> str:
+    """Sorted set: ids of comments whose MinHash band hashed to band_id, scored by ms.
+
+    Trimmed to the campaign window on each write and expires with it (10 minutes).
+    """
+    return f"site:{{{site}}}:camp:{band_id}"

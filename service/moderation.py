@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,11 +13,12 @@ import msgspec
 from service import keys
 from service.auth import Moderator, SiteCaller
 from service.batcher import Batcher
-from service.errors import Conflict, FieldError, IdempotencyMismatch, NotFound, ValidationFailed
-from service.policy import Decision, SiteSettings, decide
+from service.errors import Conflict, FieldError, FieldErrors, IdempotencyMismatch, NotFound, ValidationFailed
+from service.policy import Decision, decide
+from service.rules import Rules, refusal_error
 from service.schemas import DECISIONS, CommentIn, DecisionIn
 from service.scoring import Score, ScoreInput
-from service.store import Store, new_comment_id
+from service.store import Guards, Refusal, Store, new_comment_id
 from service.webhooks import build_event
 
 MAX_PAGE = 200
@@ -42,7 +44,7 @@ class Explanation(msgspec.Struct, frozen=True):
     toxicity: list[FeatureOut]
 
 
-class Verdict(msgspec.Struct, frozen=True, kw_only=True):
+class Verdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """The reply to a submission or a check; also stored with the comment."""
 
     id: str | None
@@ -53,6 +55,8 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     explanation: Explanation
     model_version: str
     created_at: str
+    # Shadow mode only: the status the rules decided (the reply's status is pending).
+    shadow_status: str | None = None
 
 
 class StoredComment(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +98,7 @@ def build_verdict(
         ),
         model_version=model_version,
         created_at=iso(created_ms),
+        shadow_status=decision.shadow_status,
     )
 
 
@@ -104,20 +109,28 @@ class SubmitResult:
 
 
 class Moderation:
-    def __init__(self, store: Store, batcher: Batcher, *, lease_seconds: int) -> None:
+    def __init__(
+        self, store: Store, batcher: Batcher, *, lease_seconds: int, clock: Callable[[], int] = now_ms
+    ) -> None:
         self.store = store
         self.batcher = batcher
         self.lease_ms = lease_seconds * 1000
         self.decisions: dict[str, int] = {s: 0 for s in keys.STATUSES}
-
-    async def site_settings(self, site: str) -> SiteSettings:
-        return SiteSettings()
+        # Milliseconds for the rules' time windows (flood, campaign) and comment ids;
+        # tests move it forward instead of sleeping.
+        self.clock = clock
+        self.rules = Rules(store)
 
     async def evaluate(self, site: str, comment: CommentIn) -> tuple[Score, Decision, str]:
         """Score and decide without storing (integrations and recheck): score, decision, model version."""
-        return await self._evaluate(site, comment)
+        score, decision, version, _ = await self._evaluate(site, comment, self.clock())
+        return score, decision, version
 
-    async def _evaluate(self, site: str, comment: CommentIn) -> tuple[Score, Decision, str]:
+    async def _evaluate(
+        self, site: str, comment: CommentIn, now: int, *, refuse_early: bool = False
+    ) -> tuple[Score, Decision, str, Guards]:
+        # The rules' Redis reads come first: a refused flood costs no model time.
+        prepared = await self.rules.prepare(site, comment, now, refuse_early=refuse_early)
         scorer = self.batcher.scorer
         score = await self.batcher.score(
             ScoreInput(
@@ -127,19 +140,24 @@ class Moderation:
                 author_url=comment.author_url or "",
             )
         )
-        settings = await self.site_settings(site)
-        return score, decide(comment, score, settings), scorer.version
+        decision = decide(comment, score, prepared.active, prepared.facts)
+        return score, decision, scorer.version, prepared.guards
 
     async def check(self, caller: SiteCaller, comment: CommentIn) -> bytes:
-        score, decision, version = await self._evaluate(caller.site, comment)
-        return _verdict_encoder.encode(build_verdict(None, decision, score, version, now_ms()))
+        # Like Akismet's comment-check: the decision rules, but no flood/duplicate refusal
+        # (those are about stored submissions, and a check stores nothing).
+        now = self.clock()
+        score, decision, version, _ = await self._evaluate(caller.site, comment, now)
+        return _verdict_encoder.encode(build_verdict(None, decision, score, version, now))
 
     async def submit(
         self, caller: SiteCaller, comment: CommentIn, idempotency_key: str | None
     ) -> SubmitResult:
         fingerprint = comment.fingerprint() if idempotency_key else ""
-        score, decision, version = await self._evaluate(caller.site, comment)
-        created = now_ms()
+        created = self.clock()
+        score, decision, version, guards = await self._evaluate(
+            caller.site, comment, created, refuse_early=idempotency_key is None
+        )
         comment_id = new_comment_id(created)
         verdict = build_verdict(comment_id, decision, score, version, created)
         reply = _verdict_encoder.encode(verdict)
@@ -165,7 +183,10 @@ class Moderation:
             fingerprint.encode("ascii") + b"\n" + reply if idempotency_key else None,
             event_id,
             event_body,
+            guards,
         )
+        if isinstance(earlier, Refusal):
+            raise refusal_error(earlier)
         if earlier is not None:
             if earlier.fingerprint != fingerprint:
                 raise IdempotencyMismatch(
@@ -236,6 +257,7 @@ class Moderation:
             raise NotFound(f"no comment {comment_id!r}")
         stored = _stored_decoder.decode(row["doc"])
         status = DECISIONS[body.decision]
+        check_block_flags(body, status, stored.comment)
         decided_ms = now_ms()
         event_id, event_body = build_event(
             site,
@@ -275,10 +297,31 @@ class Moderation:
             )
         if outcome.result == "ok":
             self.decisions[status] += 1
+        blocked = None
+        if body.block_email or body.block_ip:
+            # Only on the moderator's explicit request: a spam decision alone adds nothing.
+            blocked = await self.rules.block(
+                site,
+                stored.comment.author_email if body.block_email else None,
+                stored.comment.user_ip if body.block_ip else None,
+            )
         fresh = await self.store.get(site, comment_id)
         if fresh is None:  # pragma: no cover - deleted between two reads
             raise NotFound(f"no comment {comment_id!r}")
-        return comment_view(fresh, for_moderator=True)
+        view = comment_view(fresh, for_moderator=True)
+        if blocked is not None:
+            view["blocked"] = blocked
+        return view
+
+
+def check_block_flags(body: DecisionIn, status: str, comment: CommentIn) -> None:
+    errors = FieldErrors()
+    for flag in ("block_email", "block_ip"):
+        if getattr(body, flag) and status == "approved":
+            errors.add(flag, "invalid", f"{flag} goes with a spam or reject decision, not approve")
+    if body.block_ip and status != "approved" and not comment.user_ip:
+        errors.add("block_ip", "invalid", "the comment has no user_ip to block")
+    errors.raise_if_any()
 
 
 def event_comment(comment: CommentIn) -> dict[str, Any]:

@@ -102,6 +102,11 @@ def _verdict() -> dict[str, Any]:
             },
             "model_version": _STR,
             "created_at": {"type": "string", "format": "date-time"},
+            "shadow_status": {
+                "type": "string",
+                "enum": ["approved", "pending", "spam", "rejected"],
+                "description": "Shadow mode only: what the rules decided; status is then always pending.",
+            },
         },
     }
 
@@ -297,6 +302,75 @@ def _integration_paths() -> dict[str, Any]:
     }
 
 
+def _site_settings_schema() -> dict[str, Any]:
+    from service import sitesettings
+
+    props: dict[str, Any] = {}
+    for name, default in sitesettings.to_dict(sitesettings.DEFAULTS).items():
+        if isinstance(default, bool):
+            props[name] = {"type": "boolean", "default": default}
+        elif isinstance(default, list):
+            props[name] = {
+                "type": "array",
+                "items": {"type": "string", "maxLength": sitesettings.MAX_ENTRY_CHARS},
+                "maxItems": sitesettings.MAX_LIST_ENTRIES,
+                "default": default,
+            }
+        elif isinstance(default, float):
+            props[name] = {"type": "number", "minimum": 0, "maximum": 1, "default": default}
+        elif isinstance(default, int):
+            props[name] = {"type": "integer", "minimum": 0, "default": default}
+        else:
+            props[name] = {"type": "string", "enum": list(sitesettings.MODES), "default": default}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def _settings_paths(mod_auth: list[dict[str, list[str]]]) -> dict[str, Any]:
+    site = [{"name": "site", "in": "path", "required": True, "schema": _STR}]
+    view = {
+        "type": "object",
+        "required": ["site", "version", "settings"],
+        "properties": {"site": _STR, "version": {"type": "integer"}, "settings": _ref("SiteSettings")},
+    }
+    update = {
+        "type": "object",
+        "required": ["version"],
+        "description": "The version read with GET plus the settings to change; null resets a setting "
+        "to its default; settings not named keep their value.",
+        "properties": {"version": {"type": "integer", "minimum": 0}, **_site_settings_schema()["properties"]},
+        "additionalProperties": False,
+    }
+    return {
+        "get": {
+            "operationId": "getSiteSettings",
+            "summary": "The site's effective moderation settings and their version",
+            "security": mod_auth,
+            "parameters": site,
+            "responses": {
+                "200": _json("Effective settings", view),
+                "403": _problem("No access to this site"),
+                "404": _problem("No such site"),
+                **COMMON_ERRORS,
+            },
+        },
+        "put": {
+            "operationId": "putSiteSettings",
+            "summary": "Change settings (compare-and-set on version)",
+            "security": mod_auth,
+            "parameters": site,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": update}}},
+            "responses": {
+                "200": _json("Saved; the new version", view),
+                **BODY_ERRORS,
+                "403": _problem("No access to this site"),
+                "404": _problem("No such site"),
+                "409": _problem("version is not the current one (code version_conflict); read again"),
+                **COMMON_ERRORS,
+            },
+        },
+    }
+
+
 def build_spec() -> dict[str, Any]:
     site_auth = [{"siteKey": []}]
     # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
@@ -336,6 +410,7 @@ def build_spec() -> dict[str, Any]:
                 "CommentIn": _comment_in(),
                 "Verdict": _verdict(),
                 "CommentView": _comment_view(),
+                "SiteSettings": _site_settings_schema(),
                 "Reason": {
                     "type": "object",
                     "required": ["code", "message"],
@@ -521,6 +596,7 @@ def build_spec() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/sites/{site}/settings": _settings_paths(mod_auth),
             "/moderate/session": _session_paths(),
             "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json("Up", {"type": "object"})}}},
             "/readyz": {

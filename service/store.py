@@ -35,6 +35,55 @@ if ARGV[5] ~= '' then
   local prev = redis.call('GET', KEYS[4])
   if prev then return {0, prev} end
 end
+-- Rule guards (service/policy.py). KEYS[G..]: flood email, flood ip, post duplicates, then
+-- the campaign band keys, which must stay LAST (their number varies). ARGV[A..]: now_ms,
+-- flood window ms (0 = off), ip limit per minute (0 = off), duplicate field ('' = off),
+-- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse).
+-- The pre-check read these before scoring; they are checked again here because two
+-- concurrent submissions can both pass a read, and only a script makes check+write atomic.
+local G, A = 9, 9
+local now = tonumber(ARGV[A])
+local flood_ms = tonumber(ARGV[A + 1])
+local ip_limit = tonumber(ARGV[A + 2])
+local dup_field = ARGV[A + 3]
+if ARGV[A + 6] == '1' then
+  if flood_ms > 0 then
+    local last = redis.call('GET', KEYS[G])
+    if last and now - tonumber(last) < flood_ms then
+      return {2, 'email', tonumber(last) + flood_ms - now}
+    end
+  end
+  if ip_limit > 0 then
+    local since = '(' .. (now - 60000)
+    local n = redis.call('ZCOUNT', KEYS[G + 1], since, '+inf')
+    if n >= ip_limit then
+      -- The window drops below the limit when the (n - limit + 1)-th oldest entry leaves it.
+      local e = redis.call('ZRANGEBYSCORE', KEYS[G + 1], since, '+inf', 'WITHSCORES', 'LIMIT', n - ip_limit, 1)
+      return {2, 'ip', tonumber(e[2]) + 60000 - now}
+    end
+  end
+  if dup_field ~= '' then
+    local first = redis.call('HGET', KEYS[G + 2], dup_field)
+    if first then return {3, first} end
+  end
+end
+if flood_ms > 0 then redis.call('SET', KEYS[G], now, 'PX', flood_ms) end
+if ip_limit > 0 then
+  redis.call('ZADD', KEYS[G + 1], now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[G + 1], '-inf', now - 60000)
+  redis.call('ZREMRANGEBYRANK', KEYS[G + 1], 0, -(ip_limit + 1))
+  redis.call('PEXPIRE', KEYS[G + 1], 60000)
+end
+if dup_field ~= '' then
+  redis.call('HSETNX', KEYS[G + 2], dup_field, ARGV[1])
+  redis.call('EXPIRE', KEYS[G + 2], ARGV[A + 4])
+end
+local window = tonumber(ARGV[A + 5])
+for i = G + 3, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  redis.call('PEXPIRE', KEYS[i], window)
+end
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'status', ARGV[2], 'created', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if ARGV[2] == 'pending' then
@@ -124,6 +173,44 @@ return 'ok'
 """
 
 
+_PRECHECK_LUA = """
+-- Every read the site's rules need before a decision, in one round trip.
+-- KEYS: settings, approved authors, flood email, flood ip, post duplicates, campaign bands...
+-- ARGV: settings version this worker has cached ('' = none), author email (lowercased),
+--       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms
+local version = redis.call('HGET', KEYS[1], 'version') or '0'
+local doc = ''
+if version ~= ARGV[1] then doc = redis.call('HGET', KEYS[1], 'doc') or '' end
+local approved = redis.call('SISMEMBER', KEYS[2], ARGV[2])
+local last = redis.call('GET', KEYS[3]) or ''
+local now = tonumber(ARGV[3])
+local ip_times = {}
+if ARGV[5] == '1' then
+  local rows = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. (now - 60000), '+inf', 'WITHSCORES')
+  for i = 2, #rows, 2 do ip_times[#ip_times + 1] = rows[i] end
+end
+local dup = ''
+if ARGV[4] ~= '' then dup = redis.call('HGET', KEYS[5], ARGV[4]) or '' end
+local campaign = 0
+local since = '(' .. (now - tonumber(ARGV[6]))
+for i = 6, #KEYS do
+  local n = redis.call('ZCOUNT', KEYS[i], since, '+inf')
+  if n > campaign then campaign = n end
+end
+return {version, doc, approved, last, ip_times, dup, campaign}
+"""
+
+_SAVE_SETTINGS_LUA = """
+-- Compare-and-set of a site's settings: the write names the version it was based on.
+-- KEYS: settings; ARGV: expected version, settings JSON
+local cur = redis.call('HGET', KEYS[1], 'version') or '0'
+if cur ~= ARGV[1] then return {0, cur} end
+local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[1], 'doc', ARGV[2])
+return {1, tostring(v)}
+"""
+
+
 def new_comment_id(created_ms: int) -> str:
     # 11 hex digits of milliseconds last until the year 2527; 40 random bits make
     # collisions within one millisecond negligible. Lexicographic order = time order.
@@ -149,6 +236,69 @@ class DecideOutcome(msgspec.Struct, frozen=True):
     previous: str
 
 
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """Per-submission bookkeeping of the flood, duplicate and campaign rules.
+
+    Digests, not raw emails or post ids, go into key names. Zero/empty values turn a
+    guard off; ``enforce=False`` (shadow mode) records without refusing.
+    """
+
+    now_ms: int
+    email_digest: str = ""
+    ip: str | None = None
+    flood_ms: int = 0
+    ip_limit: int = 0
+    post_digest: str = ""
+    duplicate_field: str = ""
+    duplicate_ttl: int = 1
+    band_ids: tuple[str, ...] = ()
+    campaign_window_ms: int = 1
+    enforce: bool = True
+
+    def keys(self, site: str) -> list[str]:
+        return [
+            keys.flood_email(site, self.email_digest or "-"),
+            keys.flood_ip(site, self.ip or "-"),
+            keys.post_duplicates(site, self.post_digest or "-"),
+            *(keys.campaign_band(site, b) for b in self.band_ids),
+        ]
+
+    def args(self) -> list[str | int]:
+        return [
+            self.now_ms,
+            self.flood_ms if self.email_digest else 0,
+            self.ip_limit if self.ip else 0,
+            self.duplicate_field,
+            self.duplicate_ttl,
+            self.campaign_window_ms,
+            "1" if self.enforce else "0",
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The submit script refused and stored nothing: flood_email | flood_ip | duplicate."""
+
+    kind: str
+    retry_ms: int = 0
+    existing_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    """What the pre-check script read for one submission."""
+
+    version: int
+    # The settings JSON when the caller's cached version is stale, else None.
+    settings_doc: str | None
+    approved_author: bool
+    last_email_ms: int | None
+    ip_times_ms: tuple[int, ...]
+    duplicate_of: str | None
+    campaign_count: int
+
+
 def parse_stream_entries(entries: Any) -> list[StreamItem]:
     """The one place that reads XREADGROUP/XAUTOCLAIM entry lists into typed records.
 
@@ -172,6 +322,8 @@ class Store:
         self._submit = redis.register_script(_SUBMIT_LUA)
         self._decide = redis.register_script(_DECIDE_LUA)
         self._recheck = redis.register_script(_RECHECK_LUA)
+        self._precheck = redis.register_script(_PRECHECK_LUA)
+        self._save_settings = redis.register_script(_SAVE_SETTINGS_LUA)
 
     async def ensure_group(self, site: str) -> None:
         try:
@@ -191,12 +343,15 @@ class Store:
         idempotency_value: bytes | None,
         event_id: str = "",
         event_body: bytes = b"",
-    ) -> StoredReply | None:
+        guards: Guards | None = None,
+    ) -> StoredReply | Refusal | None:
         """Store one comment atomically; return the earlier reply if the key was used.
 
         ``event_id``/``event_body``: the webhook event of a final decision, queued in the
-        same script when the site has a webhook.
+        same script when the site has a webhook. ``guards``: the flood, duplicate and
+        campaign bookkeeping of the site's rules; a :class:`Refusal` means nothing was stored.
         """
+        g = guards or Guards(now_ms=created_ms)
         idem_key = keys.idempotency(site, idempotency_key or "-")
         result = await self._submit(
             keys=[
@@ -208,6 +363,7 @@ class Store:
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
+                *g.keys(site),
             ],
             args=[
                 comment_id,
@@ -218,10 +374,15 @@ class Store:
                 self.idempotency_ttl,
                 event_id,
                 event_body,
+                *g.args(),
             ],
         )
         if int(result[0]) == 1:
             return None
+        if int(result[0]) == 2:
+            return Refusal("flood_" + str(result[1]), retry_ms=int(result[2]))
+        if int(result[0]) == 3:
+            return Refusal("duplicate", existing_id=str(result[1]))
         raw = result[1]
         raw_bytes = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
         fingerprint, _, reply = raw_bytes.partition(b"\n")
@@ -391,6 +552,33 @@ class Store:
 
     async def site_exists(self, site: str) -> bool:
         return bool(await self.redis.exists(keys.site_meta(site)))
+
+    async def precheck(self, site: str, known_version: str, author_key: str, guards: Guards) -> Precheck:
+        """One round trip: settings (if changed), trusted author, flood, duplicate, campaign."""
+        g = guards
+        result = await self._precheck(
+            keys=[keys.settings(site), keys.approved_authors(site), *g.keys(site)],
+            args=[known_version, author_key, g.now_ms, g.duplicate_field, "1" if g.ip else "0", g.campaign_window_ms],
+        )
+        version, doc, approved, last, ip_times, dup, campaign = result
+        return Precheck(
+            version=int(version),
+            settings_doc=str(doc) if doc else None,
+            approved_author=int(approved) == 1,
+            last_email_ms=int(last) if last else None,
+            ip_times_ms=tuple(int(float(t)) for t in ip_times or ()),
+            duplicate_of=str(dup) if dup else None,
+            campaign_count=int(campaign),
+        )
+
+    async def load_settings(self, site: str) -> tuple[int, str | None]:
+        version, doc = await self.redis.hmget(keys.settings(site), ["version", "doc"])
+        return int(version or 0), (str(doc) if doc else None)
+
+    async def save_settings(self, site: str, expected_version: int, doc: bytes) -> tuple[bool, int]:
+        """Compare-and-set: (True, new version), or (False, current version) when stale."""
+        ok, version = await self._save_settings(keys=[keys.settings(site)], args=[expected_version, doc])
+        return int(ok) == 1, int(version)
 
 
 def _stream_replies(read: Any) -> list[tuple[str, Any]]:

@@ -164,6 +164,17 @@ async def decision(request: web.Request) -> web.Response:
     return _json(view)
 
 
+async def get_site_settings(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    return _json(await request.app[appkeys.MODERATION].rules.get(mod, request.match_info["site"]))
+
+
+async def put_site_settings(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    body = await read_json(request)
+    return _json(await request.app[appkeys.MODERATION].rules.put(mod, request.match_info["site"], body))
+
+
 async def healthz(request: web.Request) -> web.Response:
     return _json({"status": "ok"})
 

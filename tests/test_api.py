@@ -21,7 +21,7 @@ async def force_pending(redis: Redis, site: Site, n: int = 1, api: Api | None = 
     ids = []
     for i in range(n):
         body = comment(
-            content=f"Tổng hợp nguồn {i}: https://a.example.vn/1 https://b.example.vn/2 https://c.example.vn/3",
+            content=f"Tổng hợp nguồn {i}: https://a.vn/1 https://b.vn/2 https://c.vn/3",
             author_email=f"reader{i}@example.vn",
         )
         status, reply = await submit(api, site, body)
