@@ -160,9 +160,17 @@ async def login(request: web.Request) -> web.Response:
     await redis.set(keys.session(digest(sid)), msgspec.json.encode(record), ex=ttl)
     response = _json(_session_view(request, mod, csrf), status=201)
     response.set_cookie(
-        SESSION_COOKIE, sid, max_age=ttl, path="/", httponly=True, samesite="Strict", secure=request.secure
+        SESSION_COOKIE, sid, max_age=ttl, path="/", httponly=True, samesite="Strict", secure=_https(request)
     )
     return response
+
+
+def _https(request: web.Request) -> bool:
+    # Behind our own TLS-terminating proxy (trusted as for X-Forwarded-For) the hop to us is plain HTTP.
+    if request.secure:
+        return True
+    trusted = request.app[appkeys.SETTINGS].trust_forwarded_for
+    return trusted and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -172,7 +180,7 @@ async def logout(request: web.Request) -> web.Response:
         _check_csrf(request, record)
         await request.app[appkeys.REDIS].delete(key)
     response = web.Response(status=204, headers={"Cache-Control": "no-store"})
-    response.del_cookie(SESSION_COOKIE, path="/", samesite="Strict", secure=request.secure, httponly=True)
+    response.del_cookie(SESSION_COOKIE, path="/", samesite="Strict", secure=_https(request), httponly=True)
     return response
 
 

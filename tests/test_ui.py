@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from service import appkeys, auth, keys
 from service.ui import CSRF_HEADER, SESSION_COOKIE
-from tests.conftest import Api, Site
+from tests.conftest import Api, AppFactory, Site
 from tests.test_api import force_pending
 
 
@@ -153,3 +153,15 @@ async def test_page_and_static_files_carry_security_headers(api: Api) -> None:
     assert api_reply.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in api_reply.headers["Content-Security-Policy"]
     assert (await api.request("GET", "/static/../service/ui.py")).status == 404
+
+
+async def test_cookie_is_secure_behind_a_trusted_https_proxy(make_api: AppFactory, site: Site) -> None:
+    plain = await make_api()
+    proxied = await make_api(trust_forwarded_for=True)
+    https = {"X-Forwarded-Proto": "https"}
+    body = {"token": site.moderator_token}
+    async with aiohttp.ClientSession() as client:
+        direct = await client.post(plain.url("/moderate/session"), json=body, headers=https)
+        assert direct.status == 201 and "Secure" not in direct.headers["Set-Cookie"]  # header not trusted
+        behind = await client.post(proxied.url("/moderate/session"), json=body, headers=https)
+        assert behind.status == 201 and "Secure" in behind.headers["Set-Cookie"]
