@@ -128,7 +128,13 @@ class _Linear:
         contrib = (x.data[keep] - self.baseline[idx]) * self.explain_coef[cls_rows[rows], idx]
         nonzero = contrib != 0.0
         rows, idx, contrib = rows[nonzero], idx[nonzero], contrib[nonzero]
-        order = np.lexsort((-np.abs(contrib), rows))
+        # Sort by row, then by |contribution| descending, with one float key: |c| / bound is
+        # in [0, 1), so ``2 * row - |c| / bound`` never crosses into a neighbouring row. A
+        # quicksort on it is ~3x faster than lexsort; exact ties may come out in either order,
+        # as with the per-row argpartition.
+        magnitude = np.abs(contrib)
+        bound = float(magnitude.max()) * 1.001 if magnitude.size else 1.0
+        order = np.argsort(2.0 * rows - magnitude / bound)
         rows, idx, contrib = rows[order], idx[order], contrib[order]
         rank = np.arange(rows.size) - np.searchsorted(rows, rows)
         top = rank < MAX_EXPLAINED
