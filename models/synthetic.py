@@ -213,6 +213,53 @@ _EN_HAM: Final = (
     "Online betting ads are everywhere now, they should be banned",
     "Stop sharing fake news, check the official source first",
 )  # fmt: skip
+# Promotion assembled from parts, often with no contact at all: the words of selling (who
+# offers what, selling points, a call to action) must carry it without a phone or link.
+_PROMO_VERBS: Final = (
+    "Chuyên cung cấp", "Chuyên sỉ lẻ", "Nhận làm", "Nhận thiết kế", "Bán", "Thanh lý", "Cho thuê",
+    "Dịch vụ", "Mua bán", "Cung cấp", "Nhận order", "Phân phối", "Xả kho", "Nhận sửa", "Bên em nhận",
+    "Shop chuyên", "Công ty chuyên", "Nhận dạy", "Cần bán gấp", "Chuyên thu mua",
+)  # fmt: skip
+_PROMO_ITEMS: Final = (
+    "mỹ phẩm Hàn Quốc", "nước hoa Pháp", "đồ gia dụng", "website bán hàng", "logo, banner",
+    "căn hộ chung cư", "đất nền ven biển", "xe máy cũ", "thực phẩm chức năng", "đồng hồ Thụy Sĩ",
+    "điện thoại xách tay", "laptop cũ", "quần áo trẻ em", "sữa bột Úc", "yến sào", "máy lọc nước",
+    "khóa học tiếng Anh online", "gia sư tại nhà", "vé máy bay", "tour du lịch Thái Lan",
+    "bảo hiểm nhân thọ", "hồ sơ vay vốn", "visa đi Nhật", "nội thất gỗ", "đèn năng lượng mặt trời",
+    "tài liệu luyện thi", "phần mềm bản quyền", "camera an ninh", "máy tính bảng",
+)  # fmt: skip
+_PROMO_POINTS: Final = (
+    "giá tốt nhất thị trường", "chính hãng 100%", "uy tín, chất lượng", "giá rẻ bất ngờ",
+    "bảo hành 12 tháng", "miễn phí vận chuyển", "cam kết hiệu quả", "giao hàng toàn quốc",
+    "chiết khấu cao", "giá tận gốc", "hoàn tiền nếu không hài lòng", "trả góp 0%",
+    "giá chỉ từ {n}k", "giảm {n}% hôm nay", "tặng kèm quà", "chuyên nghiệp, nhanh chóng",
+)  # fmt: skip
+_PROMO_CALLS: Final = (
+    "", "", "liên hệ ngay", "đặt hàng ngay", "đăng ký ngay", "số lượng có hạn", "nhanh tay kẻo lỡ",
+    "ai cần thì ib", "kết bạn với mình để được tư vấn", "xem thêm trên trang cá nhân",
+    "inbox để nhận báo giá", "alo em", "mọi người ủng hộ em nhé",
+)  # fmt: skip
+_JOB_SCAMS: Final = (
+    "Cần tuyển {n} bạn {who} làm việc online, lương {m}tr/tháng, không cọc",
+    "Tuyển gấp {n} {who} làm thêm tại nhà, {m}00k mỗi ngày, không cần kinh nghiệm",
+    "Bạn nào muốn kiếm thêm thu nhập {m} triệu mỗi tháng thì {call}",
+    "Việc làm thêm buổi tối cho {who}, chỉ cần điện thoại, thu nhập {m} triệu, {call}",
+    "Mình đang cần {n} bạn {who} hỗ trợ công việc nhẹ nhàng, lương {m}tr, {call}",
+)  # fmt: skip
+_WHO: Final = ("nữ", "nam", "sinh viên", "mẹ bỉm sữa", "cộng tác viên", "người lớn tuổi")
+# Ordinary first-person talk about buying, prices and jobs: shares the selling vocabulary.
+_CONSUMER_HAM: Final = (
+    "Tôi mua {item} ở cửa hàng chính hãng mà vẫn bị hàng giả, ai chịu trách nhiệm đây",
+    "Giá {item} bây giờ đắt quá, năm {y} còn rẻ hơn nhiều",
+    "Nhà tôi vừa bán {item} xong thì giá tăng, tiếc thật",
+    "Quảng cáo {item} giá rẻ trên mạng toàn lừa đảo, mọi người cẩn thận",
+    "Tôi đang tìm việc làm thêm buổi tối nhưng toàn gặp tin tuyển dụng lừa đảo",
+    "Con tôi học {item} mất {n} triệu mà chẳng tiến bộ gì",
+    "Người bán hàng online phải nộp thuế là đúng, cửa hàng truyền thống cũng phải nộp mà",
+    "Ai từng mua {item} trả góp rồi cho hỏi có bị tính phí ẩn không",
+    "Tuyển dụng kiểu lương {n} triệu không cần kinh nghiệm thì chắc chắn là lừa",
+    "Hàng chính hãng mà giá rẻ bất ngờ thì nên nghi ngờ ngay",
+)  # fmt: skip
 _CITIES: Final = ("Hà Nội", "Sài Gòn", "Đà Nẵng", "Cần Thơ", "Huế", "Hải Phòng", "Nghệ An")
 _STREETS: Final = ("Nguyễn Trãi", "Láng", "Cộng Hòa", "Lê Văn Lương", "Điện Biên Phủ")
 
@@ -323,9 +370,30 @@ def source_link(rng: random.Random) -> str:
     return f"{prefix}{domain}/{rng.choice(_SOURCE_PATHS)}"
 
 
+def promo_comment(rng: random.Random) -> str:
+    """A Vietnamese promotion assembled from parts; 60 % carry no phone, link or handle."""
+    n, m = rng.randint(2, 50), rng.randint(3, 30)
+    call = rng.choice(_PROMO_CALLS)
+    if rng.random() < 0.3:
+        text = rng.choice(_JOB_SCAMS).format(n=n, m=m, who=rng.choice(_WHO), call=call or "inbox mình")
+    else:
+        points = rng.sample(_PROMO_POINTS, rng.randint(1, 3))
+        text = f"{rng.choice(_PROMO_VERBS)} {rng.choice(_PROMO_ITEMS)}, {', '.join(points)}".format(n=n)
+        if call:
+            text += rng.choice((". ", ", ", " - ", "! ")) + call
+    if rng.random() < 0.4:
+        text += rng.choice((", ", ". ", " ")) + rng.choice(_CONTACT_PHRASES).format(
+            p=_phone(rng), u=_url(rng), h=_handle(rng)
+        )
+    return _obfuscate(text, rng) if rng.random() < 0.4 else text
+
+
 def spam_comment(rng: random.Random) -> str:
-    if rng.random() < 0.2:
+    kind = rng.random()
+    if kind < 0.2:
         return english_spam_comment(rng)
+    if kind < 0.4:
+        return promo_comment(rng)
     offer = rng.choice(_OFFERS)
     contact = rng.choice(_CONTACT_PHRASES).format(p=_phone(rng), u=_url(rng), h=_handle(rng))
     if rng.random() < 0.3:
@@ -344,7 +412,11 @@ def ham_comment(rng: random.Random) -> str:
         return rng.choice(_SOURCE_HAM).format(l=source_link(rng))
     if kind < 0.18:
         return rng.choice(_HOTLINE_HAM).format(h=rng.choice(_HOTLINES))
-    template = rng.choice(_EN_HAM if kind < 0.4 else _HAM_TEMPLATES)
+    if kind < 0.3:
+        text = rng.choice(_CONSUMER_HAM).format(item=rng.choice(_PROMO_ITEMS), y=rng.randint(2015, 2024),
+                                               n=rng.randint(2, 90))
+        return _strip_accents(text) if rng.random() < 0.3 else text
+    template = rng.choice(_EN_HAM if kind < 0.5 else _HAM_TEMPLATES)
     text = template.format(
         n=rng.randint(2, 99), y=rng.randint(2015, 2025), a=rng.randint(1, 9), b=rng.randint(0, 5),
         city=rng.choice(_CITIES), street=rng.choice(_STREETS),
