@@ -17,6 +17,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from service import keys
+from service.autopipeline import AutoPipeline
 from service.errors import Forbidden, Unauthorized
 
 SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -77,7 +78,7 @@ def bearer(header: str | None) -> str:
     return value.strip()
 
 
-async def resolve_site_key(redis: Redis, api_key: str) -> SiteCaller:
+async def resolve_site_key(redis: Redis | AutoPipeline, api_key: str) -> SiteCaller:
     site = site_of_key(api_key)
     if site is None:
         raise Unauthorized("unknown API key")

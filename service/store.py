@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from service import keys
+from service.autopipeline import AutoPipeline
 
 # Moderator decisions become labelled examples; keep the newest this many per site.
 LABELS_MAXLEN = 1_000_000
@@ -323,6 +324,8 @@ class Store:
         self._decide = redis.register_script(_DECIDE_LUA)
         self._recheck = redis.register_script(_RECHECK_LUA)
         self._precheck = redis.register_script(_PRECHECK_LUA)
+        # Submissions' scripts from one event-loop turn go out as one pipeline.
+        self.batched = AutoPipeline(redis)
         self._save_settings = redis.register_script(_SAVE_SETTINGS_LUA)
 
     async def ensure_group(self, site: str) -> None:
@@ -353,7 +356,8 @@ class Store:
         """
         g = guards or Guards(now_ms=created_ms)
         idem_key = keys.idempotency(site, idempotency_key or "-")
-        result = await self._submit(
+        result = await self.batched.script(
+            self._submit,
             keys=[
                 keys.comment(site, comment_id),
                 keys.status_index(site, status),
@@ -556,7 +560,8 @@ class Store:
     async def precheck(self, site: str, known_version: str, author_key: str, guards: Guards) -> Precheck:
         """One round trip: settings (if changed), trusted author, flood, duplicate, campaign."""
         g = guards
-        result = await self._precheck(
+        result = await self.batched.script(
+            self._precheck,
             keys=[keys.settings(site), keys.approved_authors(site), *g.keys(site)],
             args=[known_version, author_key, g.now_ms, g.duplicate_field, "1" if g.ip else "0", g.campaign_window_ms],
         )
