@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,7 +27,7 @@ from service.scoring import Scorer
 from service.settings import Settings
 from service.store import Store
 from service.ui import security_headers
-from service.webhooks import webhooks_ctx
+from service.webhooks import stop_task, wait_or_stop, webhooks_ctx
 
 log = logging.getLogger("moderation")
 
@@ -119,7 +118,7 @@ async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     async def watch() -> None:
         seen: object = None
         baseline = False
-        while True:
+        while not stop.is_set():
             try:
                 value = await redis.get(key)
             except (RedisConnectionError, RedisTimeoutError):
@@ -128,13 +127,12 @@ async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
                 if baseline and value != seen:
                     await reload()
                 seen, baseline = value, True
-            await asyncio.sleep(MODEL_WATCH_SECONDS)
+            await wait_or_stop(stop, MODEL_WATCH_SECONDS)
 
+    stop = asyncio.Event()
     task = asyncio.create_task(watch())
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task, stop, settings.redis_timeout_seconds + 1)
 
 
 _PRELOADED = web.AppKey("preloaded_scorer", Scorer)

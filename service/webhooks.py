@@ -355,11 +355,27 @@ class Deliverer:
         except (aiohttp.ClientError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"
 
-    async def run(self, poll_seconds: float) -> None:
-        while True:
+    async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; idle rounds wait ``poll_seconds`` (or for stop)."""
+        while not stop.is_set():
             report = await self.run_once()
             if not (report.delivered or report.failed or report.dead):
-                await asyncio.sleep(poll_seconds)
+                await wait_or_stop(stop, poll_seconds)
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def stop_task(task: asyncio.Task[None], stop: asyncio.Event, grace_seconds: float) -> None:
+    """Ask a background loop to finish between two Redis calls; cancel it only after the
+    grace period (a command cancelled mid-flight can leave the shared client unusable)."""
+    stop.set()
+    try:
+        await asyncio.wait_for(task, grace_seconds)
+    except TimeoutError:
+        log.warning("background task did not stop within %g s; cancelled", grace_seconds)
 
 
 async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -379,22 +395,22 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         backoff_max_seconds=settings.webhook_backoff_max_seconds,
         timeout_seconds=settings.webhook_timeout_seconds,
     )
-    task = asyncio.create_task(_supervised(deliverer, settings.webhook_poll_seconds))
+    stop = asyncio.Event()
+    task = asyncio.create_task(_supervised(deliverer, settings.webhook_poll_seconds, stop))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    # A delivery in flight may finish (bounded by the receiver timeout), so it is not resent.
+    await stop_task(task, stop, settings.webhook_timeout_seconds + 1)
     await session.close()
 
 
-async def _supervised(deliverer: Deliverer, poll_seconds: float) -> None:
+async def _supervised(deliverer: Deliverer, poll_seconds: float, stop: asyncio.Event) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    while True:
+    while not stop.is_set():
         try:
-            await deliverer.run(poll_seconds)
+            await deliverer.run(poll_seconds, stop)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             # Redis down: events are safe in Redis; try again after a pause.
             log.warning("webhook delivery paused, redis unavailable: %s", type(exc).__name__)
-            await asyncio.sleep(max(poll_seconds, 1.0))
+            await wait_or_stop(stop, max(poll_seconds, 1.0))
