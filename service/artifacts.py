@@ -18,11 +18,11 @@ import hashlib
 import json
 import platform
 from dataclasses import dataclass
+from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import sklearn
 
 from service.features import FEATURES_VERSION, N_FEATURES
 
@@ -44,7 +44,7 @@ def library_versions() -> dict[str, str]:
         "features": str(FEATURES_VERSION),
         "numpy": ".".join(np.__version__.split(".")[:2]),
         # sklearn's murmurhash defines the n-gram columns.
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": _dist_version("scikit-learn"),
         "python": ".".join(platform.python_version_tuple()[:2]),
     }
 

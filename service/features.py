@@ -16,14 +16,17 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from service import normalize as nz
 from service.ngram_hash import hashed_ngrams
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 FEATURES_VERSION: Final = 1
 
@@ -152,23 +155,33 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
+@cache
+def _sklearn_hasher() -> HashingVectorizer:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer=_identity,
+        n_features=N_HASH,
+        alternate_sign=False,
+        binary=True,
+        norm="l2",
+        dtype=np.float32,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Featurizer:
     """Stateless text → sparse matrix transform (``N_FEATURES`` columns)."""
 
-    hasher: HashingVectorizer
-
     @classmethod
     def create(cls) -> Featurizer:
-        hasher = HashingVectorizer(
-            analyzer=_identity,
-            n_features=N_HASH,
-            alternate_sign=False,
-            binary=True,
-            norm="l2",
-            dtype=np.float32,
-        )
-        return cls(hasher)
+        return cls()
+
+    @property
+    def hasher(self) -> HashingVectorizer:
+        """scikit-learn's definition of the n-gram block (imported on first use: the serving
+        path never needs it, and importing scikit-learn is most of a worker's start-up)."""
+        return _sklearn_hasher()
 
     def transform_prepared(self, prepared: Sequence[Prepared]) -> sp.csr_matrix:
         # The numpy path builds the same matrix as ``self.hasher`` over ``analyze`` ~3x faster
