@@ -12,8 +12,6 @@ from aiohttp import web
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service import appkeys
 from service.batcher import Batcher
@@ -25,7 +23,7 @@ from service.routes import setup_routes
 from service.schemas import MAX_BODY_BYTES
 from service.scoring import Scorer
 from service.settings import Settings
-from service.store import Store
+from service.store import REDIS_UNAVAILABLE, Store
 from service.ui import security_headers
 from service.webhooks import stop_task, wait_or_stop, webhooks_ctx
 
@@ -121,7 +119,7 @@ async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
         while not stop.is_set():
             try:
                 value = await redis.get(key)
-            except (RedisConnectionError, RedisTimeoutError):
+            except REDIS_UNAVAILABLE:
                 pass  # Redis down: keep serving the loaded model, look again later
             else:
                 if baseline and value != seen:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -21,6 +22,10 @@ from service.errors import (
 )
 
 log = logging.getLogger("moderation.http")
+
+# Redis Cluster's ways of saying "not now": a failover in progress (CLUSTERDOWN,
+# MASTERDOWN), a slot being migrated (TRYAGAIN), a slot without a reachable owner.
+CLUSTER_UNAVAILABLE = (ClusterDownError, TryAgainError, SlotNotCoveredError)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,8 +60,15 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except web.HTTPMethodNotAllowed as exc:
         response = problem_response(MethodNotAllowed(f"{request.method} is not allowed here"))
         response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
-    except (RedisConnectionError, RedisTimeoutError) as exc:
+    except (RedisConnectionError, RedisTimeoutError, *CLUSTER_UNAVAILABLE) as exc:
         log.warning("redis unavailable: %s", type(exc).__name__)
+        response = problem_response(ServiceUnavailable("storage is unavailable; retry shortly", 1))
+    except RedisClusterException as exc:
+        # The cluster client wraps "no node reachable" in its generic exception; anything
+        # else of that type is a bug and stays a 500.
+        if not isinstance(exc.__cause__, (RedisConnectionError, RedisTimeoutError, OSError)):
+            raise
+        log.warning("redis cluster unreachable: %s", type(exc.__cause__).__name__)
         response = problem_response(ServiceUnavailable("storage is unavailable; retry shortly", 1))
     metrics = request.app.get(appkeys.METRICS)
     if metrics is not None:

@@ -17,10 +17,30 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service import keys
 from service.autopipeline import AutoPipeline
+
+# "Redis cannot answer right now", from one server or a cluster: background loops wait
+# and try again. (The cluster client raises its generic RedisClusterException when no
+# node is reachable at all; the HTTP middleware maps only that case to 503.)
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+    RedisClusterException,
+)
 
 # Moderator decisions become labelled examples; keep the newest this many per site.
 LABELS_MAXLEN = 1_000_000

@@ -404,13 +404,12 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _supervised(deliverer: Deliverer, poll_seconds: float, stop: asyncio.Event) -> None:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from service.store import REDIS_UNAVAILABLE
 
     while not stop.is_set():
         try:
             await deliverer.run(poll_seconds, stop)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+        except REDIS_UNAVAILABLE as exc:
             # Redis down: events are safe in Redis; try again after a pause.
             log.warning("webhook delivery paused, redis unavailable: %s", type(exc).__name__)
             await wait_or_stop(stop, max(poll_seconds, 1.0))
