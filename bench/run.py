@@ -195,11 +195,17 @@ def wait_ready(proc: Proc, port: int, workers: int, timeout: float = 60.0) -> fl
     raise RuntimeError(f"{proc.name} was not ready within {timeout:.0f} s; see {proc.log}")
 
 
-def run_wrk(cfg: Config, port: int, seconds: int, bodies: Path, api_key: str, out: Path) -> dict[str, Any]:
+# Each wrk run numbers its senders from its own range (see bench/submit.lua): a warm-up's
+# senders must not look like flooders when the measured run starts.
+SENDER_RANGE = 3_000_000
+
+
+def run_wrk(cfg: Config, port: int, seconds: int, bodies: Path, api_key: str, out: Path, phase: int) -> dict[str, Any]:
     env = {**os.environ, "WRK_OUT": str(out)}
+    first = phase * SENDER_RANGE
     cmd = [
         "wrk", "-t", str(cfg.threads), "-c", str(cfg.connections), "-d", f"{seconds}s", "--timeout", "5s",
-        "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(bodies), api_key, str(cfg.threads),
+        "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(bodies), api_key, str(cfg.threads), str(first),
     ]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if done.returncode != 0 or not out.exists():
@@ -325,10 +331,10 @@ async def amain(cfg: Config) -> dict[str, Any]:
             procs.append(ref)
             await asyncio.to_thread(wait_ready, ref, port, cfg.workers)
             if cfg.warmup:
-                await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "ref-warm.json")
+                await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "ref-warm.json", 1)
             print(f"reference: {cfg.seconds} s, {cfg.connections} connections ...", flush=True)
             result["reference"] = await asyncio.to_thread(
-                run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "ref.json"
+                run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "ref.json", 2
             )
             ref.stop()
             procs.remove(ref)
@@ -353,11 +359,11 @@ async def amain(cfg: Config) -> dict[str, Any]:
             ready = await r.json()
         result["service"] = {"startup_to_ready_s": round(startup, 2), "model_version": ready.get("model_version")}
         if cfg.warmup:
-            await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "svc-warm.json")
+            await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "svc-warm.json", 3)
         mem_before = await deep_queue.used_memory(redis)
         count_before = await stored_count(redis, BENCH_SITE)
         print(f"service: {cfg.seconds} s, {cfg.connections} connections, {cfg.workers} workers ...", flush=True)
-        load = await asyncio.to_thread(run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "svc.json")
+        load = await asyncio.to_thread(run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "svc.json", 4)
         mem_after = await deep_queue.used_memory(redis)
         count_after = await stored_count(redis, BENCH_SITE)
         stored = sum(count_after.values()) - sum(count_before.values())

@@ -1,9 +1,10 @@
 -- wrk script for `make bench`: POST /v1/comments, cycling through pre-built bodies.
 --
--- Usage: wrk ... -s bench/submit.lua URL -- BODIES_FILE API_KEY THREADS
+-- Usage: wrk ... -s bench/submit.lua URL -- BODIES_FILE API_KEY THREADS [FIRST]
 -- Each line of BODIES_FILE is a JSON body with one @@EMAIL@@ and one @@IP@@ placeholder
 -- (bench/corpus.py); every request gets its own author email and client IP so per-author
--- flood and duplicate rules see many senders, as in a botnet wave.
+-- flood and duplicate rules see many senders, as in a botnet wave. FIRST offsets the sender
+-- numbers so consecutive runs (warm-up, then the measurement) never reuse a sender.
 -- Results: done() writes a JSON summary to the file named by $WRK_OUT.
 
 local threads = {}
@@ -36,7 +37,7 @@ function init(args)
   assert(n_bodies > 0, "no bodies in " .. path)
   headers["Authorization"] = "Bearer " .. key
   headers["Content-Type"] = "application/json"
-  counter = tid
+  counter = (tonumber(args[4]) or 0) + tid
 end
 
 function request()
