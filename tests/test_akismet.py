@@ -206,3 +206,13 @@ async def test_submit_ham_of_an_unknown_comment_is_a_label(client_for: ClientFac
     assert (label["id"], label["label"], label["source"]) == ("", "approved", "submit-ham")
     assert msgspec.json.decode(label["doc"])["comment"]["content"] == text
     assert await stored_ids(redis, site) == []
+
+
+async def test_recheck_reason_rescores_without_storing(api: Api, site: Site, redis: Redis) -> None:
+    resp = await api.session.post(api.url("/1.1/comment-check"), data={
+        "api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", "recheck_reason": "recheck_queue",
+        **fields(comment_content=SPAM_TEXT, comment_author_email="kiemtien@example.vn"),
+    })
+    assert await resp.text() == "true"
+    assert "X-Moderation-Id" not in resp.headers
+    assert await stored_ids(redis, site) == []

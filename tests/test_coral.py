@@ -128,3 +128,11 @@ async def test_cli_stores_coral_secret(
     printed = json.loads(capsys.readouterr().out)
     assert printed["coral_secret"] == await redis.hget(keys.site_meta(site.site_id), "coral_secret")
     assert printed["phase_url"] == f"/v1/integrations/coral/{site.site_id}"
+
+
+async def test_oversized_body_is_413(api: Api, site: Site, secret: str) -> None:
+    from service.schemas import MAX_BODY_BYTES
+
+    body = coral_request("x" * (MAX_BODY_BYTES + 1))
+    resp = await post(api, site, body, sign(secret, body))
+    assert resp.status == 413

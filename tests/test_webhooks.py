@@ -239,3 +239,20 @@ async def test_cli_configures_and_disables_webhook(
 
 def test_target_repr_hides_the_secret() -> None:
     assert "s3cret" not in repr(webhooks.Target("https://x.example", "s3cret"))
+
+
+async def test_event_of_a_worker_that_died_mid_delivery_is_sent_again_after_the_lease(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    await webhooks.configure(redis, site.site_id, receiver.url)
+    api = await make_api(webhook_poll_seconds=0)
+    await submit(api, site)
+    clock = Clock()
+    async with aiohttp.ClientSession() as session:
+        d = await deliverer(redis, session, clock, timeout_seconds=5)
+        # Another worker leased the event and died before recording anything.
+        [leased] = await d.outbox.claim_due(site.site_id, int(clock.now * 1000), 10, 15_000)
+        assert (await d.run_once()).delivered == 0  # still leased: nobody sends it twice
+        clock.now += 16
+        assert (await d.run_once()).delivered == 1
+    assert [json.loads(b)["id"] for b in receiver.delivered] == [leased.event_id]
