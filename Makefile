@@ -39,6 +39,10 @@ run: $(STAMP)
 test: $(STAMP) redis-server-bin chromium-bin
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Many more generated requests per API operation than `make test` sends (20).
+fuzz: $(STAMP) redis-server-bin
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+
 # Debian's wrk, installed when missing (the load generator of `make bench`).
 wrk-bin:
 	@command -v wrk >/dev/null 2>&1 || { \
