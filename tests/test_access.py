@@ -113,3 +113,45 @@ async def test_keys_are_stored_only_as_digests(api: Api, site: Site, redis: Redi
         assert not any(part in key for part in secret_parts), key
     assert await redis.hget(keys.site_meta(site.site_id), "key_hash") == digest(site.api_key)
     assert await redis.exists(keys.mod_token(digest(site.moderator_token)))
+
+
+# ---------------------------------------------------------------------------------------
+# The moderator's page (service/ui.py): browser-facing security headers, cookie and CSRF
+
+
+def _csp(header: str) -> dict[str, str]:
+    directives = (d.strip().split(None, 1) for d in header.split(";") if d.strip())
+    return {d[0]: (d[1] if len(d) > 1 else "") for d in directives}
+
+
+async def test_moderator_page_headers(api: Api) -> None:
+    page = await api.request("GET", "/moderate")
+    assert page.status == 200
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    csp = _csp(page.headers["Content-Security-Policy"])
+    assert csp["frame-ancestors"] == "'none'"
+    script = csp.get("script-src", csp.get("default-src", ""))
+    assert script and "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
+    assert "<script>" not in (await page.text())  # no inline script for a nonce to excuse
+    for path in ("/v1/review/queue", "/openapi.json"):
+        assert (await api.request("GET", path)).headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_moderator_session_cookie_and_csrf(api: Api, site: Site) -> None:
+    login = await api.request("POST", "/moderate/session", json={"token": site.moderator_token})
+    assert login.status in {200, 201}
+    cookie_header = login.headers["Set-Cookie"].lower()
+    assert "httponly" in cookie_header and "samesite=strict" in cookie_header
+    csrf = (await login.json())["csrf_token"]
+    cookie = {"Cookie": f"mod_session={login.cookies['mod_session'].value}"}
+    claim = {"site": site.site_id, "count": 1}
+    # State-changing calls with the cookie alone (what a forged cross-site form sends) fail.
+    refused = await api.request("POST", "/v1/review/claim", json=claim, headers=cookie)
+    assert refused.status == 403
+    wrong = await api.request("POST", "/v1/review/claim", json=claim, headers={**cookie, "X-CSRF-Token": "x" + csrf})
+    assert wrong.status == 403
+    cross = await api.request("POST", "/v1/review/claim", json=claim,
+                              headers={**cookie, "X-CSRF-Token": csrf, "Origin": "https://evil.example"})
+    assert cross.status == 403
+    ok = await api.request("POST", "/v1/review/claim", json=claim, headers={**cookie, "X-CSRF-Token": csrf})
+    assert ok.status == 200
