@@ -194,8 +194,9 @@ return 'ok'
 """
 
 
-_PRECHECK_LUA = """
--- Every read the site's rules need before a decision, in one round trip.
+_PRECHECK_LUA = """#!lua flags=no-writes
+-- Every read the site's rules need before a decision, in one round trip. Declared
+-- read-only so it also runs while writes are paused (CLIENT PAUSE WRITE) or on a replica.
 -- KEYS: settings, approved authors, flood email, flood ip, post duplicates, campaign bands...
 -- ARGV: settings version this worker has cached ('' = none), author email (lowercased),
 --       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms

@@ -650,3 +650,17 @@ def test_cli_sites_set(redis_server, site: Site) -> None:  # type: ignore[no-unt
     assert run("mode=default").returncode == 0
     shown = json.loads(run().stdout)
     assert shown["version"] == 2 and shown["settings"]["mode"] == "post"
+
+
+async def test_rule_reads_run_while_redis_writes_are_paused(env: Env, redis: Redis) -> None:
+    # The pre-check script is declared read-only, so a paused primary (failover, CLIENT PAUSE
+    # WRITE) does not stall /v1/check, which only reads. (SCRIPT LOAD counts as a write,
+    # so the first check, before the pause, loads the script as any earlier request would.)
+    assert (await env.api.request("POST", "/v1/check", env.site.api_key, json=env.body())).status == 200
+    await redis.client_pause(10_000, all=False)
+    try:
+        async with asyncio.timeout(5):
+            resp = await env.api.request("POST", "/v1/check", env.site.api_key, json=env.body())
+        assert resp.status == 200, await resp.text()
+    finally:
+        await redis.client_unpause()
