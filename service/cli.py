@@ -251,7 +251,7 @@ def cmd_webhooks_redeliver(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -322,17 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     feedback.add_subcommands(sub)
 
-    try:
-        from service import training
-    except ImportError:  # pragma: no cover - training extras missing
-        pass
-    else:
-        training.add_subcommands(sub)
+    if with_training:
+        try:
+            from service import training
+        except ImportError:  # pragma: no cover - training extras missing
+            pass
+        else:
+            training.add_subcommands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The training commands import scikit-learn (1-2 s); `serve` must not wait for that
+    # before it even starts its workers.
+    args = build_parser(with_training=argv[:1] != ["serve"]).parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
