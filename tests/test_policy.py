@@ -502,7 +502,7 @@ async def test_flood_same_email_is_429_until_the_window_passes(env: Env, redis: 
 
 async def test_flood_per_ip_is_a_rate(env: Env) -> None:
     ip = "14.160.1.1"  # a mobile carrier's shared address: many readers, one IP
-    for i in range(10):
+    for _ in range(10):
         await env.post(user_ip=ip)
         env.clock.advance(1)
     status, reply, resp = await env.submit(env.body(user_ip=ip))
