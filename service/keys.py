@@ -63,7 +63,10 @@ def idempotency(site: str, key: str) -> str:
 
 
 def settings(site: str) -> str:
-    """Hash: the site's moderation settings plus a version counter."""
+    """Hash: ``doc`` (JSON of the site's moderation settings) and ``version`` (a counter).
+
+    Written only by compare-and-set on ``version`` (store._SAVE_SETTINGS_LUA). Lives with the site.
+    """
     return f"site:{{{site}}}:settings"
 
 
