@@ -27,13 +27,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from redis.asyncio import Redis
 
 from service import keys
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.moderation import Moderation
 
 # Columns of the exported CSV; `text`/`label`/`AUTHOR` are what training.read_csv uses.
 CSV_COLUMNS = (
@@ -327,7 +330,7 @@ class RecheckReport:
 
 
 async def recheck(
-    moderation: Any,
+    moderation: Moderation,
     site: str,
     *,
     rate: float = DEFAULT_RECHECK_RATE,
