@@ -35,7 +35,7 @@ DEADLINE = 30.0
 # One request may take this long, outage or not; a hang fails the test.
 REQUEST_BOUND = 8.0
 # "pending" by rule (more than two links), whatever the model says.
-HELD = "Nguồn: https://a.example.vn/1 https://b.example.vn/2 https://c.example.vn/3"
+HELD = "Nguồn: https://a.example.vn/{0} https://b.example.vn/{0} https://c.example.vn/{0}"
 
 
 WORDS = (
@@ -53,7 +53,7 @@ def held_comment(key: str) -> dict[str, object]:
     """
     rng = random.Random(key)
     text = " ".join(rng.choice(WORDS) for _ in range(14))
-    body = comment(author_email=f"{key}@example.vn", content=f"{text.capitalize()}. {HELD}")
+    body = comment(author_email=f"{key}@example.vn", content=f"{text.capitalize()}. {HELD.format(key)}")
     body.pop("user_ip")
     return body
 
@@ -328,14 +328,18 @@ async def run_worker_kill(
     mod_b = await auth.add_moderator(redis, [site_id], "mod-b")
 
     # Items to claim before the kill.
+    pending: set[str] = set()
     for i in range(6):
-        status, _, _ = await post_comment(http, service, site["api_key"],
-                                          held_comment(f"pre-{i}"), f"pre-{i}")
+        status, reply, _ = await post_comment(http, service, site["api_key"],
+                                              held_comment(f"pre-{i}"), f"pre-{i}")
         assert status == 202
+        if reply["status"] == "pending":  # held by rule, unless the model calls it spam outright
+            pending.add(str(reply["id"]))
+    assert pending
     async with http.post(f"{service.base}/v1/review/claim", json={"site": site_id, "count": 6},
                          headers={"Authorization": f"Bearer {mod_a}"}) as resp:
         held = [i["id"] for i in (await resp.json())["items"]]
-    assert len(held) == 6
+    assert set(held) == pending
 
     # A burst of submissions; one worker is SIGKILLed while they are in flight. Clients
     # retry failed requests with the same Idempotency-Key, as the README tells them to.
