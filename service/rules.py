@@ -80,7 +80,8 @@ def refusal_error(refusal: Refusal) -> ProblemError:
 class Rules:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._active: dict[str, ActiveSettings] = {}
+        # site -> (settings stamp, compiled settings); see store._PRECHECK_LUA.
+        self._active: dict[str, tuple[str, ActiveSettings]] = {}
 
     def _guards(self, comment: CommentIn, settings: SiteSettings, now: int, skel: str) -> Guards:
         return Guards(
@@ -101,17 +102,15 @@ class Rules:
 
     async def prepare(self, site: str, comment: CommentIn, now: int, *, refuse_early: bool) -> Prepared:
         """Read everything the rules need; raise a flood/duplicate refusal when it is certain."""
-        cached = self._active.get(site)
+        stamp, cached = self._active.get(site, ("-", None))
         skel = skeleton(comment.content)
         # Built from the cached settings; if they turn out stale, rebuilt below (the pre-check
         # may then have skipped a duplicate/campaign read for this one submission).
         guards = self._guards(comment, cached.settings if cached else DEFAULTS, now, skel)
-        pre = await self.store.precheck(
-            site, str(cached.version) if cached else "", comment.author_email.casefold(), guards
-        )
-        if cached is None or pre.version != cached.version:
+        pre = await self.store.precheck(site, stamp, comment.author_email.casefold(), guards)
+        if cached is None or pre.stamp != stamp:
             cached = ActiveSettings.compile(pre.version, decode(pre.settings_doc))
-            self._active[site] = cached
+            self._active[site] = (pre.stamp, cached)
             guards = self._guards(comment, cached.settings, now, skel)
         refusals = self._refusals(pre, guards)
         if refusals and refuse_early and guards.enforce:

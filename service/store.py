@@ -198,11 +198,13 @@ _PRECHECK_LUA = """#!lua flags=no-writes
 -- Every read the site's rules need before a decision, in one round trip. Declared
 -- read-only so it also runs while writes are paused (CLIENT PAUSE WRITE) or on a replica.
 -- KEYS: settings, approved authors, flood email, flood ip, post duplicates, campaign bands...
--- ARGV: settings version this worker has cached ('' = none), author email (lowercased),
+-- ARGV: settings stamp this worker has cached ('-' = none), author email (lowercased),
 --       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms
-local version = redis.call('HGET', KEYS[1], 'version') or '0'
+-- The stamp is random per save, unlike the version it cannot repeat if the hash is deleted.
+local cur = redis.call('HMGET', KEYS[1], 'version', 'stamp')
+local version, stamp = cur[1] or '0', cur[2] or ''
 local doc = ''
-if version ~= ARGV[1] then doc = redis.call('HGET', KEYS[1], 'doc') or '' end
+if stamp ~= ARGV[1] then doc = redis.call('HGET', KEYS[1], 'doc') or '' end
 local approved = redis.call('SISMEMBER', KEYS[2], ARGV[2])
 local last = redis.call('GET', KEYS[3]) or ''
 local now = tonumber(ARGV[3])
@@ -219,16 +221,16 @@ for i = 6, #KEYS do
   local n = redis.call('ZCOUNT', KEYS[i], since, '+inf')
   if n > campaign then campaign = n end
 end
-return {version, doc, approved, last, ip_times, dup, campaign}
+return {version, doc, approved, last, ip_times, dup, campaign, stamp}
 """
 
 _SAVE_SETTINGS_LUA = """
 -- Compare-and-set of a site's settings: the write names the version it was based on.
--- KEYS: settings; ARGV: expected version, settings JSON
+-- KEYS: settings; ARGV: expected version, settings JSON, new stamp (random)
 local cur = redis.call('HGET', KEYS[1], 'version') or '0'
 if cur ~= ARGV[1] then return {0, cur} end
 local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
-redis.call('HSET', KEYS[1], 'doc', ARGV[2])
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'stamp', ARGV[3])
 return {1, tostring(v)}
 """
 
@@ -312,7 +314,9 @@ class Precheck:
     """What the pre-check script read for one submission."""
 
     version: int
-    # The settings JSON when the caller's cached version is stale, else None.
+    # Random per settings save; what workers key their cached settings by.
+    stamp: str
+    # The settings JSON when the caller's cached stamp is stale, else None.
     settings_doc: str | None
     approved_author: bool
     last_email_ms: int | None
@@ -578,17 +582,18 @@ class Store:
     async def site_exists(self, site: str) -> bool:
         return bool(await self.redis.exists(keys.site_meta(site)))
 
-    async def precheck(self, site: str, known_version: str, author_key: str, guards: Guards) -> Precheck:
+    async def precheck(self, site: str, known_stamp: str, author_key: str, guards: Guards) -> Precheck:
         """One round trip: settings (if changed), trusted author, flood, duplicate, campaign."""
         g = guards
         result = await self.batched.script(
             self._precheck,
             keys=[keys.settings(site), keys.approved_authors(site), *g.keys(site)],
-            args=[known_version, author_key, g.now_ms, g.duplicate_field, "1" if g.ip else "0", g.campaign_window_ms],
+            args=[known_stamp, author_key, g.now_ms, g.duplicate_field, "1" if g.ip else "0", g.campaign_window_ms],
         )
-        version, doc, approved, last, ip_times, dup, campaign = result
+        version, doc, approved, last, ip_times, dup, campaign, stamp = result
         return Precheck(
             version=int(version),
+            stamp=str(stamp),
             settings_doc=str(doc) if doc else None,
             approved_author=int(approved) == 1,
             last_email_ms=int(last) if last else None,
@@ -603,7 +608,8 @@ class Store:
 
     async def save_settings(self, site: str, expected_version: int, doc: bytes) -> tuple[bool, int]:
         """Compare-and-set: (True, new version), or (False, current version) when stale."""
-        ok, version = await self._save_settings(keys=[keys.settings(site)], args=[expected_version, doc])
+        stamp = secrets.token_hex(8)
+        ok, version = await self._save_settings(keys=[keys.settings(site)], args=[expected_version, doc, stamp])
         return int(ok) == 1, int(version)
 
 

@@ -664,3 +664,14 @@ async def test_rule_reads_run_while_redis_writes_are_paused(env: Env, redis: Red
         assert resp.status == 200, await resp.text()
     finally:
         await redis.client_unpause()
+
+
+async def test_settings_cache_follows_every_save_even_a_repeated_version(env: Env, redis: Redis) -> None:
+    await env.configure(disallowed_words=["casino"])
+    assert (await env.post(content="Chơi casino"))["status"] == "spam"  # cached by this worker
+    # An operator deletes the settings; the next save is version 1 again, with other rules.
+    await redis.delete(keys.settings(env.site.site_id))
+    status, reply = await env.put(moderation_words=["casino"])
+    assert status == 200 and reply["version"] == 1
+    reply = await env.post(content="Chơi casino")
+    assert (reply["status"], codes(reply)) == ("pending", ["moderation_word"])
