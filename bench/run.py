@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -202,22 +203,49 @@ def wait_ready(proc: Proc, port: int, workers: int, timeout: float = 60.0) -> fl
 SENDER_RANGE = 3_000_000
 
 
-def run_wrk(cfg: Config, port: int, seconds: int, bodies: Path, api_key: str, out: Path, phase: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc (clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    cfg: Config,
+    port: int,
+    seconds: int,
+    bodies: Path,
+    api_key: str,
+    out: Path,
+    phase: int,
+    cpu_of: dict[str, list[int]] | None = None,
+) -> dict[str, Any]:
+    """One wrk run. ``cpu_of`` names processes whose CPU time per request is reported: on a
+    shared machine throughput depends on what else runs, CPU per request much less."""
     env = {**os.environ, "WRK_OUT": str(out)}
+    cpu_of = cpu_of or {}
+    cpu_before = {name: sum(map(cpu_seconds, pids)) for name, pids in cpu_of.items()}
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     first = phase * SENDER_RANGE
     cmd = [
         "wrk", "-t", str(cfg.threads), "-c", str(cfg.connections), "-d", f"{seconds}s", "--timeout", "5s",
         "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(bodies), api_key, str(cfg.threads), str(first),
     ]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {name: sum(map(cpu_seconds, pids)) - cpu_before[name] for name, pids in cpu_of.items()}
+    cpu["load_generator"] = (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime)
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     raw = json.loads(out.read_text())
     secs = raw["duration_us"] / 1e6
     errors = sum(raw[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_status", "errors_timeout"))
     accepted = raw["requests"] - raw["errors_status"]
+    per_request = {name: round(sec * 1e6 / max(1, raw["requests"]), 1) for name, sec in cpu.items()}
     return {
         "seconds": round(secs, 2),
+        "cpu_us_per_request": per_request,
+        # What the box could serve if these processes had every core to themselves.
+        "cpu_bound_requests_per_s": round((os.cpu_count() or 1) * 1e6 / max(1.0, sum(per_request.values()))),
         "requests": raw["requests"],
         "accepted": accepted,
         "accepted_per_s": round(accepted / secs, 1),
@@ -336,8 +364,9 @@ async def amain(cfg: Config) -> dict[str, Any]:
             if cfg.warmup:
                 await asyncio.to_thread(run_wrk, cfg, port, cfg.warmup, bodies_file, api_key, tmp / "ref-warm.json", 1)
             print(f"reference: {cfg.seconds} s, {cfg.connections} connections ...", flush=True)
+            ref_pids = children(ref.popen.pid)
             result["reference"] = await asyncio.to_thread(
-                run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "ref.json", 2
+                run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "ref.json", 2, {"server": ref_pids}
             )
             ref.stop()
             procs.remove(ref)
@@ -366,11 +395,14 @@ async def amain(cfg: Config) -> dict[str, Any]:
         mem_before = await deep_queue.used_memory(redis)
         count_before = await stored_count(redis, BENCH_SITE)
         print(f"service: {cfg.seconds} s, {cfg.connections} connections, {cfg.workers} workers ...", flush=True)
-        load = await asyncio.to_thread(run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "svc.json", 4)
+        workers = children(svc.popen.pid) if cfg.workers > 1 else [svc.popen.pid]
+        cpu_of = {"server": workers, "redis": [redis_proc.popen.pid]}
+        load = await asyncio.to_thread(
+            run_wrk, cfg, port, cfg.seconds, bodies_file, api_key, tmp / "svc.json", 4, cpu_of
+        )
         mem_after = await deep_queue.used_memory(redis)
         count_after = await stored_count(redis, BENCH_SITE)
         stored = sum(count_after.values()) - sum(count_before.values())
-        workers = children(svc.popen.pid) if cfg.workers > 1 else [svc.popen.pid]
         result["service"].update(load)
         result["service"]["stored_during_run"] = stored
         result["service"]["stored_by_status"] = {s: count_after[s] - count_before[s] for s in keys.STATUSES}
@@ -447,6 +479,8 @@ def summary(r: dict[str, Any]) -> str:
             f"  {name:<10} {x['accepted_per_s']:>9,.0f} accepted/s  p50 {lat['p50']:.2f} ms  p95 {lat['p95']:.2f} ms"
             f"  p99 {lat['p99']:.2f} ms  errors {x['errors']}"
         )
+        cpu = ", ".join(f"{k} {v:.0f}" for k, v in x["cpu_us_per_request"].items())
+        lines.append(f"             CPU µs per request: {cpu} (CPU-bound at {x['cpu_bound_requests_per_s']:,}/s)")
     if "ratio_to_reference" in r:
         lines.append(f"  ratio to reference: {r['ratio_to_reference'] * 100:.1f} %")
     svc = r.get("service", {})
