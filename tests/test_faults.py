@@ -32,8 +32,10 @@ pytestmark = pytest.mark.faults
 ROOT = Path(__file__).resolve().parent.parent
 # Every wait in this module polls a condition until this deadline.
 DEADLINE = 30.0
-# One request may take this long, outage or not; a hang fails the test.
+# During a Redis outage a request must be answered within this; a hang fails the test.
 REQUEST_BOUND = 8.0
+# Any request on a loaded 2-core CI machine (100 concurrent ones included).
+CLIENT_TIMEOUT = 30.0
 # "pending" by rule (more than two links), whatever the model says.
 HELD = "Nguồn: https://a.example.vn/{0} https://b.example.vn/{0} https://c.example.vn/{0}"
 
@@ -195,7 +197,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     # the workers, and a dead worker's connections must not be reused.
     connector = aiohttp.TCPConnector(force_close=True, limit=200)
     async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=REQUEST_BOUND)
+        connector=connector, timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT)
     ) as session:
         yield session
 
