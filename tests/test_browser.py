@@ -7,6 +7,7 @@ server, so a test knows when a decision has landed and checks it through the API
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -235,6 +236,13 @@ async def test_reject_with_keyboard_reason_and_block_flags(
     await landed(page)
     view = await status_of(api, site, cid)
     assert view["status"] == "rejected" and view["decision"]["reason"] == "harassment"
+    # The block went along with the decision: the site's block list now has the author's email.
+    rules = await api.request("GET", f"/v1/sites/{site.site_id}/settings", site.moderator_token)
+    assert rules.status == 200
+    assert str(BODIES[cid]["author_email"]).casefold() in json.dumps(await rules.json())
+    # ? opens the shortcut help.
+    await page.keyboard.press("?")
+    await expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_contain_text("Next / previous comment")
 
 
 async def test_undo_keeps_the_comment_pending(
