@@ -135,7 +135,11 @@ async def session_info(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     """Exchange a moderator token for a session cookie. JSON only, so a cross-site form cannot post it."""
+    from service.views import client_ip  # views imports this module for the cookie path
+
     _same_origin(request)
+    # Sign-in attempts spend the same per-IP budget as API calls, so guessing tokens here costs too.
+    await request.app[appkeys.RATE_LIMITER].check_ip(client_ip(request))
     if request.content_length is not None and request.content_length > MAX_LOGIN_BODY_BYTES:
         raise PayloadTooLarge(f"a sign-in body is at most {MAX_LOGIN_BODY_BYTES} bytes")
     require_json(request.headers.get("Content-Type"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from http.cookies import SimpleCookie
 
 import aiohttp
@@ -165,3 +166,15 @@ async def test_cookie_is_secure_behind_a_trusted_https_proxy(make_api: AppFactor
         assert direct.status == 201 and "Secure" not in direct.headers["Set-Cookie"]  # header not trusted
         behind = await client.post(proxied.url("/moderate/session"), json=body, headers=https)
         assert behind.status == 201 and "Secure" in behind.headers["Set-Cookie"]
+
+
+async def test_sign_in_spends_the_ip_budget(make_api: AppFactory, site: Site) -> None:
+    api = await make_api(rate_limit_per_ip=2, trust_forwarded_for=True)
+    # A client address of its own, so no other test's requests share this budget.
+    me = {"X-Forwarded-For": f"198.51.100.{os.getpid() % 250 + 1}"}
+    async with aiohttp.ClientSession() as client:
+        statuses = [
+            (await client.post(api.url("/moderate/session"), json={"token": f"mt-guess-{i}"}, headers=me)).status
+            for i in range(3)
+        ]
+    assert statuses == [401, 401, 429]
