@@ -7,6 +7,7 @@ runs many more. The service runs as its own process, as in production.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -61,7 +63,15 @@ def credential(case: schemathesis.Case, target: Target) -> str:
     return target.moderator_token if "moderatorToken" in schemes else target.api_key
 
 
-def test_generated_requests(served_schema: schemathesis.BaseSchema, fuzz_target: Target) -> None:
+@pytest.fixture
+def request_closer() -> Iterator[contextlib.ExitStack]:
+    with contextlib.ExitStack() as stack:
+        yield stack
+
+
+def test_generated_requests(
+    served_schema: schemathesis.BaseSchema, fuzz_target: Target, request_closer: contextlib.ExitStack
+) -> None:
     # schemathesis' pytest plugin does not load under this pytest; hypothesis drives each
     # operation's strategy directly and every failure is reported at the end.
     failures: dict[str, str] = {}
@@ -69,6 +79,8 @@ def test_generated_requests(served_schema: schemathesis.BaseSchema, fuzz_target:
     operations = [result.ok() for result in served_schema.get_all_operations()]
     assert len(operations) >= 10
 
+    session = requests.Session()  # one pool, closed below, even when a case fails
+    request_closer.callback(session.close)
     for operation, mode in itertools.product(operations, [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]):
 
         @given(case=operation.as_strategy(generation_mode=mode))
@@ -82,7 +94,7 @@ def test_generated_requests(served_schema: schemathesis.BaseSchema, fuzz_target:
         )
         def run(case: schemathesis.Case) -> None:
             headers = {"Authorization": f"Bearer {credential(case, fuzz_target)}"}
-            response = case.call(base_url=fuzz_target.service.base, headers=headers, timeout=15)
+            response = case.call(base_url=fuzz_target.service.base, session=session, headers=headers, timeout=30)
             case.validate_response(response, checks=CHECKS)
             statuses.append(response.status_code)
 
