@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import time
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +19,10 @@ from aiohttp import web
 from service.settings import Settings
 
 log = logging.getLogger("moderation")
+
+
+# Replacements of dead workers allowed per this window (as many as there are workers).
+RESPAWN_WINDOW_SECONDS = 60.0
 
 
 def _install_uvloop() -> None:
@@ -67,11 +75,20 @@ def serve(settings: Settings) -> int:
         run_worker(settings, reuse_port=False)
         return 0
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=run_worker, args=(settings, True), daemon=False) for _ in range(workers)]
-    for proc in procs:
+    stopping = False
+    respawns: collections.deque[float] = collections.deque(maxlen=workers)
+
+    def start() -> BaseProcess:
+        proc = ctx.Process(target=run_worker, args=(settings, True), daemon=False)
         proc.start()
+        return proc
+
+    procs = [start() for _ in range(workers)]
 
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if signum != signal.SIGHUP:
+            stopping = True
         for proc in procs:
             if proc.pid is not None and proc.is_alive():
                 os.kill(proc.pid, signum)
@@ -80,10 +97,25 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGHUP, forward)
     code = 0
-    for proc in procs:
-        proc.join()
-        if proc.exitcode not in (0, -signal.SIGTERM, -signal.SIGINT):
-            code = 1
+    while procs:
+        ended = multiprocessing.connection.wait([p.sentinel for p in procs])
+        for proc in [p for p in procs if p.sentinel in ended]:
+            proc.join()
+            procs.remove(proc)
+            if proc.exitcode in (0, -signal.SIGTERM, -signal.SIGINT) or stopping:
+                continue
+            # A worker that died on its own (OOM killer, a crash) is replaced so the port keeps
+            # its capacity; its leases and unacknowledged requests are safe in Redis. If all
+            # `workers` replacements happened within a minute, something is wrong at start-up:
+            # stop replacing rather than spin.
+            now = time.monotonic()
+            if len(respawns) == respawns.maxlen and now - respawns[0] < RESPAWN_WINDOW_SECONDS:
+                log.error("worker %s exited with %s; too many restarts, not replacing it", proc.pid, proc.exitcode)
+                code = 1
+                continue
+            respawns.append(now)
+            log.warning("worker %s exited with %s; starting a replacement", proc.pid, proc.exitcode)
+            procs.append(start())
     return code
 
 

@@ -372,6 +372,8 @@ async def run_worker_kill(
     os.kill(victim, signal.SIGKILL)
     await asyncio.gather(*burst)
     assert len(answers) == 300
+    # The serving process replaces the dead worker.
+    wait_for(lambda: len(service.workers()) == 2 and victim not in service.workers(), "a replacement worker")
     burst_ids = {cid for k, cid in answers.items()}
     assert len(burst_ids) == 300, "a retried submission was stored twice"
     stored = await comment_ids(redis, site_id)
