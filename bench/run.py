@@ -332,6 +332,8 @@ async def sample_docs(redis: Redis, site: str, n: int) -> tuple[list[bytes], lis
 async def amain(cfg: Config) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (make bench installs Debian's package)")
+    if not (cfg.data_root / "vihsd").is_dir():
+        raise SystemExit(f"no datasets in {cfg.data_root}; point BENCH_DATA at the shared data folder")
     result: dict[str, Any] = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_start": loadavg()},
