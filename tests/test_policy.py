@@ -675,3 +675,28 @@ async def test_settings_cache_follows_every_save_even_a_repeated_version(env: En
     assert status == 200 and reply["version"] == 1
     reply = await env.post(content="Chơi casino")
     assert (reply["status"], codes(reply)) == ("pending", ["moderation_word"])
+
+
+async def test_hostile_64kb_dotted_comment_is_decided_quickly(env: Env) -> None:
+    # normalize's URL pattern backtracks on long "a.a.a…" runs (minutes for 64 KB); the rules
+    # bound that work and still count explicit links anywhere in the comment.
+    body = env.body(content="a." * 32_000 + " https://x.vn/1 https://y.vn/2 https://z.vn/3")
+    async with asyncio.timeout(10):
+        status, reply, _ = await env.submit(body)
+    assert status == 202 and "too_many_links" in codes(reply), reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Xem https://a.vn/1 và www.b.com, c.net và bit.ly/d",
+        "Liên hệ abc chấm com hoặc dep.com.vn",
+        "Không có liên kết nào, chỉ là một bình luận bình thường.",
+        "https://example.vn/" + "x" * 200 + " và t.me/kenh",
+    ],
+)
+def test_bounded_link_count_matches_normalize_on_ordinary_text(text: str) -> None:
+    from service.normalize import count_links
+    from service.policy import links_in
+
+    assert links_in(text) == count_links(text)
