@@ -248,12 +248,17 @@ _URL_RE: Final = re.compile(
     r"(?:" + _TLDS + r")\b",
     re.IGNORECASE,
 )
+_URL_HINT_RE: Final = re.compile(r"dot|cham|chấm", re.IGNORECASE)
 _DOMAIN_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?([^/\s?#]+)", re.IGNORECASE)
 
 
 def find_urls(text: str) -> list[str]:
     """URLs, bare domains (``abc.com``, ``dep.com.vn``) and written-out ones (``abc chấm com``)."""
     text = strip_invisible(unicodedata.normalize("NFKC", text))
+    # Every alternative of _URL_RE needs "://", a dot ("." or "。") or a written-out one; two
+    # comments in three have none, and the scan costs ~10 µs (it runs several times per submission).
+    if "." not in text and "。" not in text and "://" not in text and _URL_HINT_RE.search(text) is None:
+        return []
     return [m.group(0) for m in _URL_RE.finditer(text)]
 
 
