@@ -55,7 +55,7 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.run
 
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,
-# reproducible; ≈ 5 min on 2 cores). See models/README.md for what each figure means.
+# reproducible; ≈ 7-15 min on 2 cores). See models/README.md for what each figure means.
 models: $(STAMP)
 	$(PY) models/build.py --data-root ../shared/data --lovo --vispam-cli
 
