@@ -353,7 +353,8 @@ def comment_view(row: dict[str, str], *, for_moderator: bool) -> dict[str, Any]:
             "reason": row.get("reason") or None,
         }
     if for_moderator:
-        view["comment"] = msgspec.to_builtins(stored.comment)
+        # Stored without its empty optional fields; the API still shows every field.
+        view["comment"] = {f: getattr(stored.comment, f) for f in CommentIn.__struct_fields__}
         claimed_until = int(row.get("claimed_until", "0") or 0)
         if row.get("claimed_by") and claimed_until > now_ms():
             view["claim"] = {"by": row["claimed_by"], "until": iso(claimed_until)}

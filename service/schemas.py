@@ -60,7 +60,7 @@ REJECTION_REASONS = (
 )
 
 
-class CommentIn(msgspec.Struct, frozen=True, kw_only=True):
+class CommentIn(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     post_id: str
     author_name: str
     author_email: str
