@@ -242,3 +242,13 @@ async def test_openapi_is_valid_31(api: Api) -> None:
     # Every route the app serves is documented.
     served = {r.resource.canonical for r in api.app.router.routes() if r.resource is not None}
     assert served <= set(spec["paths"]) | {"/moderate", "/static"} | {p for p in served if p.startswith("/static")}
+
+
+async def test_status_view_repeats_the_submission_reply(api: Api, site: Site) -> None:
+    # The stored document omits created_at (the hash's `created` field holds it): the
+    # site must still see the same time and verdict it was answered with.
+    status, reply = await submit(api, site, comment(author_email="view@example.vn"))
+    assert status == 202
+    view = await (await api.request("GET", f"/v1/comments/{reply['id']}", site.api_key)).json()
+    for field in ("id", "created_at", "spam_score", "reasons", "model_version", "toxicity"):
+        assert view[field] == reply[field], field
