@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 from redis.asyncio import Redis, RedisCluster
@@ -33,7 +33,7 @@ log = logging.getLogger("moderation")
 def make_redis(settings: Settings) -> Redis:
     # Fail fast: a request waits at most redis_timeout_seconds for storage, then gets a
     # 503 with Retry-After instead of hanging; the pool reconnects on the next request.
-    common = {
+    common: dict[str, Any] = {
         "decode_responses": True,
         "socket_timeout": settings.redis_timeout_seconds,
         "socket_connect_timeout": settings.redis_timeout_seconds,

@@ -148,7 +148,9 @@ async def revoke_moderator(redis: Redis, site: str, name: str) -> bool:
 
 async def list_sites(redis: Redis) -> list[dict[str, str]]:
     out = []
-    for site in sorted(await redis.smembers(keys.SITES)):
+    for site in sorted(str(s) for s in await redis.smembers(keys.SITES)):
         meta = await redis.hgetall(keys.site_meta(site))
-        out.append({"site_id": site, "name": meta.get("name", ""), "created_at": meta.get("created_at", "")})
+        out.append(
+            {"site_id": site, "name": str(meta.get("name", "")), "created_at": str(meta.get("created_at", ""))}
+        )
     return out

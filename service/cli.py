@@ -152,28 +152,32 @@ def cmd_moderators_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Create the demo site once and keep its keys in a git-ignored file."""
-    from service import auth
+    from service import auth, keys
 
     path = Path(args.keys_file)
+    have_file = path.exists()
+    minted: dict[str, str] = {}
 
     async def go(redis: Any) -> int:
         from service.store import Store
 
-        if path.exists() and await redis.exists(f"site:{{{args.site_id}}}:meta"):
+        exists = bool(await redis.exists(keys.site_meta(args.site_id)))
+        if have_file and exists:
             return 0
-        if await redis.exists(f"site:{{{args.site_id}}}:meta"):
+        if exists:  # keys file lost: the old key is unknown, so mint a new one
             api_key = await auth.rotate_site_key(redis, args.site_id)
         else:
             api_key = await auth.create_site(redis, args.site_id, "Demo news site", int(time.time() * 1000))
         await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
         token = await auth.add_moderator(redis, [args.site_id], "demo-moderator")
-        path.write_text(
-            json.dumps({"site_id": args.site_id, "api_key": api_key, "moderator_token": token}, indent=2) + "\n"
-        )
-        os.chmod(path, 0o600)
+        minted.update(site_id=args.site_id, api_key=api_key, moderator_token=token)
         return 0
 
-    return _run(go, settings)
+    code = _run(go, settings)
+    if code == 0 and minted:
+        path.write_text(json.dumps(minted, indent=2) + "\n")
+        os.chmod(path, 0o600)
+    return code
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

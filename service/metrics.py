@@ -47,10 +47,10 @@ class Metrics:
             "# HELP moderation_http_requests_total HTTP requests by method, route and status.",
             "# TYPE moderation_http_requests_total counter",
         ]
-        for (method, route, status), n in sorted(self.requests.items()):
+        for (method, route, code), n in sorted(self.requests.items()):
             out.append(
                 f'moderation_http_requests_total{{method="{method}",route="{_label(route)}",'
-                f'status="{status}"}} {n}'
+                f'status="{code}"}} {n}'
             )
         out += [
             "# HELP moderation_http_request_duration_seconds Request latency by route.",
@@ -69,14 +69,14 @@ class Metrics:
             "# HELP moderation_decisions_total Decisions made by this worker, by resulting status.",
             "# TYPE moderation_decisions_total counter",
         ]
-        for status, n in sorted(decisions.items()):
-            out.append(f'moderation_decisions_total{{status="{status}"}} {n}')
+        for status, count in sorted(decisions.items()):
+            out.append(f'moderation_decisions_total{{status="{status}"}} {count}')
         out += [
             "# HELP moderation_queue_depth Comments per site and status.",
             "# TYPE moderation_queue_depth gauge",
         ]
-        for (site, status), n in sorted(queue_depth.items()):
-            out.append(f'moderation_queue_depth{{site="{_label(site)}",status="{status}"}} {n}')
+        for (site, status), depth in sorted(queue_depth.items()):
+            out.append(f'moderation_queue_depth{{site="{_label(site)}",status="{status}"}} {depth}')
         out += [
             "# HELP moderation_model_info The loaded model version.",
             "# TYPE moderation_model_info gauge",

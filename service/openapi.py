@@ -372,10 +372,10 @@ def _settings_paths(mod_auth: list[dict[str, list[str]]]) -> dict[str, Any]:
 
 
 def build_spec() -> dict[str, Any]:
-    site_auth = [{"siteKey": []}]
+    site_auth: list[dict[str, list[str]]] = [{"siteKey": []}]
     # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
-    mod_auth = [{"moderatorToken": []}, {"moderatorSession": [], "csrfToken": []}]
-    mod_read_auth = [{"moderatorToken": []}, {"moderatorSession": []}]
+    mod_auth: list[dict[str, list[str]]] = [{"moderatorToken": []}, {"moderatorSession": [], "csrfToken": []}]
+    mod_read_auth: list[dict[str, list[str]]] = [{"moderatorToken": []}, {"moderatorSession": []}]
     comment_body = {"required": True, "content": {"application/json": {"schema": _ref("CommentIn")}}}
     return {
         "openapi": "3.1.0",
@@ -577,7 +577,10 @@ def build_spec() -> dict[str, Any]:
                                     "properties": {
                                         "decision": {"type": "string", "enum": sorted(schemas.DECISIONS)},
                                         "note": {"type": ["string", "null"], "maxLength": schemas.MAX_NOTE_CHARS},
-                                        "reason": {"type": ["string", "null"], "enum": [*schemas.REJECTION_REASONS, None]},
+                                        "reason": {
+                                            "type": ["string", "null"],
+                                            "enum": [*schemas.REJECTION_REASONS, None],
+                                        },
                                         "site": _STR,
                                         "block_email": {"type": "boolean"},
                                         "block_ip": {"type": "boolean"},
@@ -608,7 +611,9 @@ def build_spec() -> dict[str, Any]:
             "/metrics": {
                 "get": {
                     "operationId": "metrics",
-                    "responses": {"200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}}},
+                    "responses": {
+                        "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}}
+                    },
                 }
             },
             "/openapi.json": {

@@ -419,7 +419,8 @@ class Store:
 
     async def get(self, site: str, comment_id: str) -> dict[str, str] | None:
         data = await self.redis.hgetall(keys.comment(site, comment_id))
-        return dict(data) if data else None
+        # decode_responses=True: keys and values are str.
+        return {str(k): str(v) for k, v in data.items()} if data else None
 
     async def get_many(self, site: str, ids: Sequence[str]) -> list[dict[str, str] | None]:
         if not ids:

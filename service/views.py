@@ -195,7 +195,7 @@ async def metrics(request: web.Request) -> web.Response:
     app = request.app
     redis = app[appkeys.REDIS]
     depth: dict[tuple[str, str], int] = {}
-    sites = sorted(await redis.smembers(keys.SITES))
+    sites = sorted(str(s) for s in await redis.smembers(keys.SITES))
     if sites:
         pipe = redis.pipeline(transaction=False)
         for site in sites:
