@@ -51,7 +51,7 @@ SIGNAL_NAMES: Final[tuple[str, ...]] = (
     "mostly capitals",
     "repeated words",
     "money amount",
-    "long comment",
+    "comment length",
     "very short comment",
     "emoji-heavy",
     "no Vietnamese diacritics",

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from service.artifacts import Artifact, ModelError, load_artifact
-from service.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, prepare
+from service.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare
 
 __all__ = [
     "DEFAULT_APPROVE_THRESHOLD",
@@ -113,7 +113,7 @@ class _Linear:
         return cls(artifact, names, named, explain, baseline)
 
     def explain_batch(
-        self, x: sp.csr_matrix, cls_rows: np.ndarray, sign: float = 1.0
+        self, x: sp.csr_matrix, cls_rows: np.ndarray, sign: float = 1.0, limit: int = MAX_EXPLAINED
     ) -> list[tuple[Feature, ...]]:
         """:meth:`explain` for every row of *x* (row i toward class ``cls_rows[i]``), weights times *sign*.
 
@@ -137,7 +137,7 @@ class _Linear:
         order = np.argsort(2.0 * rows - magnitude / bound)
         rows, idx, contrib = rows[order], idx[order], contrib[order]
         rank = np.arange(rows.size) - np.searchsorted(rows, rows)
-        top = rank < MAX_EXPLAINED
+        top = rank < limit
         rows, idx, contrib = rows[top], idx[top], contrib[top]
         bounds = np.searchsorted(rows, np.arange(n + 1)).tolist()
         feats = [
@@ -146,7 +146,7 @@ class _Linear:
         ]
         return [tuple(feats[bounds[i] : bounds[i + 1]]) for i in range(n)]
 
-    def explain(self, row: sp.csr_matrix | _Row, cls_row: int) -> tuple[Feature, ...]:
+    def explain(self, row: sp.csr_matrix | _Row, cls_row: int, limit: int = MAX_EXPLAINED) -> tuple[Feature, ...]:
         """Top contributions of one row toward class row *cls_row* (the definition)."""
         idx = row.indices
         if idx.size == 0:
@@ -154,8 +154,8 @@ class _Linear:
         keep = self.named[idx]
         idx = idx[keep]
         contrib = (row.data[keep] - self.baseline[idx]) * self.explain_coef[cls_row, idx]
-        if contrib.size > MAX_EXPLAINED:
-            top = np.argpartition(-np.abs(contrib), MAX_EXPLAINED)[:MAX_EXPLAINED]
+        if contrib.size > limit:
+            top = np.argpartition(-np.abs(contrib), limit)[:limit]
         else:
             top = np.arange(contrib.size)
         top = top[np.argsort(-np.abs(contrib[top]), kind="stable")]
@@ -164,6 +164,38 @@ class _Linear:
             for i in top
             if contrib[i] != 0.0
         )
+
+
+OTHER_WORDING: Final = "other wording"
+CANDIDATES: Final = 3 * MAX_EXPLAINED
+
+
+def grounded(features: tuple[Feature, ...], prep: Prepared) -> tuple[Feature, ...]:
+    """Keep n-gram names that really occur in the comment; pool the rest as "other wording".
+
+    The n-gram block is hashed, and a column's display name is the n-gram seen most often in
+    training for that column: another n-gram of this comment may have landed in the same
+    column. A moderator must never be shown words the comment does not contain.
+    """
+    kept: list[Feature] = []
+    other = 0.0
+    for feature in features:
+        if len(kept) == MAX_EXPLAINED:
+            break
+        name = feature.name
+        if len(name) >= 2 and name[0] == "'" and name[-1] == "'":
+            inner = name[1:-1]
+            if len(inner) >= 2 and inner[0] == "…" and inner[-1] == "…":
+                present = inner[1:-1] in prep.folded
+            else:
+                present = inner in prep.normalized
+            if not present:
+                other += feature.weight
+                continue
+        kept.append(feature)
+    if other and len(kept) < MAX_EXPLAINED:
+        kept.append(Feature(OTHER_WORDING, round(other, 4)))
+    return tuple(kept)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -228,34 +260,38 @@ class Scorer:
         return cls(load_artifact(models_dir / SPAM_DIR), load_artifact(models_dir / TOXICITY_DIR))
 
     def features(self, batch: Sequence[ScoreInput]) -> sp.csr_matrix:
+        return self._prepared_features(batch)[0]
+
+    def _prepared_features(self, batch: Sequence[ScoreInput]) -> tuple[sp.csr_matrix, list[Prepared]]:
         prepared = [prepare(item.content, item.author_name) for item in batch]
-        return self._featurizer.transform_prepared(prepared)
+        return self._featurizer.transform_prepared(prepared), prepared
 
     def score(self, batch: Sequence[ScoreInput]) -> list[Score]:
         """Score a batch; never raises on odd input (empty, huge, unpaired surrogates…)."""
         if not batch:
             return []
-        x = self.features(batch)
+        x, prepared = self._prepared_features(batch)
         spam = binary_probability(self._spam.artifact, x)
         tox = multiclass_probability(self._tox.artifact, x)
         tox_classes = self._tox.artifact.classes
         decided = multiclass_decision(self._tox.artifact, tox)
         n = x.shape[0]
         # Explanations are always reported "toward spam".
-        spam_feats = self._spam.explain_batch(x, np.zeros(n, dtype=np.intp), self._spam_pos)
-        tox_feats = self._tox.explain_batch(x, decided)
+        # Take more candidates than are shown: grounded() may pool some of them.
+        spam_feats = self._spam.explain_batch(x, np.zeros(n, dtype=np.intp), self._spam_pos, limit=CANDIDATES)
+        tox_feats = self._tox.explain_batch(x, decided, limit=CANDIDATES)
         results: list[Score] = []
         for i in range(n):
             k = int(decided[i])
             results.append(
                 Score(
                     spam=float(spam[i]),
-                    spam_features=spam_feats[i],
+                    spam_features=grounded(spam_feats[i], prepared[i]),
                     toxicity=Toxicity(
                         label=tox_classes[k],
                         probabilities={c: float(tox[i, j]) for j, c in enumerate(tox_classes)},
                     ),
-                    toxicity_features=tox_feats[i],
+                    toxicity_features=grounded(tox_feats[i], prepared[i]),
                 )
             )
         return results

@@ -137,12 +137,16 @@ def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
     scores = scorer.score([ScoreInput(t) for t in texts])
     for i, score in enumerate(scores):
         row = _Row(x.indices[x.indptr[i] : x.indptr[i + 1]], x.data[x.indptr[i] : x.indptr[i + 1]])
+        from service.features import prepare
+        from service.scoring import CANDIDATES, grounded
+
+        prep = prepare(texts[i])
         tox_class = scorer._tox.artifact.classes.index(score.toxicity.label)
-        assert score.toxicity_features == scorer._tox.explain(row, tox_class)
-        expected = scorer._spam.explain(row, 0)
+        assert score.toxicity_features == grounded(scorer._tox.explain(row, tox_class, CANDIDATES), prep)
+        expected = scorer._spam.explain(row, 0, CANDIDATES)
         if scorer._spam_pos < 0:
             expected = tuple(Feature(f.name, -f.weight) for f in expected)
-        assert score.spam_features == expected
+        assert score.spam_features == grounded(expected, prep)
 
 
 def test_toxicity_labels_and_probabilities(scorer: Scorer) -> None:
@@ -214,3 +218,32 @@ def test_missing_or_garbage_artifact(tmp_path: Path) -> None:
 def test_artifacts_are_small() -> None:
     for name in ("spam", "toxicity"):
         assert (MODELS / name / WEIGHTS_NAME).stat().st_size <= 25 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bài viết rất hay, cảm ơn tác giả!",
+        "Vay tiền nhanh không thế chấp, liên hệ Zalo 09O8 123 456",
+        "n.h.a c.a.i uy tín, nạp 100k tặng 200k",
+        "Đm bọn chó này ngu vl",
+        "check out my channel http://bit.ly/x please subscribe",
+    ],
+)
+def test_explanations_name_only_words_the_comment_contains(scorer: Scorer, text: str) -> None:
+    # Hashed n-gram columns are shared by many n-grams; a name from the training table that
+    # is not in this comment must not be shown to a moderator.
+    from service.features import prepare
+    from service.scoring import MAX_EXPLAINED, OTHER_WORDING
+
+    prep = prepare(text)
+    [score] = scorer.score([ScoreInput(text)])
+    for feats in (score.spam_features, score.toxicity_features):
+        assert 0 < len(feats) <= MAX_EXPLAINED
+        for f in feats:
+            if f.name.startswith("'") and f.name != OTHER_WORDING:
+                inner = f.name[1:-1]
+                if inner.startswith("…"):
+                    assert inner.strip("…") in prep.folded, f.name
+                else:
+                    assert inner in prep.normalized, f.name
