@@ -611,8 +611,11 @@ def build_spec() -> dict[str, Any]:
             "/metrics": {
                 "get": {
                     "operationId": "metrics",
+                    "description": "Open unless MODERATION_METRICS_TOKEN is set; then that bearer token.",
                     "responses": {
-                        "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}}
+                        "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}},
+                        "401": _problem("MODERATION_METRICS_TOKEN is set and the token is missing or wrong"),
+                        "503": _problem("Storage unavailable"),
                     },
                 }
             },

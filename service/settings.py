@@ -69,6 +69,8 @@ class Settings:
     webhook_backoff_max_seconds: float = 3600.0
     webhook_timeout_seconds: float = 5.0
     log_level: str = "INFO"
+    # When set, /metrics (which names every site) answers only to this bearer token.
+    metrics_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -110,4 +112,5 @@ class Settings:
                 env, "MODERATION_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds
             ),
             log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
+            metrics_token=env.get("MODERATION_METRICS_TOKEN", ""),
         )

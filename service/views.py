@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 
 import msgspec
@@ -193,6 +194,11 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
+    expected = app[appkeys.SETTINGS].metrics_token
+    if expected:
+        presented = bearer(request.headers.get("Authorization"))
+        if not hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode()):
+            raise Unauthorized("unknown metrics token")
     redis = app[appkeys.REDIS]
     depth: dict[tuple[str, str], int] = {}
     sites = sorted(str(s) for s in await redis.smembers(keys.SITES))

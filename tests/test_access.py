@@ -155,3 +155,15 @@ async def test_moderator_session_cookie_and_csrf(api: Api, site: Site) -> None:
     assert cross.status == 403
     ok = await api.request("POST", "/v1/review/claim", json=claim, headers={**cookie, "X-CSRF-Token": csrf})
     assert ok.status == 200
+
+
+async def test_metrics_token_guards_the_site_list(make_api, site) -> None:  # type: ignore[no-untyped-def]
+    # /metrics names every site; an operator can require a scraper token for it.
+    api = await make_api(metrics_token="scrape-secret-1")
+    assert (await api.request("GET", "/metrics")).status == 401
+    assert (await api.request("GET", "/metrics", "wrong")).status == 401
+    assert (await api.request("GET", "/metrics", site.api_key)).status == 401
+    ok = await api.request("GET", "/metrics", "scrape-secret-1")
+    assert ok.status == 200
+    assert f'site="{site.site_id}"' in await ok.text()
+    assert "scrape-secret-1" not in repr(api.app[__import__("service.appkeys").appkeys.SETTINGS])

@@ -53,7 +53,7 @@ async def expect(resp: aiohttp.ClientResponse, *statuses: int) -> None:
 NOT_SITE_SCOPED = {
     ("GET", "/healthz"): "process liveness only",
     ("GET", "/readyz"): "Redis and model readiness only",
-    ("GET", "/metrics"): "aggregate counters; meant for the operator's scraper, not for sites",
+    ("GET", "/metrics"): "the operator's scraper; MODERATION_METRICS_TOKEN guards it (test_access)",
     ("GET", "/openapi.json"): "the API description",
     ("GET", "/moderate"): "the static page shell; its data comes from the /v1/review API",
     ("GET", "/static"): "page assets",
