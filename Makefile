@@ -12,7 +12,8 @@ WORKERS ?= 1
 .PHONY: run test venv redis-server-bin chromium-bin wrk-bin lint models bench fuzz clean
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	@# Debian's python3 creates virtualenvs only with python3-venv (ensurepip) installed.
+	@$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -60,7 +61,8 @@ models: $(STAMP)
 	$(PY) models/build.py --data-root ../shared/data --lovo --vispam-cli
 
 lint: $(STAMP)
-	$(PY) -m ruff check service tests bench
+	$(PY) -m pip install -q ruff mypy
+	$(PY) -m ruff check service tests bench models
 	$(PY) -m mypy service
 
 clean:
