@@ -25,10 +25,10 @@ from service import keys
 from service.store import Store
 
 # Mirrors store._SUBMIT_LUA for a pending comment without an Idempotency-Key:
-# hash {doc, status, created, sid} + pending index + review stream entry + counter.
+# hash {doc, status, created, sid} + pending index + review stream entry.
 # The comment keys are built from ARGV (same {site} tag); fine for the standalone bench Redis.
 _FILL_LUA = """
--- KEYS: pending index, review stream, counters
+-- KEYS: pending index, review stream
 -- ARGV: comment key prefix, doc before id, doc after id, created_ms, ids...
 local prefix, before, after, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 for i = 5, #ARGV do
@@ -37,7 +37,6 @@ for i = 5, #ARGV do
   redis.call('HSET', prefix .. id, 'doc', before .. id .. after, 'status', 'pending', 'created', created, 'sid', sid)
   redis.call('ZADD', KEYS[1], 0, id)
 end
-redis.call('HINCRBY', KEYS[3], 'pending', #ARGV - 4)
 return #ARGV - 4
 """
 
@@ -86,7 +85,7 @@ async def fill(redis: Redis, site: str, depth: int, templates: list[Template]) -
         # Time-ordered ids like store.new_comment_id: 11 hex digits of ms, 10 of sequence.
         ids = [f"{base_ms + (done + i) // 1000:011x}{done + i:010x}" for i in range(n)]
         await script(
-            keys=[keys.status_index(site, "pending"), keys.review_stream(site), keys.counters(site)],
+            keys=[keys.status_index(site, "pending"), keys.review_stream(site)],
             args=[prefix, template.before, template.after, base_ms, *ids],
         )
         done += n

@@ -85,11 +85,6 @@ def approved_authors(site: str) -> str:
     return f"site:{{{site}}}:authors:approved"
 
 
-def counters(site: str) -> str:
-    """Hash of decision counters by status, for /metrics."""
-    return f"site:{{{site}}}:counters"
-
-
 def rate_ip(ip: str, window: int) -> str:
     """Counter of one client IP's requests in one rate-limit window; expires with it."""
     return f"rl:ip:{ip}:{window}"

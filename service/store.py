@@ -48,8 +48,8 @@ LABELS_MAXLEN = 1_000_000
 MAX_FILTER_SCAN = 2_000
 
 _SUBMIT_LUA = """
--- KEYS: comment, status index, review stream, idempotency, counters,
---       site meta, webhook event, webhook due
+-- KEYS: comment, status index, review stream, idempotency, site meta, webhook event,
+--       webhook due
 -- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl,
 --       webhook event id ('' = not a final decision), webhook event body
 if ARGV[5] ~= '' then
@@ -62,7 +62,7 @@ end
 -- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse).
 -- The pre-check read these before scoring; they are checked again here because two
 -- concurrent submissions can both pass a read, and only a script makes check+write atomic.
-local G, A = 9, 9
+local G, A = 8, 9
 local now = tonumber(ARGV[A])
 local flood_ms = tonumber(ARGV[A + 1])
 local ip_limit = tonumber(ARGV[A + 2])
@@ -111,22 +111,21 @@ if ARGV[2] == 'pending' then
   local sid = redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
   redis.call('HSET', KEYS[1], 'sid', sid)
 end
-redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
 end
 -- The webhook event is queued in the same step as the decision (transactional outbox),
 -- and only for sites that have a webhook; score 0 = due now.
-if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[6], 'webhook_url') == 1 then
-  redis.call('HSET', KEYS[7], 'body', ARGV[8], 'attempts', 0)
-  redis.call('ZADD', KEYS[8], 0, ARGV[7])
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
+  redis.call('ZADD', KEYS[7], 0, ARGV[7])
 end
 return {1, ''}
 """
 
 _DECIDE_LUA = """
 -- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
---       approved authors, counters, labels, site meta, webhook event, webhook due
+--       approved authors, labels, site meta, webhook event, webhook due
 -- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
 --       webhook event id, webhook event body
 local h = KEYS[1]
@@ -146,8 +145,6 @@ redis.call('HDEL', h, 'claimed_by', 'claimed_until', 'sid')
 if cur[1] ~= ARGV[2] then
   redis.call('ZREM', idx[cur[1]], ARGV[1])
   redis.call('ZADD', idx[ARGV[2]], 0, ARGV[1])
-  redis.call('HINCRBY', KEYS[8], cur[1], -1)
-  redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
 end
 if cur[5] then
   redis.call('XACK', KEYS[2], ARGV[7], cur[5])
@@ -156,11 +153,11 @@ end
 if ARGV[2] == 'approved' and ARGV[9] ~= '' then
   redis.call('SADD', KEYS[7], ARGV[9])
 end
-redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[1], 'label', ARGV[2],
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[1], 'label', ARGV[2],
   'by', ARGV[3], 'at', ARGV[4], 'reason', ARGV[6], 'doc', cur[6])
-if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[10], 'webhook_url') == 1 then
-  redis.call('HSET', KEYS[11], 'body', ARGV[11], 'attempts', 0)
-  redis.call('ZADD', KEYS[12], 0, ARGV[10])
+if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[9], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[10], 'body', ARGV[11], 'attempts', 0)
+  redis.call('ZADD', KEYS[11], 0, ARGV[10])
 end
 return {'ok', cur[1]}
 """
@@ -169,8 +166,8 @@ _RECHECK_LUA = """
 -- A pending comment re-scored by a newer model: an automatic decision, so it is not
 -- recorded as decided_by (a moderator can still overrule it) and not kept as a label
 -- (the model must not learn from its own output).
--- KEYS: comment, review stream, idx pending, idx new status, counters, site meta,
---       webhook event, webhook due
+-- KEYS: comment, review stream, idx pending, idx new status, site meta, webhook event,
+--       webhook due
 -- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body
 local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
 if cur[1] ~= 'pending' or cur[2] then return 'skipped' end
@@ -180,15 +177,13 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], 'rechecked_at', ARGV[3], 'recheck
 redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_until', 'sid')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
-redis.call('HINCRBY', KEYS[5], 'pending', -1)
-redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
 if cur[5] then
   redis.call('XACK', KEYS[2], ARGV[4], cur[5])
   redis.call('XDEL', KEYS[2], cur[5])
 end
-if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[6], 'webhook_url') == 1 then
-  redis.call('HSET', KEYS[7], 'body', ARGV[8], 'attempts', 0)
-  redis.call('ZADD', KEYS[8], 0, ARGV[7])
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
+  redis.call('ZADD', KEYS[7], 0, ARGV[7])
 end
 return 'ok'
 """
@@ -388,7 +383,6 @@ class Store:
                 keys.status_index(site, status),
                 keys.review_stream(site),
                 idem_key,
-                keys.counters(site),
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
@@ -525,7 +519,6 @@ class Store:
                 keys.status_index(site, "spam"),
                 keys.status_index(site, "rejected"),
                 keys.approved_authors(site),
-                keys.counters(site),
                 keys.labels(site),
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
@@ -567,7 +560,6 @@ class Store:
                 keys.review_stream(site),
                 keys.status_index(site, "pending"),
                 keys.status_index(site, status),
-                keys.counters(site),
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),

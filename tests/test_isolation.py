@@ -193,7 +193,7 @@ async def sign_out_touches_only_own_session(w: World) -> None:
 
 
 async def snapshot(redis: Redis, site: str) -> dict[str, bytes | None]:
-    """Every key of a site with its serialised value (labels and counters included)."""
+    """Every key of a site with its serialised value (labels included)."""
     out: dict[str, bytes | None] = {}
     async for key in redis.scan_iter(match=f"site:{{{site}}}:*"):
         out[key] = await redis.dump(key)
