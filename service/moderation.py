@@ -232,33 +232,33 @@ class Moderation:
     async def claim(self, moderator: Moderator, site: str, count: int) -> dict[str, Any]:
         moderator.require_site(site)
         now = now_ms()
-        ids = await self.store.claim(site, moderator.name, count, self.lease_ms, now)
-        rows = await self.store.get_many(site, ids)
+        rows = await self.store.claim(site, moderator.name, count, self.lease_ms, now)
         return {
             "site": site,
             "lease_seconds": self.lease_ms // 1000,
             "lease_expires_at": iso(now + self.lease_ms),
-            "items": [comment_view(r, for_moderator=True) for r in rows if r is not None],
+            "items": [comment_view(r, for_moderator=True) for r in rows],
         }
 
-    async def find_site(self, moderator: Moderator, comment_id: str, site: str | None) -> str:
+    async def find_comment(
+        self, moderator: Moderator, comment_id: str, site: str | None
+    ) -> tuple[str, dict[str, str]]:
+        """The site (among the moderator's) holding ``comment_id``, and the comment's hash."""
         if site is not None:
             moderator.require_site(site)
             candidates = [site]
         else:
             candidates = sorted(moderator.sites)
         for candidate in candidates:
-            if await self.store.redis.exists(keys.comment(candidate, comment_id)):
-                return candidate
+            row = await self.store.get(candidate, comment_id)
+            if row is not None:
+                return candidate, row
         raise NotFound(f"no comment {comment_id!r} in this moderator's sites")
 
     async def decide(
         self, moderator: Moderator, comment_id: str, body: DecisionIn, site: str | None = None
     ) -> dict[str, Any]:
-        site = await self.find_site(moderator, comment_id, site)
-        row = await self.store.get(site, comment_id)
-        if row is None:
-            raise NotFound(f"no comment {comment_id!r}")
+        site, row = await self.find_comment(moderator, comment_id, site)
         stored = _stored_decoder.decode(row["doc"])
         status = DECISIONS[body.decision]
         check_block_flags(body, status, stored.comment)

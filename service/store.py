@@ -450,8 +450,8 @@ class Store:
 
     async def claim(
         self, site: str, moderator: str, count: int, lease_ms: int, now_ms: int
-    ) -> list[str]:
-        """Lease up to ``count`` pending items no other moderator holds.
+    ) -> list[dict[str, str]]:
+        """Lease up to ``count`` pending items no other moderator holds; their comment hashes.
 
         Items whose lease expired are taken back first (XAUTOCLAIM), then new ones
         are read (XREADGROUP ``>``); the consumer group guarantees that a stream
@@ -481,21 +481,19 @@ class Store:
         # decisions are refused until the lease ends. Items decided meanwhile are acked.
         statuses = await self.get_many(site, [c.comment_id for c in claimed])
         pipe = self.redis.pipeline(transaction=False)
-        ids: list[str] = []
+        rows: list[dict[str, str]] = []
         stale: list[str] = []
+        until = str(now_ms + lease_ms)
         for item, row in zip(claimed, statuses, strict=True):
             if row is None or row.get("status") != "pending" or row.get("sid") != item.stream_id:
                 stale.append(item.stream_id)
                 continue
-            ids.append(item.comment_id)
-            pipe.hset(
-                keys.comment(site, item.comment_id),
-                mapping={"claimed_by": moderator, "claimed_until": now_ms + lease_ms},
-            )
+            pipe.hset(keys.comment(site, item.comment_id), mapping={"claimed_by": moderator, "claimed_until": until})
+            rows.append({**row, "claimed_by": moderator, "claimed_until": until})
         if stale:
             pipe.xack(stream, keys.REVIEW_GROUP, *stale)
         await pipe.execute()
-        return ids
+        return rows
 
     async def decide(
         self,
