@@ -160,7 +160,19 @@ _SOURCE_HAM: Final = (
     "According to {l} the numbers are much lower than this article claims",
     "Full text of the law: {l}",
     "Here is the WHO guidance the article refers to: {l}",
+    "Video gốc đây mọi người: {l}",
+    "Clip hiện trường ở {l}, xem xong mới thấy bài viết nói đúng",
+    "Xem toàn bộ buổi họp báo tại {l}",
+    "Bản tin có phỏng vấn người dân ở đây {l}",
+    "Full video of the press conference: {l}",
 )  # fmt: skip
+# Readers share the video a story is about (news channels' pages): a video link is not spam.
+_VIDEO_LINKS: Final = (
+    "https://www.youtube.com/watch?v={v}", "youtube.com/watch?v={v}", "https://youtu.be/{v}",
+    "https://www.facebook.com/{page}/videos/{n}", "https://www.tiktok.com/@{page}/video/{n}{n}",
+)  # fmt: skip
+_VIDEO_PAGES: Final = ("baotuoitre", "vtv24", "thanhnienonline", "VTCNow", "baodantri", "vnexpress")
+_VIDEO_ID_CHARS: Final = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 # News comments that quote a hotline or switchboard to complain or correct, not to sell.
 _HOTLINE_HAM: Final = (
     "Đường dây nóng {h} gọi mãi không ai bắt máy, vậy lập ra làm gì",
@@ -289,7 +301,15 @@ def _phone(rng: random.Random) -> str:
         return digits.replace("0", rng.choice("Oo"), 2)
     if style == 6:
         return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    if style == 7 and rng.random() < 0.5:
+        # Spelled out in words, with or without diacritics: "không chín tám ...".
+        words = _SPELLED_DIGITS if rng.random() < 0.5 else _SPELLED_DIGITS_FOLDED
+        return " ".join(words[int(d)] for d in digits)
     return digits
+
+
+_SPELLED_DIGITS: Final = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+_SPELLED_DIGITS_FOLDED: Final = ("khong", "mot", "hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin")
 
 
 def _domain(rng: random.Random) -> str:
@@ -363,6 +383,11 @@ def english_spam_comment(rng: random.Random) -> str:
 
 
 def source_link(rng: random.Random) -> str:
+    if rng.random() < 0.25:
+        return rng.choice(_VIDEO_LINKS).format(
+            v="".join(rng.choice(_VIDEO_ID_CHARS) for _ in range(11)),
+            page=rng.choice(_VIDEO_PAGES), n=rng.randint(10**8, 10**9),
+        )
     domain = rng.choice(_SOURCE_DOMAINS)
     if rng.random() < 0.3:
         return domain

@@ -28,7 +28,7 @@ from service.ngram_hash import hashed_ngrams
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer
 
-FEATURES_VERSION: Final = 1
+FEATURES_VERSION: Final = 2
 
 # Scoring cost is linear in length and spam/toxicity is decided early in a comment; 4,000
 # characters covers >99.9 % of real comments while bounding a 65 KB paste to ~1 ms.

@@ -209,16 +209,56 @@ def _phone_from_candidate(raw: str) -> str | None:
     return None
 
 
+# Digits written as words, Vietnamese (with and without diacritics, "ko" for không) and
+# English: "không chín tám hai ba sáu năm ba sáu năm". Words and digits may mix.
+_DIGIT_WORDS: Final[dict[str, str]] = {
+    "không": "0", "khong": "0", "ko": "0", "zero": "0", "linh": "0",
+    "một": "1", "mot": "1", "mốt": "1", "one": "1",
+    "hai": "2", "two": "2", "ba": "3", "three": "3",
+    "bốn": "4", "bon": "4", "tư": "4", "tu": "4", "four": "4",
+    "năm": "5", "nam": "5", "lăm": "5", "lam": "5", "five": "5",
+    "sáu": "6", "sau": "6", "six": "6", "bảy": "7", "bay": "7", "seven": "7",
+    "tám": "8", "tam": "8", "eight": "8", "chín": "9", "chin": "9", "nine": "9",
+    **{str(d): str(d) for d in range(10)},
+}  # fmt: skip
+_DIGIT_WORD_ALT: Final = "|".join(sorted(map(re.escape, _DIGIT_WORDS), key=len, reverse=True))
+# Eight or more digit words in a row (a phone number has 10): ordinary sentences do not do this.
+# A number starts with 0 or 84, so the run starts with a zero or an eight: most positions fail
+# on their first character.
+_SPELLED_START: Final = "|".join(re.escape(w) for w, d in _DIGIT_WORDS.items() if d in "08")
+_SPELLED_PHONE_RE: Final = re.compile(
+    rf"(?<!\w)(?:{_SPELLED_START})(?:[\s.,\-_/]{{1,3}}(?:{_DIGIT_WORD_ALT})(?!\w)){{7,13}}", re.IGNORECASE
+)
+_WORD_RE: Final = re.compile(r"\w+")
+
+
+def _phone_from_words(raw: str) -> str | None:
+    tokens = _WORD_RE.findall(raw.casefold())
+    if all(t.isdigit() for t in tokens):
+        return None  # plain spaced digits: the digit pattern already reports them
+    digits = "".join(_DIGIT_WORDS[t] for t in tokens)
+    if digits.startswith("84") and len(digits) in (11, 12):
+        return "0" + digits[2:]
+    if digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11):
+        return digits
+    return None
+
+
 def find_phone_numbers(text: str) -> list[str]:
     """Vietnamese phone numbers in *text*, as plain digit strings (``"0982365365"``).
 
     Finds ``0982 365 365``, ``0 9 8 2 . 3 6 5 . 3 6 5``, ``+84 982365365``, ``09O8 123 456``
-    (letter look-alikes), fullwidth digits and numbers split by zero-width characters.
+    (letter look-alikes), fullwidth digits, numbers split by zero-width characters, and numbers
+    spelled out in words (``không chín tám hai …``, ``khong chin tam``, ``zero nine eight``).
     """
     text = strip_invisible(unicodedata.normalize("NFKC", text))
     found: list[str] = []
     for match in _PHONE_CANDIDATE_RE.finditer(text):
         phone = _phone_from_candidate(match.group(0))
+        if phone is not None:
+            found.append(phone)
+    for match in _SPELLED_PHONE_RE.finditer(text):
+        phone = _phone_from_words(match.group(0))
         if phone is not None:
             found.append(phone)
     return found

@@ -55,6 +55,8 @@ HAM = [
     "Năm 2024 rồi mà đường này vẫn ngập mỗi khi mưa",
     "Chinh quyen can xu ly manh tay hon voi tin dung den",
     "This song is amazing, I have listened to it every day since 2012",
+    # A reader sharing the video a story is about; "check out my channel" + link stays spam (SPAM).
+    "Ai chưa xem thì đây là phóng sự đầy đủ https://youtu.be/dQw4w9WgXcQ",
 ]
 
 
@@ -129,6 +131,19 @@ def test_explanations_name_the_signals(scorer: Scorer) -> None:
     weights = [abs(f.weight) for f in score.spam_features]
     assert weights == sorted(weights, reverse=True)
     assert all(f.weight > 0 for f in score.spam_features if f.name == "phone number")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thu mua laptop cũ giá cao, đến tận nhà, gọi không chín không tám một hai ba bốn năm sáu",
+        "Cần tiền gấp alo em: khong chin tam hai ba sau nam ba sau nam",
+    ],
+)
+def test_phone_spelled_out_in_words_is_a_phone_signal(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.spam >= DEFAULT_APPROVE_THRESHOLD, (score.spam, score.spam_features)
+    assert "phone number" in [f.name for f in score.spam_features]
 
 
 def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:

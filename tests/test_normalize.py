@@ -71,6 +71,34 @@ def test_phone_with_letter_lookalikes() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "gọi không chín tám hai ba sáu năm ba sáu năm nhé",
+        "KHONG CHIN TAM HAI BA SAU NAM BA SAU NAM",
+        "kho\u0302ng chi\u0301n ta\u0301m hai ba sa\u0301u na\u0306m ba sa\u0301u na\u0306m",  # NFD
+        "ko 9 8 hai 3 6 năm 3-6-5",
+        "zalo: zero nine eight two three six five three six five",
+        "tám tư chín tám hai ba sáu năm ba sáu năm",  # +84 spelled out
+    ],
+)
+def test_phone_numbers_spelled_out_in_words(text: str) -> None:
+    assert nz.find_phone_numbers(text) == ["0982365365"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "năm nay ba mẹ tôi không về quê, hai năm rồi",
+        "một hai ba bốn năm sáu bảy tám chín mười",  # counting: no phone starts with 1
+        "không chín không tám...",  # too short to be a number
+        "0 9 8 2 3 6 5 3 6 5",  # plain spaced digits are reported once, by the digit pattern
+    ],
+)
+def test_digit_words_that_are_not_a_spelled_phone(text: str) -> None:
+    assert len(nz.find_phone_numbers(text)) == (1 if text[0].isdigit() else 0)
+
+
+@pytest.mark.parametrize(
     "text", ["năm 2024 có 1234567 người", "ngày 12/10/2023 lúc 10:30", "tỉ số 3-1", "giá 20.000.000 đồng"]
 )
 def test_numbers_that_are_not_phones(text: str) -> None:

@@ -56,7 +56,10 @@ FULLWIDTH_PHONE = "".join(chr(0xFF10 + int(d)) for d in "0908123456")
 
 @pytest.mark.parametrize(
     "text",
-    ["gọi 09O8 123 456 nhé", "sdt 0 9 0 8 . 1 2 3 . 4 5 6", "0908.123.456", "+84 908 123 456", FULLWIDTH_PHONE],
+    [
+        "gọi 09O8 123 456 nhé", "sdt 0 9 0 8 . 1 2 3 . 4 5 6", "0908.123.456", "+84 908 123 456", FULLWIDTH_PHONE,
+        "gọi không chín không tám một hai ba bốn năm sáu",
+    ],
 )
 def test_phone_entries_match_spaced_dotted_and_lookalike_numbers(text: str) -> None:
     assert hit(["0908123456"], text) == "0908123456"
