@@ -227,16 +227,21 @@ _DIGIT_WORD_ALT: Final = "|".join(sorted(map(re.escape, _DIGIT_WORDS), key=len, 
 # on their first character.
 _SPELLED_START: Final = "|".join(re.escape(w) for w, d in _DIGIT_WORDS.items() if d in "08")
 _SPELLED_PHONE_RE: Final = re.compile(
-    rf"(?<!\w)(?:{_SPELLED_START})(?:[\s.,\-_/]{{1,3}}(?:{_DIGIT_WORD_ALT})(?!\w)){{7,13}}", re.IGNORECASE
+    rf"(?<![^\W_])(?:{_SPELLED_START})(?![^\W_])(?:[\s.,\-_/]{{1,3}}(?:{_DIGIT_WORD_ALT})(?![^\W_])){{7,13}}",
+    re.IGNORECASE,
 )
-_WORD_RE: Final = re.compile(r"\w+")
+_SPELLED_TOKEN_RE: Final = re.compile(r"[^\W_]+")
 
 
 def _phone_from_words(raw: str) -> str | None:
-    tokens = _WORD_RE.findall(raw.casefold())
+    tokens = _SPELLED_TOKEN_RE.findall(raw.casefold())
     if all(t.isdigit() for t in tokens):
         return None  # plain spaced digits: the digit pattern already reports them
-    digits = "".join(_DIGIT_WORDS[t] for t in tokens)
+    # IGNORECASE may match a character whose casefold is another word: never guess.
+    mapped = [_DIGIT_WORDS.get(t) for t in tokens]
+    if None in mapped:
+        return None
+    digits = "".join(mapped)  # type: ignore[arg-type]
     if digits.startswith("84") and len(digits) in (11, 12):
         return "0" + digits[2:]
     if digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
@@ -79,6 +80,8 @@ def test_phone_with_letter_lookalikes() -> None:
         "ko 9 8 hai 3 6 năm 3-6-5",
         "zalo: zero nine eight two three six five three six five",
         "tám tư chín tám hai ba sáu năm ba sáu năm",  # +84 spelled out
+        "khong_chin_tam_hai_ba_sau_nam_ba_sau_nam",
+        "khong_chin tam hai ba sau nam ba sau nam",  # a token like "khong_chin" once raised KeyError
     ],
 )
 def test_phone_numbers_spelled_out_in_words(text: str) -> None:
@@ -96,6 +99,17 @@ def test_phone_numbers_spelled_out_in_words(text: str) -> None:
 )
 def test_digit_words_that_are_not_a_spelled_phone(text: str) -> None:
     assert len(nz.find_phone_numbers(text)) == (1 if text[0].isdigit() else 0)
+
+
+def test_digit_word_soup_never_raises() -> None:
+    """Random runs of digit words, case/compatibility oddities and separators (seeded)."""
+    rng = random.Random(7)
+    words = [*nz._DIGIT_WORDS, "KHÔNG", "\u0130", "\u017f", "\u212a", "\u0131", "x", "\u0301"]
+    seps = [" ", ".", "_", "-", "/", ",", "  ", "_ ", "", "\u200b"]
+    for _ in range(5000):
+        text = "".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(1, 16)))
+        for phone in nz.find_phone_numbers(text):
+            assert phone.isdigit() and len(phone) in (10, 11)
 
 
 @pytest.mark.parametrize(
