@@ -224,6 +224,15 @@ _EN_HAM: Final = (
     "Is this the same company that was fined last year?",
     "Online betting ads are everywhere now, they should be banned",
     "Stop sharing fake news, check the official source first",
+    # Readers warning each other: the vocabulary of scams, from the other side.
+    "Someone called my father pretending to be from the bank and offered a cheap loan, be careful",
+    "These work from home offers that pay {n} dollars a day are all scams, do not send them money",
+    "My cousin lost her savings to a fake crypto investment group, the police say they cannot help",
+    "Never share the OTP code, no real bank will ask you for it",
+    "The betting sites advertise on every football stream, who is allowing this?",
+    "I got a message saying I won a prize and should click a link, obviously fake",
+    "Loan apps charge {a}0% interest and then harass your whole contact list, ban them",
+    "Be careful with job offers in Cambodia, my neighbour's son was trapped there",
 )  # fmt: skip
 # Promotion assembled from parts, often with no contact at all: the words of selling (who
 # offers what, selling points, a call to action) must carry it without a phone or link.
