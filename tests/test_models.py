@@ -15,7 +15,6 @@ from service.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_arti
 from service.scoring import (
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
-    Feature,
     Score,
     ScoreInput,
     Scorer,
@@ -160,7 +159,7 @@ def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
         assert score.toxicity_features == grounded(scorer._tox.explain(row, tox_class, CANDIDATES), prep)
         expected = scorer._spam.explain(row, 0, CANDIDATES)
         if scorer._spam_pos < 0:
-            expected = tuple(Feature(f.name, -f.weight) for f in expected)
+            expected = tuple((name, -weight) for name, weight in expected)
         assert score.spam_features == grounded(expected, prep)
 
 
