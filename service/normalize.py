@@ -192,6 +192,15 @@ _DIGIT_MAP: Final[dict[int, str]] = str.maketrans(
 _NON_DIGIT_RE: Final = re.compile(r"\D")
 
 
+def _mobile_number(digits: str) -> str | None:
+    """*digits* as a Vietnamese subscriber number (``0…``, or ``84…`` made ``0…``), else None."""
+    if digits.startswith("84") and len(digits) in (11, 12):
+        return "0" + digits[2:]
+    if digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11):
+        return digits
+    return None
+
+
 def _phone_from_candidate(raw: str) -> str | None:
     mapped = raw.translate(_DIGIT_MAP)
     digits = _NON_DIGIT_RE.sub("", mapped)
@@ -199,10 +208,8 @@ def _phone_from_candidate(raw: str) -> str | None:
     # Mostly real digits: "ooo iii" in a sentence must not become a phone number.
     if real_digits < 7 or real_digits < len(digits) - 3:
         return None
-    if digits.startswith("84") and len(digits) in (11, 12):
-        return "0" + digits[2:]
-    if digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11):
-        return digits
+    if (number := _mobile_number(digits)) is not None:
+        return number
     # Switchboard / hotline formats: 1800xxxx, 1900xxxx.
     if digits[:4] in ("1800", "1900") and len(digits) in (8, 10):
         return digits
@@ -241,12 +248,7 @@ def _phone_from_words(raw: str) -> str | None:
     mapped = [_DIGIT_WORDS.get(t) for t in tokens]
     if None in mapped:
         return None
-    digits = "".join(mapped)  # type: ignore[arg-type]
-    if digits.startswith("84") and len(digits) in (11, 12):
-        return "0" + digits[2:]
-    if digits.startswith("0") and digits[1:2] != "0" and len(digits) in (10, 11):
-        return digits
-    return None
+    return _mobile_number("".join(mapped))  # type: ignore[arg-type]
 
 
 def find_phone_numbers(text: str) -> list[str]:
