@@ -1,7 +1,7 @@
 """A review queue one million items deep: bulk fill, then list/claim/decide through HTTP.
 
-The fill writes the same keys (service/keys.py) and the same hash/index/stream shape as the
-submission script in service/store.py, with real stored documents taken from the load test
+The fill writes the same keys (service/store/keys.py) and the same hash/index/stream shape as the
+submission script in service/store/comments.py, with real stored documents taken from the load test
 (only the id inside each document is rewritten), so Redis memory per pending comment and
 the queue operations are measured on what the service itself would have written. It runs
 as a Lua loop in chunks because a million submissions through the API would take longer
@@ -21,8 +21,8 @@ import aiohttp
 import msgspec
 from redis.asyncio import Redis
 
-from service import keys
-from service.store import Store
+from service.store import keys
+from service.store.comments import Store
 
 # Mirrors store._SUBMIT_LUA for a pending comment without an Idempotency-Key:
 # hash {doc, status, created, sid} + pending index + review stream entry.

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from service.scoring import ScoreInput, Scorer  # noqa: E402
+from service.scoring.scorer import ScoreInput, Scorer  # noqa: E402
 
 
 def load_comments(root: Path) -> list[str]:

@@ -36,8 +36,8 @@ import msgspec
 from redis.asyncio import Redis
 
 from bench import corpus, deep_queue
-from service import auth, keys
-from service.store import Store
+from service.store import auth, keys
+from service.store.comments import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "submit.lua"

@@ -31,10 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from models import synthetic  # noqa: E402
-from service import normalize as nz  # noqa: E402
-from service.artifacts import load_artifact  # noqa: E402
-from service.scoring import DEFAULT_APPROVE_THRESHOLD, binary_probability  # noqa: E402
-from service.training import (  # noqa: E402
+from models.training import (  # noqa: E402
     DEFAULT_SEED,
     Dataset,
     build_artifact,
@@ -44,7 +41,10 @@ from service.training import (  # noqa: E402
     read_csv,
     toxicity_targets,
 )
-from service.training import main as training_main  # noqa: E402
+from models.training import main as training_main  # noqa: E402
+from service.scoring import normalize as nz  # noqa: E402
+from service.scoring.artifacts import load_artifact  # noqa: E402
+from service.scoring.scorer import DEFAULT_APPROVE_THRESHOLD, binary_probability  # noqa: E402
 
 YOUTUBE_FILES = (
     "Youtube01-Psy.csv", "Youtube02-KatyPerry.csv", "Youtube03-LMFAO.csv", "Youtube04-Eminem.csv",

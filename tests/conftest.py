@@ -18,11 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import auth
-from service.app import create_app
-from service.scoring import Scorer
-from service.settings import DEFAULT_MODELS_DIR, Settings
-from service.store import Store
+from service.core.settings import DEFAULT_MODELS_DIR, Settings
+from service.scoring.scorer import Scorer
+from service.store import auth
+from service.store.comments import Store
+from service.web.app import create_app
 
 
 def free_port() -> int:

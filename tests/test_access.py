@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 from redis.asyncio import Redis
 
-from service import keys
-from service.auth import digest
+from service.store import keys
+from service.store.auth import digest
 from tests.conftest import Api, AppFactory, Site, comment
 from tests.test_api import force_pending
 
@@ -116,7 +116,7 @@ async def test_keys_are_stored_only_as_digests(api: Api, site: Site, redis: Redi
 
 
 # ---------------------------------------------------------------------------------------
-# The moderator's page (service/ui.py): browser-facing security headers, cookie and CSRF
+# The moderator's page (service/web/ui.py): browser-facing security headers, cookie and CSRF
 
 
 def _csp(header: str) -> dict[str, str]:
@@ -166,4 +166,4 @@ async def test_metrics_token_guards_the_site_list(make_api, site) -> None:  # ty
     ok = await api.request("GET", "/metrics", "scrape-secret-1")
     assert ok.status == 200
     assert f'site="{site.site_id}"' in await ok.text()
-    assert "scrape-secret-1" not in repr(api.app[__import__("service.appkeys").appkeys.SETTINGS])
+    assert "scrape-secret-1" not in repr(api.app[__import__("service.web.appkeys").web.appkeys.SETTINGS])

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from service import keys
+from service.store import keys
 from tests.conftest import Api, Site
 
 BLOG = "https://baotinh.example.vn"

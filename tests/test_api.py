@@ -6,7 +6,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from service import keys
+from service.store import keys
 from tests.conftest import Api, AppFactory, Site, comment
 
 
@@ -75,7 +75,7 @@ async def test_reply_shape(api: Api, site: Site) -> None:
     assert 0.0 <= reply["spam_score"] <= 1.0
     assert all(set(r) == {"code", "message"} for r in reply["reasons"])
     assert reply["toxicity"]["label"] in {"CLEAN", "OFFENSIVE", "HATE"}
-    assert reply["model_version"] == api.app[__import__("service.appkeys").appkeys.BATCHER].scorer.version
+    assert reply["model_version"] == api.app[__import__("service.web.appkeys").web.appkeys.BATCHER].scorer.version
     assert reply["created_at"].endswith("Z")
 
 
@@ -127,7 +127,7 @@ async def test_idempotency_key_with_other_body_is_422(api: Api, site: Site) -> N
 async def test_two_moderators_never_claim_the_same_item(
     api: Api, site: Site, redis: Redis
 ) -> None:
-    from service import auth
+    from service.store import auth
 
     other = await auth.add_moderator(redis, [site.site_id], "mod-b")
     ids = await force_pending(redis, site, 6, api)
@@ -146,7 +146,7 @@ async def test_two_moderators_never_claim_the_same_item(
 
 
 async def test_expired_lease_returns_item_to_pool(make_api: AppFactory, site: Site, redis: Redis) -> None:
-    from service import auth
+    from service.store import auth
 
     api = await make_api(lease_seconds=0)
     [cid] = await force_pending(redis, site, 1, api)
@@ -163,7 +163,7 @@ async def test_expired_lease_returns_item_to_pool(make_api: AppFactory, site: Si
 
 
 async def test_unclaimed_lease_not_expired_is_not_handed_out_twice(api: Api, site: Site, redis: Redis) -> None:
-    from service import auth
+    from service.store import auth
 
     await force_pending(redis, site, 1, api)
     other = await auth.add_moderator(redis, [site.site_id], "mod-b")

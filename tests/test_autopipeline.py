@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from service.autopipeline import AutoPipeline
+from service.store.autopipeline import AutoPipeline
 
 _ECHO = "return {KEYS[1], ARGV[1]}"
 

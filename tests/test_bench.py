@@ -8,7 +8,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from bench import corpus, deep_queue
-from service import keys
+from service.store import keys
 from tests.conftest import Api, Site, comment
 
 

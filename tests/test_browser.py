@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from redis.asyncio import Redis
 
-from service import auth
+from service.store import auth
 from tests.conftest import Api, AppFactory, Site, comment
 from tests.test_api import submit
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import RedisCluster
 
-from service import keys
-from service.settings import Settings
+from service.core.settings import Settings
+from service.store import keys
 from tests import test_access, test_api, test_isolation
 from tests.conftest import AppFactory, RedisServer, Site, comment, free_port, start_redis
 

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from service import keys
+from service.store import keys
 from tests.conftest import RedisServer, comment, free_port, start_redis
 
 pytestmark = pytest.mark.faults
@@ -322,7 +322,7 @@ async def run_worker_kill(
     redis: Redis, redis_server: RedisServer, site_id: str, site: dict[str, str], workdir: Path,
     services: list[Service], http: aiohttp.ClientSession,
 ) -> None:
-    from service import auth
+    from service.store import auth
 
     service = start_service(redis_server.url, workdir, MODERATION_LEASE_SECONDS="1")
     services.append(service)

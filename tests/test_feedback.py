@@ -18,11 +18,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import app as app_module
-from service import appkeys, feedback, keys, training, webhooks
-from service.app import create_app
-from service.scoring import Feature, Score, ScoreInput, Toxicity
-from service.settings import DEFAULT_MODELS_DIR, Settings
+from models import retrain, training
+from service.core.settings import DEFAULT_MODELS_DIR, Settings
+from service.moderation import feedback, webhooks
+from service.scoring.scorer import Feature, Score, ScoreInput, Toxicity
+from service.store import keys
+from service.web import app as app_module
+from service.web import appkeys
+from service.web.app import create_app
 from tests.conftest import Api, RedisServer, Site, comment
 
 HAM = [
@@ -112,7 +115,7 @@ async def test_decisions_export_retrain_promote_reload_fixes_misjudged_comment(
     own_api: Callable[..., object], site: Site, redis: Redis, redis_server: RedisServer, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service import cli
+    from service.cli import main as cli
 
     models_dir = tmp_path / "models"
     base_csv = write_base_csv(tmp_path / "base.csv")
@@ -189,7 +192,7 @@ async def test_retrain_keeps_the_current_model_when_the_candidate_is_worse(tmp_p
         for i, (text, label) in enumerate(csv.reader(src)):
             writer.writerow((text, label) if i == 0 else (text, "0" if label == "1" else "1"))
     report = await asyncio.to_thread(
-        feedback.retrain, "s", rows, feedback.BaseData((flipped_base,)), models_dir, tmp_path / "work",
+        retrain.retrain, "s", rows, retrain.BaseData((flipped_base,)), models_dir, tmp_path / "work",
         site_weight=0.01,
     )
     assert report.promoted is False, report.as_dict()

@@ -15,10 +15,10 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 
-from service.app import create_app
-from service.scoring import Scorer
-from service.server import server_options
-from service.settings import Settings
+from service.core.settings import Settings
+from service.scoring.scorer import Scorer
+from service.web.app import create_app
+from service.web.server import server_options
 from tests.conftest import Api, Site, comment
 
 # Generous bound for "answered promptly" on a loaded 2-core CI machine.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from service import normalize as nz
-from service.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
-from service.scoring import (
+from service.scoring import normalize as nz
+from service.scoring.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
+from service.scoring.scorer import (
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
     Score,
@@ -151,8 +151,8 @@ def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
     scores = scorer.score([ScoreInput(t) for t in texts])
     for i, score in enumerate(scores):
         row = _Row(x.indices[x.indptr[i] : x.indptr[i + 1]], x.data[x.indptr[i] : x.indptr[i + 1]])
-        from service.features import prepare
-        from service.scoring import CANDIDATES, grounded
+        from service.scoring.features import prepare
+        from service.scoring.scorer import CANDIDATES, grounded
 
         prep = prepare(texts[i])
         tox_class = scorer._tox.artifact.classes.index(score.toxicity.label)
@@ -247,8 +247,8 @@ def test_artifacts_are_small() -> None:
 def test_explanations_name_only_words_the_comment_contains(scorer: Scorer, text: str) -> None:
     # Hashed n-gram columns are shared by many n-grams; a name from the training table that
     # is not in this comment must not be shown to a moderator.
-    from service.features import prepare
-    from service.scoring import MAX_EXPLAINED, OTHER_WORDING
+    from service.scoring.features import prepare
+    from service.scoring.scorer import MAX_EXPLAINED, OTHER_WORDING
 
     prep = prepare(text)
     [score] = scorer.score([ScoreInput(text)])

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from service import normalize as nz
+from service.scoring import normalize as nz
 
 
 @pytest.mark.parametrize(

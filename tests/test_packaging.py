@@ -35,4 +35,4 @@ def test_console_script_declared() -> None:
     import tomllib
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert meta["project"]["scripts"]["moderation"] == "service.cli:main"
+    assert meta["project"]["scripts"]["moderation"] == "service.cli.main:main"

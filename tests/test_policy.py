@@ -21,10 +21,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import appkeys, keys
-from service.app import create_app
-from service.scoring import Feature, Score, ScoreInput, Toxicity
-from service.settings import Settings
+from service.core.settings import Settings
+from service.scoring.scorer import Feature, Score, ScoreInput, Toxicity
+from service.store import keys
+from service.web import appkeys
+from service.web.app import create_app
 from tests.conftest import Api, Site, comment
 
 T0 = 1_800_000_000_000  # a fixed "now" in ms; tests move it forward
@@ -696,7 +697,7 @@ async def test_hostile_64kb_dotted_comment_is_decided_quickly(env: Env) -> None:
     ],
 )
 def test_bounded_link_count_matches_normalize_on_ordinary_text(text: str) -> None:
-    from service.normalize import count_links
-    from service.policy import links_in
+    from service.moderation.policy import links_in
+    from service.scoring.normalize import count_links
 
     assert links_in(text) == count_links(text)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.artifacts import load_artifact
-from service.training import main
+from models.training import main
+from service.scoring.artifacts import load_artifact
 
 HAM = ["bài viết hay quá", "cảm ơn tác giả", "đồng ý với ý kiến này", "trận đấu tối qua hay",
        "thời tiết hôm nay đẹp", "great song", "love this video", "giá xăng lại tăng rồi"]  # fmt: skip

@@ -8,8 +8,9 @@ from http.cookies import SimpleCookie
 import aiohttp
 from redis.asyncio import Redis
 
-from service import appkeys, auth, keys
-from service.ui import CSRF_HEADER, SESSION_COOKIE
+from service.store import auth, keys
+from service.web import appkeys
+from service.web.ui import CSRF_HEADER, SESSION_COOKIE
 from tests.conftest import Api, AppFactory, Site
 from tests.test_api import force_pending
 
@@ -153,7 +154,7 @@ async def test_page_and_static_files_carry_security_headers(api: Api) -> None:
     api_reply = await api.request("GET", "/healthz")
     assert api_reply.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in api_reply.headers["Content-Security-Policy"]
-    assert (await api.request("GET", "/static/../service/ui.py")).status == 404
+    assert (await api.request("GET", "/static/../ui.py")).status == 404
 
 
 async def test_cookie_is_secure_behind_a_trusted_https_proxy(make_api: AppFactory, site: Site) -> None:

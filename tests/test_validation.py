@@ -128,7 +128,7 @@ async def test_unknown_key_401(api: Api, site: Site) -> None:
 
 
 async def test_rotated_key_stops_working_at_once(api: Api, site: Site, redis) -> None:  # type: ignore[no-untyped-def]
-    from service import auth
+    from service.store import auth
 
     new_key = await auth.rotate_site_key(redis, site.site_id)
     assert (await api.request("POST", "/v1/check", site.api_key, json=comment())).status == 401

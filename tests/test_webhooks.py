@@ -14,7 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service import keys, webhooks
+from service.moderation import webhooks
+from service.store import keys
 from tests.conftest import Api, AppFactory, RedisServer, Site, comment
 
 SPAM_TEXT = "Kiếm tiền online 5 triệu/ngày, liên hệ zalo 0912345678 ngay, inbox nhận quà miễn phí http://kiemtien.vn"
@@ -141,7 +142,7 @@ async def test_dead_letter_after_max_attempts_then_cli_redelivery(
     make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver, redis_server: RedisServer,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service import cli
+    from service.cli import main as cli
 
     await webhooks.configure(redis, site.site_id, receiver.url)
     api = await make_api(webhook_poll_seconds=0)
@@ -222,7 +223,7 @@ async def test_cli_configures_and_disables_webhook(
     site: Site, redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service import cli
+    from service.cli import main as cli
 
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     url = "https://baotinh.example.vn/wp-json/moderation/v1/events"

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from service.normalize import normalize_text, remove_diacritics, skeleton
-from service.wordlists import PreparedFields, WordList, entry_problem, squash
+from service.moderation.wordlists import PreparedFields, WordList, entry_problem, squash
+from service.scoring.normalize import normalize_text, remove_diacritics, skeleton
 
 
 def hit(entries: list[str], text: str, field: str = "content") -> str | None:

@@ -1,0 +1,1 @@
+"""The ``moderation`` command (entry point ``service.cli.main:main``)."""

@@ -1,0 +1,1 @@
+"""Shared basics every wing may import: settings, errors, metrics, the comment's schema."""

@@ -1,0 +1,116 @@
+"""Process configuration, read from the environment once in ``main()``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def _env_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # The URL can carry a password: keep it out of repr() and therefore out of logs.
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    models_dir: Path = DEFAULT_MODELS_DIR
+    # Redis Cluster mode: the same code, a cluster-aware client.
+    redis_cluster: bool = False
+    # Micro-batching of model scoring across concurrent requests.
+    batch_max_size: int = 64
+    batch_max_wait_ms: float = 2.0
+    # How long a moderator holds a claimed item before it returns to the pool.
+    lease_seconds: int = 300
+    # Moderator's page: a signed-in session lasts this long; a decision can be undone for
+    # ui_undo_seconds before the page sends it; queue counts are polled every ui_poll_seconds.
+    session_seconds: int = 8 * 3600
+    ui_undo_seconds: float = 5.0
+    ui_poll_seconds: float = 5.0
+    # Replies kept for Idempotency-Key retries.
+    idempotency_ttl_seconds: int = 24 * 3600
+    # Per-key and per-client-IP request budgets (requests per minute, 0 disables).
+    rate_limit_per_key: int = 0
+    rate_limit_per_ip: int = 0
+    # Redis operations that exceed this fail fast with 503 instead of hanging the request.
+    redis_timeout_seconds: float = 2.0
+    # A client gets this long to send a request's headers (idle keep-alive included) and
+    # again to send its body; slower ones are cut off so they cannot pin connections.
+    client_timeout_seconds: float = 30.0
+    trust_forwarded_for: bool = False
+    # Webhook delivery: how often the outbox is polled when idle (0 disables the task in
+    # this process), attempts before an event becomes a dead letter, exponential backoff
+    # base and cap, and the receiver's time to answer.
+    webhook_poll_seconds: float = 1.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 10.0
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 5.0
+    log_level: str = "INFO"
+    # When set, /metrics (which names every site) answers only to this bearer token.
+    metrics_token: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        # slots=True turns class attributes into descriptors; the defaults live on an instance.
+        defaults = cls()
+        return cls(
+            redis_url=env.get("REDIS_URL", defaults.redis_url),
+            host=env.get("MODERATION_HOST", defaults.host),
+            port=_env_int(env, "MODERATION_PORT", defaults.port),
+            workers=_env_int(env, "MODERATION_WORKERS", defaults.workers),
+            models_dir=Path(env.get("MODERATION_MODELS_DIR", str(DEFAULT_MODELS_DIR))),
+            redis_cluster=env.get("REDIS_CLUSTER", "") in {"1", "true", "yes"},
+            batch_max_size=_env_int(env, "MODERATION_BATCH_MAX_SIZE", defaults.batch_max_size),
+            batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", defaults.batch_max_wait_ms),
+            lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", defaults.lease_seconds),
+            session_seconds=_env_int(env, "MODERATION_SESSION_SECONDS", defaults.session_seconds),
+            idempotency_ttl_seconds=_env_int(
+                env, "MODERATION_IDEMPOTENCY_TTL_SECONDS", defaults.idempotency_ttl_seconds
+            ),
+            rate_limit_per_key=_env_int(env, "MODERATION_RATE_LIMIT_PER_KEY", defaults.rate_limit_per_key),
+            rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
+            redis_timeout_seconds=_env_float(
+                env, "MODERATION_REDIS_TIMEOUT_SECONDS", defaults.redis_timeout_seconds
+            ),
+            client_timeout_seconds=_env_float(
+                env, "MODERATION_CLIENT_TIMEOUT_SECONDS", defaults.client_timeout_seconds
+            ),
+            trust_forwarded_for=env.get("MODERATION_TRUST_FORWARDED_FOR", "") in {"1", "true"},
+            webhook_poll_seconds=_env_float(env, "MODERATION_WEBHOOK_POLL_SECONDS", defaults.webhook_poll_seconds),
+            webhook_max_attempts=_env_int(env, "MODERATION_WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts),
+            webhook_backoff_seconds=_env_float(
+                env, "MODERATION_WEBHOOK_BACKOFF_SECONDS", defaults.webhook_backoff_seconds
+            ),
+            webhook_backoff_max_seconds=_env_float(
+                env, "MODERATION_WEBHOOK_BACKOFF_MAX_SECONDS", defaults.webhook_backoff_max_seconds
+            ),
+            webhook_timeout_seconds=_env_float(
+                env, "MODERATION_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds
+            ),
+            log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
+            metrics_token=env.get("MODERATION_METRICS_TOKEN", ""),
+        )

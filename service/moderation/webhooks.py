@@ -1,0 +1,378 @@
+"""Webhooks to the news site: a Redis outbox, signed deliveries, backoff and dead letters.
+
+Every final decision (approved, rejected, spam — automatic at submission or a moderator's)
+is written to the site's outbox by the same Lua script that records the decision, so an
+event exists if and only if the decision does. A background task (``webhooks_ctx`` in
+``service.web.tasks``) takes due events, POSTs them signed, and deletes them once the
+receiver answered 2xx. Delivery is at least once: an event is leased (its due time pushed
+past the request timeout) while it is being sent, so a worker that dies mid-delivery leaves
+it to be sent again. Receivers deduplicate on the event id (``X-Moderation-Delivery``).
+After ``max_attempts`` failures an event becomes a dead letter until ``moderation webhooks
+redeliver`` puts it back.
+
+Signature: ``X-Moderation-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``
+— the timestamp is signed with the body so a captured request cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import msgspec
+from redis.asyncio import Redis
+
+from service.store import keys
+
+log = logging.getLogger("moderation.webhooks")
+
+EVENT_TYPES = {"approved": "comment.approved", "rejected": "comment.rejected", "spam": "comment.spam"}
+SIGNATURE_HEADER = "X-Moderation-Signature"
+# Events taken per site per round; bounds the concurrent requests to one receiver.
+DELIVERY_BATCH = 20
+# Receivers should refuse signatures older than this (replays); also used by verify().
+SIGNATURE_TOLERANCE_SECONDS = 300
+# A receiver's error body is kept for the dead-letter listing, truncated to this.
+MAX_ERROR_CHARS = 300
+_URL_RE = re.compile(r"^https?://[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
+
+_CLAIM_LUA = """
+-- KEYS: due; ARGV: now_ms, limit, lease_until_ms
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
+return ids
+"""
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    type: str
+    created_at: str
+    site: str
+    comment: dict[str, Any]
+    decision: dict[str, Any]
+
+
+def new_event_id() -> str:
+    return "evt_" + secrets.token_hex(12)
+
+
+def build_event(
+    site: str,
+    comment_id: str,
+    status: str,
+    *,
+    created_at: str,
+    comment: dict[str, Any],
+    by: str,
+    reason: str | None = None,
+    note: str | None = None,
+    spam_score: float | None = None,
+    model_version: str | None = None,
+) -> tuple[str, bytes]:
+    """The (event id, JSON body) of a final decision; ('', b'') for a non-final status."""
+    event_type = EVENT_TYPES.get(status)
+    if event_type is None:
+        return "", b""
+    event_id = new_event_id()
+    event = Event(
+        id=event_id,
+        type=event_type,
+        created_at=created_at,
+        site=site,
+        comment={"id": comment_id, "status": status, **comment},
+        decision={
+            "by": by,
+            "reason": reason,
+            "note": note,
+            "spam_score": spam_score,
+            "model_version": model_version,
+        },
+    )
+    return event_id, msgspec.json.encode(event)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode("utf-8"), str(timestamp).encode("ascii") + b"." + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, now: float, tolerance: int = SIGNATURE_TOLERANCE_SECONDS) -> bool:
+    """What a receiver does: check the timestamp is recent and one v1 signature matches."""
+    parts = [p.strip().partition("=") for p in header.split(",")]
+    stamps = [v for k, _, v in parts if k == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit() or abs(now - int(stamps[0])) > tolerance:
+        return False
+    expected = sign(secret, int(stamps[0]), body).rpartition("v1=")[2]
+    return any(k == "v1" and hmac.compare_digest(v, expected) for k, _, v in parts)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def valid_url(url: str) -> bool:
+    return bool(_URL_RE.match(url)) and len(url) <= 2048
+
+
+async def configure(redis: Redis, site: str, url: str) -> str:
+    """Set the site's webhook URL and a new signing secret; returns the secret (shown once).
+
+    The secret is stored as is, not as a digest: signing needs the secret itself.
+    """
+    if not await redis.exists(keys.site_meta(site)):
+        raise LookupError(f"no site {site!r}")
+    if not valid_url(url):
+        raise ValueError("the webhook URL must be an http or https URL")
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    await redis.hset(keys.site_meta(site), mapping={"webhook_url": url, "webhook_secret": secret})
+    await redis.sadd(keys.WEBHOOK_SITES, site)
+    return secret
+
+
+async def disable(redis: Redis, site: str) -> bool:
+    """Stop queuing events; already queued ones stay until the webhook is configured again."""
+    removed = await redis.hdel(keys.site_meta(site), "webhook_url", "webhook_secret")
+    await redis.srem(keys.WEBHOOK_SITES, site)
+    return bool(removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    secret: str = field(repr=False)
+
+
+async def target(redis: Redis, site: str) -> Target | None:
+    url, secret = await redis.hmget(keys.site_meta(site), ["webhook_url", "webhook_secret"])
+    if not url or not secret:
+        return None
+    return Target(str(url), str(secret))
+
+
+# ---------------------------------------------------------------- outbox
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    event_id: str
+    body: bytes
+    attempts: int
+    last_error: str = ""
+
+
+class Outbox:
+    """The Redis side of delivery: lease due events, record outcomes, dead letters."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._claim = redis.register_script(_CLAIM_LUA)
+
+    async def claim_due(self, site: str, now_ms: int, limit: int, lease_ms: int) -> list[OutboxEvent]:
+        raw = await self._claim(keys=[keys.webhook_due(site)], args=[now_ms, limit, now_ms + lease_ms])
+        ids = [str(i) for i in raw]
+        return [e for e in await self.load(site, ids) if e is not None]
+
+    async def load(self, site: str, ids: Sequence[str]) -> list[OutboxEvent | None]:
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for event_id in ids:
+            pipe.hgetall(keys.webhook_event(site, event_id))
+        out: list[OutboxEvent | None] = []
+        for event_id, row in zip(ids, await pipe.execute(), strict=True):
+            if not row or "body" not in row:
+                out.append(None)
+                continue
+            body = row["body"]
+            out.append(
+                OutboxEvent(
+                    event_id,
+                    body.encode("utf-8") if isinstance(body, str) else bytes(body),
+                    int(row.get("attempts", 0)),
+                    str(row.get("last_error", "")),
+                )
+            )
+        return out
+
+    async def delivered(self, site: str, event_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(keys.webhook_due(site), event_id)
+        pipe.delete(keys.webhook_event(site, event_id))
+        await pipe.execute()
+
+    async def failed(
+        self, site: str, event: OutboxEvent, error: str, now_ms: int, next_at_ms: int | None
+    ) -> None:
+        """Record a failed attempt; ``next_at_ms=None`` makes it a dead letter."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            keys.webhook_event(site, event.event_id),
+            mapping={"attempts": event.attempts + 1, "last_error": error[:MAX_ERROR_CHARS], "last_at": now_ms},
+        )
+        if next_at_ms is None:
+            pipe.zrem(keys.webhook_due(site), event.event_id)
+            pipe.zadd(keys.webhook_dead(site), {event.event_id: now_ms})
+        else:
+            pipe.zadd(keys.webhook_due(site), {event.event_id: next_at_ms}, xx=True)
+        await pipe.execute()
+
+    async def pending_count(self, site: str) -> int:
+        return int(await self.redis.zcard(keys.webhook_due(site)))
+
+    async def dead_letters(self, site: str, limit: int = 100) -> list[OutboxEvent]:
+        ids = [str(i) for i in await self.redis.zrange(keys.webhook_dead(site), 0, limit - 1)]
+        return [e for e in await self.load(site, ids) if e is not None]
+
+    async def redeliver(self, site: str, event_ids: Sequence[str] | None = None) -> int:
+        """Put dead letters (all, or the given ids) back in the outbox with a fresh budget."""
+        dead = keys.webhook_dead(site)
+        ids = list(event_ids) if event_ids is not None else [str(i) for i in await self.redis.zrange(dead, 0, -1)]
+        moved = 0
+        for event_id in ids:
+            if await self.redis.zscore(dead, event_id) is None:
+                continue
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.zrem(dead, event_id)
+            pipe.hset(keys.webhook_event(site, event_id), "attempts", 0)
+            pipe.zadd(keys.webhook_due(site), {event_id: 0})
+            await pipe.execute()
+            moved += 1
+        return moved
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@dataclass(slots=True)
+class RoundReport:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+class Deliverer:
+    """Sends due events. ``run_once`` is one round over every site; tests drive it with
+    an injected clock instead of waiting for real backoff delays."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        session: aiohttp.ClientSession,
+        *,
+        max_attempts: int,
+        backoff_seconds: float,
+        backoff_max_seconds: float,
+        timeout_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis
+        self.outbox = Outbox(redis)
+        self.session = session
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff_seconds
+        self.backoff_max = backoff_max_seconds
+        self.timeout = timeout_seconds
+        self.clock = clock
+
+    def delay_after(self, failures: int) -> float:
+        """Exponential backoff: base, 2*base, 4*base ... capped."""
+        return float(min(self.backoff_max, self.backoff * 2 ** max(0, failures - 1)))
+
+    async def run_once(self) -> RoundReport:
+        report = RoundReport()
+        for site in sorted(await self.redis.smembers(keys.WEBHOOK_SITES)):
+            dest = await target(self.redis, str(site))
+            if dest is None:
+                continue
+            await self._site_round(str(site), dest, report)
+        return report
+
+    async def _site_round(self, site: str, dest: Target, report: RoundReport) -> None:
+        now_ms = int(self.clock() * 1000)
+        # The lease outlives the request, so nobody else sends it meanwhile.
+        lease_ms = int((self.timeout * 2 + 5) * 1000)
+        events = await self.outbox.claim_due(site, now_ms, DELIVERY_BATCH, lease_ms)
+        if not events:
+            return
+        results = await asyncio.gather(*(self._send(dest, e) for e in events))
+        for event, error in zip(events, results, strict=True):
+            if error is None:
+                await self.outbox.delivered(site, event.event_id)
+                report.delivered += 1
+                continue
+            failures = event.attempts + 1
+            now_ms = int(self.clock() * 1000)
+            if failures >= self.max_attempts:
+                await self.outbox.failed(site, event, error, now_ms, None)
+                report.dead += 1
+                log.warning("webhook %s for site %s is a dead letter after %d attempts: %s",
+                            event.event_id, site, failures, error)
+            else:
+                next_at = now_ms + int(self.delay_after(failures) * 1000)
+                await self.outbox.failed(site, event, error, now_ms, next_at)
+                report.failed += 1
+                log.info("webhook %s for site %s failed (attempt %d): %s", event.event_id, site, failures, error)
+
+    async def _send(self, dest: Target, event: OutboxEvent) -> str | None:
+        """POST one event; None on 2xx, else a short description of the failure."""
+        timestamp = int(self.clock())
+        try:
+            event_type = msgspec.json.decode(event.body).get("type", "")
+        except msgspec.DecodeError:
+            event_type = ""
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "moderation-webhooks/1",
+            "X-Moderation-Event": str(event_type),
+            "X-Moderation-Delivery": event.event_id,
+            "X-Moderation-Attempt": str(event.attempts + 1),
+            SIGNATURE_HEADER: sign(dest.secret, timestamp, event.body),
+        }
+        try:
+            async with self.session.post(
+                dest.url,
+                data=event.body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            ) as resp:
+                if 200 <= resp.status < 300:
+                    return None
+                text = await resp.text(errors="replace")
+                return f"HTTP {resp.status}: {text[:MAX_ERROR_CHARS]}"
+        except TimeoutError:
+            return f"no answer within {self.timeout:g} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; idle rounds wait ``poll_seconds`` (or for stop)."""
+        while not stop.is_set():
+            report = await self.run_once()
+            if not (report.delivered or report.failed or report.dead):
+                await wait_or_stop(stop, poll_seconds)
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def stop_task(task: asyncio.Task[None], stop: asyncio.Event, grace_seconds: float) -> None:
+    """Ask a background loop to finish between two Redis calls; cancel it only after the
+    grace period (a command cancelled mid-flight can leave the shared client unusable)."""
+    stop.set()
+    try:
+        await asyncio.wait_for(task, grace_seconds)
+    except TimeoutError:
+        log.warning("background task did not stop within %g s; cancelled", grace_seconds)

@@ -1,0 +1,1 @@
+"""Text to scores: normalisation, features, n-gram hashing, model artifacts, scorer, batcher."""

@@ -1,0 +1,172 @@
+"""Safe persistence of model artifacts: no pickle anywhere.
+
+An artifact is a directory ``models/NAME/`` holding
+
+* ``weights.npz`` — plain numeric/string arrays, read with ``allow_pickle=False`` so a tampered
+  file can at worst fail to parse, never execute code;
+* ``manifest.json`` — task, classes, thresholds, metrics, training-data hashes, the SHA-256 of
+  ``weights.npz`` and the library/feature versions it was built with.
+
+Loading checks the hash and the versions *before* reading the weights; any mismatch raises
+:class:`ModelError` (a version mismatch is an error, not a warning: hashed features silently
+change meaning when the hashing or normalization code changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass
+from importlib.metadata import version as _dist_version
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from service.scoring.features import FEATURES_VERSION, N_FEATURES
+
+ARTIFACT_FORMAT: Final = 1
+MANIFEST_NAME: Final = "manifest.json"
+WEIGHTS_NAME: Final = "weights.npz"
+# Guards against a swapped-in huge file before hashing/parsing it.
+MAX_WEIGHTS_BYTES: Final = 25 * 1024 * 1024
+_REQUIRED_ARRAYS: Final = ("coef", "intercept", "name_index", "name_text")
+
+
+class ModelError(Exception):
+    """A model artifact is missing, corrupt, tampered with or built by other library versions."""
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that change what an artifact means; all must match exactly at load."""
+    return {
+        "features": str(FEATURES_VERSION),
+        "numpy": ".".join(np.__version__.split(".")[:2]),
+        # sklearn's murmurhash defines the n-gram columns.
+        "scikit-learn": _dist_version("scikit-learn"),
+        "python": ".".join(platform.python_version_tuple()[:2]),
+    }
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A loaded linear model over ``service.scoring.features`` columns.
+
+    ``coef`` has one row per class for multiclass models and a single row for binary ones
+    (positive = toward ``classes[1]``); ``name_index``/``name_text`` map the columns that carry
+    weight to readable n-grams for explanations.
+    """
+
+    manifest: dict[str, Any]
+    coef: np.ndarray
+    intercept: np.ndarray
+    name_index: np.ndarray
+    name_text: np.ndarray
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.manifest["classes"]]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+
+def save_artifact(
+    out_dir: Path,
+    manifest: dict[str, Any],
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    name_index: np.ndarray,
+    name_text: np.ndarray,
+) -> Path:
+    """Write ``weights.npz`` + ``manifest.json`` into *out_dir*; returns the manifest path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / WEIGHTS_NAME
+    tmp = out_dir / (WEIGHTS_NAME + ".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        coef=coef.astype(np.float32),
+        intercept=intercept.astype(np.float64),
+        name_index=name_index.astype(np.int64),
+        name_text=name_text.astype(np.str_),
+    )
+    # Replace atomically so a hot reload never sees a half-written file.
+    tmp.replace(weights)
+    digest = sha256_file(weights)
+    full = {
+        **manifest,
+        "format": ARTIFACT_FORMAT,
+        "libraries": library_versions(),
+        "files": {WEIGHTS_NAME: digest},
+        "version": f"{manifest['task']}-{manifest['created'][:10]}-{digest[:8]}",
+    }
+    manifest_path = out_dir / MANIFEST_NAME
+    tmp_manifest = out_dir / (MANIFEST_NAME + ".tmp")
+    tmp_manifest.write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    tmp_manifest.replace(manifest_path)
+    return manifest_path
+
+
+def _read_manifest(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"{path}: missing manifest") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable manifest: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != ARTIFACT_FORMAT:
+        raise ModelError(f"{path}: unknown artifact format")
+    return manifest
+
+
+def load_artifact(model_dir: Path) -> Artifact:
+    """Verify versions and SHA-256, then load arrays without pickle. Raises ModelError."""
+    model_dir = Path(model_dir)
+    manifest = _read_manifest(model_dir)
+    expected_libs = library_versions()
+    built_with = manifest.get("libraries", {})
+    if built_with != expected_libs:
+        raise ModelError(
+            f"{model_dir}: built with {built_with}, running {expected_libs}; "
+            "rebuild the model (make models) or install the pinned versions"
+        )
+    weights = model_dir / WEIGHTS_NAME
+    try:
+        size = weights.stat().st_size
+    except OSError as exc:
+        raise ModelError(f"{weights}: {exc}") from exc
+    if size > MAX_WEIGHTS_BYTES:
+        raise ModelError(f"{weights}: {size} bytes exceeds {MAX_WEIGHTS_BYTES}")
+    expected_hash = manifest.get("files", {}).get(WEIGHTS_NAME)
+    actual_hash = sha256_file(weights)
+    if expected_hash != actual_hash:
+        raise ModelError(f"{weights}: SHA-256 {actual_hash} does not match manifest")
+    try:
+        with np.load(weights, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in _REQUIRED_ARRAYS}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{weights}: {exc}") from exc
+    coef = arrays["coef"]
+    n_classes = len(manifest.get("classes", []))
+    expected_rows = 1 if n_classes == 2 else n_classes
+    if coef.ndim != 2 or coef.shape != (expected_rows, N_FEATURES):
+        raise ModelError(f"{weights}: coef shape {coef.shape} does not fit the feature space")
+    return Artifact(
+        manifest=manifest,
+        # float64 once at load, so scoring does not convert 0.5M weights per batch.
+        coef=np.ascontiguousarray(coef, dtype=np.float64),
+        intercept=arrays["intercept"].astype(np.float64),
+        name_index=arrays["name_index"],
+        name_text=arrays["name_text"],
+    )

@@ -1,0 +1,1 @@
+"""Redis: key names, the comment store and its Lua scripts, auth records, rate limits."""

@@ -1,0 +1,156 @@
+"""Site API keys and moderator tokens: minting, hashing, resolving.
+
+Only SHA-256 digests of keys are stored. A site key names its site
+(``sk-<site>.<secret>``) so resolving it reads one hash in the site's own slot;
+a rotated key stops working on the very next request because nothing is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import msgspec
+from redis.asyncio import Redis
+
+from service.core.errors import Forbidden, Unauthorized
+from service.store import keys
+from service.store.autopipeline import AutoPipeline
+
+SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+SITE_KEY_PREFIX = "sk-"
+MOD_TOKEN_PREFIX = "mt-"
+# 32 random bytes: guessing is out of reach, so hashing without salt is safe.
+SECRET_BYTES = 32
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_site_key(site: str) -> str:
+    return f"{SITE_KEY_PREFIX}{site}.{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def new_moderator_token() -> str:
+    return MOD_TOKEN_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
+
+
+def site_of_key(api_key: str) -> str | None:
+    if not api_key.startswith(SITE_KEY_PREFIX) or "." not in api_key:
+        return None
+    site = api_key[len(SITE_KEY_PREFIX) :].rsplit(".", 1)[0]
+    return site if SITE_ID_RE.match(site) else None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCaller:
+    site: str
+    # The caller's credential digest, kept for per-key rate limits; never the key itself.
+    key_digest: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Moderator:
+    name: str
+    sites: frozenset[str]
+    key_digest: str = field(repr=False)
+
+    def require_site(self, site: str) -> None:
+        if site not in self.sites:
+            raise Forbidden(f"this moderator token has no access to site {site!r}")
+
+
+class _TokenRecord(msgspec.Struct, frozen=True):
+    name: str
+    sites: list[str]
+
+
+def bearer(header: str | None) -> str:
+    if not header:
+        raise Unauthorized("send Authorization: Bearer <key>")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("send Authorization: Bearer <key>")
+    return value.strip()
+
+
+async def resolve_site_key(redis: Redis | AutoPipeline, api_key: str) -> SiteCaller:
+    site = site_of_key(api_key)
+    if site is None:
+        raise Unauthorized("unknown API key")
+    stored = await redis.hget(keys.site_meta(site), "key_hash")
+    presented = digest(api_key)
+    # Compare digests in constant time; the stored value is itself a digest.
+    if stored is None or not hmac.compare_digest(str(stored), presented):
+        raise Unauthorized("unknown API key")
+    return SiteCaller(site=site, key_digest=presented)
+
+
+async def resolve_moderator(redis: Redis, token: str) -> Moderator:
+    if not token.startswith(MOD_TOKEN_PREFIX):
+        raise Unauthorized("unknown moderator token")
+    return await moderator_by_digest(redis, digest(token))
+
+
+async def moderator_by_digest(redis: Redis, token_hash: str) -> Moderator:
+    """Resolve a stored token digest (a page session keeps only this); revoked tokens fail."""
+    raw = await redis.get(keys.mod_token(token_hash))
+    if raw is None:
+        raise Unauthorized("unknown moderator token")
+    record = msgspec.json.decode(raw, type=_TokenRecord)
+    return Moderator(name=record.name, sites=frozenset(record.sites), key_digest=token_hash)
+
+
+async def create_site(redis: Redis, site: str, name: str, now_ms: int) -> str:
+    """Create a site and return its API key (shown once)."""
+    api_key = new_site_key(site)
+    created = await redis.hsetnx(keys.site_meta(site), "key_hash", digest(api_key))
+    if not created:
+        raise ValueError(f"site {site!r} already exists")
+    await redis.hset(keys.site_meta(site), mapping={"name": name, "created_at": now_ms})
+    await redis.sadd(keys.SITES, site)
+    return api_key
+
+
+async def rotate_site_key(redis: Redis, site: str) -> str:
+    if not await redis.exists(keys.site_meta(site)):
+        raise LookupError(f"no site {site!r}")
+    api_key = new_site_key(site)
+    await redis.hset(keys.site_meta(site), "key_hash", digest(api_key))
+    return api_key
+
+
+async def add_moderator(redis: Redis, sites: list[str], name: str) -> str:
+    for site in sites:
+        if not await redis.exists(keys.site_meta(site)):
+            raise LookupError(f"no site {site!r}")
+    token = new_moderator_token()
+    token_hash = digest(token)
+    record = msgspec.json.encode(_TokenRecord(name=name, sites=sorted(sites)))
+    await redis.set(keys.mod_token(token_hash), record)
+    for site in sites:
+        await redis.hset(keys.moderators(site), name, token_hash)
+    return token
+
+
+async def revoke_moderator(redis: Redis, site: str, name: str) -> bool:
+    token_hash = await redis.hget(keys.moderators(site), name)
+    if token_hash is None:
+        return False
+    await redis.delete(keys.mod_token(str(token_hash)))
+    await redis.hdel(keys.moderators(site), name)
+    return True
+
+
+async def list_sites(redis: Redis) -> list[dict[str, str]]:
+    out = []
+    for site in sorted(str(s) for s in await redis.smembers(keys.SITES)):
+        meta = await redis.hgetall(keys.site_meta(site))
+        out.append(
+            {"site_id": site, "name": str(meta.get("name", "")), "created_at": str(meta.get("created_at", ""))}
+        )
+    return out

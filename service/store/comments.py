@@ -1,0 +1,613 @@
+"""Comments and the review queue in Redis.
+
+Each comment is one hash; its id sits in a per-status index (a sorted set ordered
+by id, and ids start with the creation time, so lexicographic order is time order);
+pending items also sit in a per-site review stream whose consumer group hands out
+leases. Every write that touches more than one key runs as one Lua script, so no
+reader ever sees a comment without its index and queue entries or the reverse, and
+all keys carry the site's hash tag so the scripts are legal on Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from service.store import keys
+from service.store.autopipeline import AutoPipeline
+
+# "Redis cannot answer right now", from one server or a cluster: background loops wait
+# and try again. (The cluster client raises its generic RedisClusterException when no
+# node is reachable at all; the HTTP middleware maps only that case to 503.)
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+    RedisClusterException,
+)
+
+# Moderator decisions become labelled examples; keep the newest this many per site.
+LABELS_MAXLEN = 1_000_000
+# Guard for scans that filter the queue server-side (by post or reason).
+MAX_FILTER_SCAN = 2_000
+
+_SUBMIT_LUA = """
+-- KEYS: comment, status index, review stream, idempotency, site meta, webhook event,
+--       webhook due
+-- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl,
+--       webhook event id ('' = not a final decision), webhook event body
+if ARGV[5] ~= '' then
+  local prev = redis.call('GET', KEYS[4])
+  if prev then return {0, prev} end
+end
+-- Rule guards (service/policy.py). KEYS[G..]: flood email, flood ip, post duplicates, then
+-- the campaign band keys, which must stay LAST (their number varies). ARGV[A..]: now_ms,
+-- flood window ms (0 = off), ip limit per minute (0 = off), duplicate field ('' = off),
+-- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse).
+-- The pre-check read these before scoring; they are checked again here because two
+-- concurrent submissions can both pass a read, and only a script makes check+write atomic.
+local G, A = 8, 9
+local now = tonumber(ARGV[A])
+local flood_ms = tonumber(ARGV[A + 1])
+local ip_limit = tonumber(ARGV[A + 2])
+local dup_field = ARGV[A + 3]
+if ARGV[A + 6] == '1' then
+  if flood_ms > 0 then
+    local last = redis.call('GET', KEYS[G])
+    if last and now - tonumber(last) < flood_ms then
+      return {2, 'email', tonumber(last) + flood_ms - now}
+    end
+  end
+  if ip_limit > 0 then
+    local since = '(' .. (now - 60000)
+    local n = redis.call('ZCOUNT', KEYS[G + 1], since, '+inf')
+    if n >= ip_limit then
+      -- The window drops below the limit when the (n - limit + 1)-th oldest entry leaves it.
+      local e = redis.call('ZRANGEBYSCORE', KEYS[G + 1], since, '+inf', 'WITHSCORES', 'LIMIT', n - ip_limit, 1)
+      return {2, 'ip', tonumber(e[2]) + 60000 - now}
+    end
+  end
+  if dup_field ~= '' then
+    local first = redis.call('HGET', KEYS[G + 2], dup_field)
+    if first then return {3, first} end
+  end
+end
+if flood_ms > 0 then redis.call('SET', KEYS[G], now, 'PX', flood_ms) end
+if ip_limit > 0 then
+  redis.call('ZADD', KEYS[G + 1], now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[G + 1], '-inf', now - 60000)
+  redis.call('ZREMRANGEBYRANK', KEYS[G + 1], 0, -(ip_limit + 1))
+  redis.call('PEXPIRE', KEYS[G + 1], 60000)
+end
+if dup_field ~= '' then
+  redis.call('HSETNX', KEYS[G + 2], dup_field, ARGV[1])
+  redis.call('EXPIRE', KEYS[G + 2], ARGV[A + 4])
+end
+local window = tonumber(ARGV[A + 5])
+for i = G + 3, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  redis.call('PEXPIRE', KEYS[i], window)
+end
+redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'status', ARGV[2], 'created', ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if ARGV[2] == 'pending' then
+  local sid = redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
+  redis.call('HSET', KEYS[1], 'sid', sid)
+end
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
+end
+-- The webhook event is queued in the same step as the decision (transactional outbox),
+-- and only for sites that have a webhook; score 0 = due now.
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
+  redis.call('ZADD', KEYS[7], 0, ARGV[7])
+end
+return {1, ''}
+"""
+
+_DECIDE_LUA = """
+-- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
+--       approved authors, labels, site meta, webhook event, webhook due
+-- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
+--       webhook event id, webhook event body
+local h = KEYS[1]
+local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'doc')
+if not cur[1] then return {'missing'} end
+if cur[2] then
+  if cur[1] == ARGV[2] then return {'same', cur[1]} end
+  return {'conflict', cur[1]}
+end
+if cur[3] and cur[3] ~= ARGV[3] and tonumber(cur[4]) > tonumber(ARGV[4]) then
+  return {'claimed', cur[3]}
+end
+local idx = {pending = KEYS[3], approved = KEYS[4], spam = KEYS[5], rejected = KEYS[6]}
+redis.call('HSET', h, 'status', ARGV[2], 'decided_by', ARGV[3], 'decided_at', ARGV[4],
+  'note', ARGV[5], 'reason', ARGV[6], 'auto_status', cur[1])
+redis.call('HDEL', h, 'claimed_by', 'claimed_until', 'sid')
+if cur[1] ~= ARGV[2] then
+  redis.call('ZREM', idx[cur[1]], ARGV[1])
+  redis.call('ZADD', idx[ARGV[2]], 0, ARGV[1])
+end
+if cur[5] then
+  redis.call('XACK', KEYS[2], ARGV[7], cur[5])
+  redis.call('XDEL', KEYS[2], cur[5])
+end
+if ARGV[2] == 'approved' and ARGV[9] ~= '' then
+  redis.call('SADD', KEYS[7], ARGV[9])
+end
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[1], 'label', ARGV[2],
+  'by', ARGV[3], 'at', ARGV[4], 'reason', ARGV[6], 'doc', cur[6])
+if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[9], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[10], 'body', ARGV[11], 'attempts', 0)
+  redis.call('ZADD', KEYS[11], 0, ARGV[10])
+end
+return {'ok', cur[1]}
+"""
+
+_RECHECK_LUA = """
+-- A pending comment re-scored by a newer model: an automatic decision, so it is not
+-- recorded as decided_by (a moderator can still overrule it) and not kept as a label
+-- (the model must not learn from its own output).
+-- KEYS: comment, review stream, idx pending, idx new status, site meta, webhook event,
+--       webhook due
+-- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body
+local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
+if cur[1] ~= 'pending' or cur[2] then return 'skipped' end
+if cur[3] and tonumber(cur[4]) > tonumber(ARGV[3]) then return 'claimed' end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'rechecked_at', ARGV[3], 'recheck_model', ARGV[5],
+  'recheck_score', ARGV[6])
+redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_until', 'sid')
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+if cur[5] then
+  redis.call('XACK', KEYS[2], ARGV[4], cur[5])
+  redis.call('XDEL', KEYS[2], cur[5])
+end
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
+  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
+  redis.call('ZADD', KEYS[7], 0, ARGV[7])
+end
+return 'ok'
+"""
+
+
+_PRECHECK_LUA = """#!lua flags=no-writes
+-- Every read the site's rules need before a decision, in one round trip. Declared
+-- read-only so it also runs while writes are paused (CLIENT PAUSE WRITE) or on a replica.
+-- KEYS: settings, approved authors, flood email, flood ip, post duplicates, campaign bands...
+-- ARGV: settings stamp this worker has cached ('-' = none), author email (lowercased),
+--       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms
+-- The stamp is random per save, unlike the version it cannot repeat if the hash is deleted.
+local cur = redis.call('HMGET', KEYS[1], 'version', 'stamp')
+local version, stamp = cur[1] or '0', cur[2] or ''
+local doc = ''
+if stamp ~= ARGV[1] then doc = redis.call('HGET', KEYS[1], 'doc') or '' end
+local approved = redis.call('SISMEMBER', KEYS[2], ARGV[2])
+local last = redis.call('GET', KEYS[3]) or ''
+local now = tonumber(ARGV[3])
+local ip_times = {}
+if ARGV[5] == '1' then
+  local rows = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. (now - 60000), '+inf', 'WITHSCORES')
+  for i = 2, #rows, 2 do ip_times[#ip_times + 1] = rows[i] end
+end
+local dup = ''
+if ARGV[4] ~= '' then dup = redis.call('HGET', KEYS[5], ARGV[4]) or '' end
+local campaign = 0
+local since = '(' .. (now - tonumber(ARGV[6]))
+for i = 6, #KEYS do
+  local n = redis.call('ZCOUNT', KEYS[i], since, '+inf')
+  if n > campaign then campaign = n end
+end
+return {version, doc, approved, last, ip_times, dup, campaign, stamp}
+"""
+
+_SAVE_SETTINGS_LUA = """
+-- Compare-and-set of a site's settings: the write names the version it was based on.
+-- KEYS: settings; ARGV: expected version, settings JSON, new stamp (random)
+local cur = redis.call('HGET', KEYS[1], 'version') or '0'
+if cur ~= ARGV[1] then return {0, cur} end
+local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'stamp', ARGV[3])
+return {1, tostring(v)}
+"""
+
+
+def new_comment_id(created_ms: int) -> str:
+    # 11 hex digits of milliseconds last until the year 2527; 40 random bits make
+    # collisions within one millisecond negligible. Lexicographic order = time order.
+    return f"{created_ms:011x}{secrets.token_hex(5)}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """What an earlier submission with the same Idempotency-Key answered."""
+
+    fingerprint: str
+    reply: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreamItem:
+    stream_id: str
+    comment_id: str
+
+
+class DecideOutcome(msgspec.Struct, frozen=True):
+    result: str  # ok | same | conflict | claimed | missing
+    previous: str
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """Per-submission bookkeeping of the flood, duplicate and campaign rules.
+
+    Digests, not raw emails or post ids, go into key names. Zero/empty values turn a
+    guard off; ``enforce=False`` (shadow mode) records without refusing.
+    """
+
+    now_ms: int
+    email_digest: str = ""
+    ip: str | None = None
+    flood_ms: int = 0
+    ip_limit: int = 0
+    post_digest: str = ""
+    duplicate_field: str = ""
+    duplicate_ttl: int = 1
+    band_ids: tuple[str, ...] = ()
+    campaign_window_ms: int = 1
+    enforce: bool = True
+
+    def keys(self, site: str) -> list[str]:
+        return [
+            keys.flood_email(site, self.email_digest or "-"),
+            keys.flood_ip(site, self.ip or "-"),
+            keys.post_duplicates(site, self.post_digest or "-"),
+            *(keys.campaign_band(site, b) for b in self.band_ids),
+        ]
+
+    def args(self) -> list[str | int]:
+        return [
+            self.now_ms,
+            self.flood_ms if self.email_digest else 0,
+            self.ip_limit if self.ip else 0,
+            self.duplicate_field,
+            self.duplicate_ttl,
+            self.campaign_window_ms,
+            "1" if self.enforce else "0",
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The submit script refused and stored nothing: flood_email | flood_ip | duplicate."""
+
+    kind: str
+    retry_ms: int = 0
+    existing_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    """What the pre-check script read for one submission."""
+
+    version: int
+    # Random per settings save; what workers key their cached settings by.
+    stamp: str
+    # The settings JSON when the caller's cached stamp is stale, else None.
+    settings_doc: str | None
+    approved_author: bool
+    last_email_ms: int | None
+    ip_times_ms: tuple[int, ...]
+    duplicate_of: str | None
+    campaign_count: int
+
+
+def parse_stream_entries(entries: Any) -> list[StreamItem]:
+    """The one place that reads XREADGROUP/XAUTOCLAIM entry lists into typed records.
+
+    Entries whose payload was deleted arrive as ``(id, None)`` in RESP2 and are skipped.
+    """
+    items: list[StreamItem] = []
+    for entry in entries or ():
+        stream_id, fields = entry[0], entry[1]
+        if not fields:
+            continue
+        comment_id = fields.get("id") if isinstance(fields, dict) else None
+        if comment_id:
+            items.append(StreamItem(str(stream_id), str(comment_id)))
+    return items
+
+
+class Store:
+    def __init__(self, redis: Redis, *, idempotency_ttl: int) -> None:
+        self.redis = redis
+        self.idempotency_ttl = idempotency_ttl
+        self._submit = redis.register_script(_SUBMIT_LUA)
+        self._decide = redis.register_script(_DECIDE_LUA)
+        self._recheck = redis.register_script(_RECHECK_LUA)
+        self._precheck = redis.register_script(_PRECHECK_LUA)
+        # Submissions' scripts from one event-loop turn go out as one pipeline.
+        self.batched = AutoPipeline(redis)
+        self._save_settings = redis.register_script(_SAVE_SETTINGS_LUA)
+
+    async def ensure_group(self, site: str) -> None:
+        try:
+            await self.redis.xgroup_create(keys.review_stream(site), keys.REVIEW_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def submit(
+        self,
+        site: str,
+        comment_id: str,
+        status: str,
+        created_ms: int,
+        doc: bytes,
+        idempotency_key: str | None,
+        idempotency_value: bytes | None,
+        event_id: str = "",
+        event_body: bytes = b"",
+        guards: Guards | None = None,
+    ) -> StoredReply | Refusal | None:
+        """Store one comment atomically; return the earlier reply if the key was used.
+
+        ``event_id``/``event_body``: the webhook event of a final decision, queued in the
+        same script when the site has a webhook. ``guards``: the flood, duplicate and
+        campaign bookkeeping of the site's rules; a :class:`Refusal` means nothing was stored.
+        """
+        g = guards or Guards(now_ms=created_ms)
+        idem_key = keys.idempotency(site, idempotency_key or "-")
+        result = await self.batched.script(
+            self._submit,
+            keys=[
+                keys.comment(site, comment_id),
+                keys.status_index(site, status),
+                keys.review_stream(site),
+                idem_key,
+                keys.site_meta(site),
+                keys.webhook_event(site, event_id or "-"),
+                keys.webhook_due(site),
+                *g.keys(site),
+            ],
+            args=[
+                comment_id,
+                status,
+                created_ms,
+                doc,
+                idempotency_value if idempotency_key and idempotency_value else b"",
+                self.idempotency_ttl,
+                event_id,
+                event_body,
+                *g.args(),
+            ],
+        )
+        if int(result[0]) == 1:
+            return None
+        if int(result[0]) == 2:
+            return Refusal("flood_" + str(result[1]), retry_ms=int(result[2]))
+        if int(result[0]) == 3:
+            return Refusal("duplicate", existing_id=str(result[1]))
+        raw = result[1]
+        raw_bytes = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        fingerprint, _, reply = raw_bytes.partition(b"\n")
+        return StoredReply(fingerprint.decode("ascii"), reply)
+
+    async def get(self, site: str, comment_id: str) -> dict[str, str] | None:
+        data = await self.redis.hgetall(keys.comment(site, comment_id))
+        # decode_responses=True: keys and values are str.
+        return {str(k): str(v) for k, v in data.items()} if data else None
+
+    async def get_many(self, site: str, ids: Sequence[str]) -> list[dict[str, str] | None]:
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for comment_id in ids:
+            pipe.hgetall(keys.comment(site, comment_id))
+        rows = await pipe.execute()
+        return [dict(r) if r else None for r in rows]
+
+    async def page(
+        self, site: str, status: str, limit: int, cursor: str | None, newest_first: bool
+    ) -> list[str]:
+        """One page of ids of a status, after ``cursor`` (exclusive). O(log N + limit)."""
+        index = keys.status_index(site, status)
+        if newest_first:
+            top = f"({cursor}" if cursor else "+"
+            ids = await self.redis.zrevrangebylex(index, top, "-", start=0, num=limit)
+        else:
+            bottom = f"({cursor}" if cursor else "-"
+            ids = await self.redis.zrangebylex(index, bottom, "+", start=0, num=limit)
+        return [str(i) for i in ids]
+
+    async def count(self, site: str, status: str) -> int:
+        return int(await self.redis.zcard(keys.status_index(site, status)))
+
+    async def counts(self, site: str) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for status in keys.STATUSES:
+            pipe.zcard(keys.status_index(site, status))
+        values = await pipe.execute()
+        return {status: int(v) for status, v in zip(keys.STATUSES, values, strict=True)}
+
+    async def claim(
+        self, site: str, moderator: str, count: int, lease_ms: int, now_ms: int
+    ) -> list[dict[str, str]]:
+        """Lease up to ``count`` pending items no other moderator holds; their comment hashes.
+
+        Items whose lease expired are taken back first (XAUTOCLAIM), then new ones
+        are read (XREADGROUP ``>``); the consumer group guarantees that a stream
+        entry is delivered to one consumer at a time.
+        """
+        stream = keys.review_stream(site)
+        claimed: list[StreamItem] = []
+        try:
+            reply = await self.redis.xautoclaim(
+                stream, keys.REVIEW_GROUP, moderator, min_idle_time=lease_ms, start_id="0-0", count=count
+            )
+            claimed.extend(parse_stream_entries(reply[1]))
+            if len(claimed) < count:
+                read = await self.redis.xreadgroup(
+                    keys.REVIEW_GROUP, moderator, {stream: ">"}, count=count - len(claimed)
+                )
+                for _stream, entries in _stream_replies(read):
+                    claimed.extend(parse_stream_entries(entries))
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group(site)
+            return await self.claim(site, moderator, count, lease_ms, now_ms)
+        if not claimed:
+            return []
+        # Record the holder on the comment so listings show it and other moderators'
+        # decisions are refused until the lease ends. Items decided meanwhile are acked.
+        statuses = await self.get_many(site, [c.comment_id for c in claimed])
+        pipe = self.redis.pipeline(transaction=False)
+        rows: list[dict[str, str]] = []
+        stale: list[str] = []
+        until = str(now_ms + lease_ms)
+        for item, row in zip(claimed, statuses, strict=True):
+            if row is None or row.get("status") != "pending" or row.get("sid") != item.stream_id:
+                stale.append(item.stream_id)
+                continue
+            pipe.hset(keys.comment(site, item.comment_id), mapping={"claimed_by": moderator, "claimed_until": until})
+            rows.append({**row, "claimed_by": moderator, "claimed_until": until})
+        if stale:
+            pipe.xack(stream, keys.REVIEW_GROUP, *stale)
+        await pipe.execute()
+        return rows
+
+    async def decide(
+        self,
+        site: str,
+        comment_id: str,
+        status: str,
+        moderator: str,
+        now_ms: int,
+        note: str,
+        reason: str,
+        author_key: str,
+        event_id: str = "",
+        event_body: bytes = b"",
+    ) -> DecideOutcome:
+        result = await self._decide(
+            keys=[
+                keys.comment(site, comment_id),
+                keys.review_stream(site),
+                keys.status_index(site, "pending"),
+                keys.status_index(site, "approved"),
+                keys.status_index(site, "spam"),
+                keys.status_index(site, "rejected"),
+                keys.approved_authors(site),
+                keys.labels(site),
+                keys.site_meta(site),
+                keys.webhook_event(site, event_id or "-"),
+                keys.webhook_due(site),
+            ],
+            args=[
+                comment_id,
+                status,
+                moderator,
+                now_ms,
+                note,
+                reason,
+                keys.REVIEW_GROUP,
+                LABELS_MAXLEN,
+                author_key,
+                event_id,
+                event_body,
+            ],
+        )
+        outcome = str(result[0])
+        previous = str(result[1]) if len(result) > 1 else ""
+        return DecideOutcome(outcome, previous)
+
+    async def recheck(
+        self,
+        site: str,
+        comment_id: str,
+        status: str,
+        now_ms: int,
+        model_version: str,
+        spam_score: float,
+        event_id: str = "",
+        event_body: bytes = b"",
+    ) -> str:
+        """Move a still-pending, unleased comment to ``status``: ok | skipped | claimed."""
+        result = await self._recheck(
+            keys=[
+                keys.comment(site, comment_id),
+                keys.review_stream(site),
+                keys.status_index(site, "pending"),
+                keys.status_index(site, status),
+                keys.site_meta(site),
+                keys.webhook_event(site, event_id or "-"),
+                keys.webhook_due(site),
+            ],
+            args=[comment_id, status, now_ms, keys.REVIEW_GROUP, model_version, spam_score, event_id, event_body],
+        )
+        return str(result)
+
+    async def add_label(self, site: str, fields: dict[str, str | bytes]) -> None:
+        """Append one labelled example that did not come from a queue decision."""
+        await self.redis.xadd(keys.labels(site), fields, maxlen=LABELS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+
+    async def site_exists(self, site: str) -> bool:
+        return bool(await self.redis.exists(keys.site_meta(site)))
+
+    async def precheck(self, site: str, known_stamp: str, author_key: str, guards: Guards) -> Precheck:
+        """One round trip: settings (if changed), trusted author, flood, duplicate, campaign."""
+        g = guards
+        result = await self.batched.script(
+            self._precheck,
+            keys=[keys.settings(site), keys.approved_authors(site), *g.keys(site)],
+            args=[known_stamp, author_key, g.now_ms, g.duplicate_field, "1" if g.ip else "0", g.campaign_window_ms],
+        )
+        version, doc, approved, last, ip_times, dup, campaign, stamp = result
+        return Precheck(
+            version=int(version),
+            stamp=str(stamp),
+            settings_doc=str(doc) if doc else None,
+            approved_author=int(approved) == 1,
+            last_email_ms=int(last) if last else None,
+            ip_times_ms=tuple(int(float(t)) for t in ip_times or ()),
+            duplicate_of=str(dup) if dup else None,
+            campaign_count=int(campaign),
+        )
+
+    async def load_settings(self, site: str) -> tuple[int, str | None]:
+        version, doc = await self.redis.hmget(keys.settings(site), ["version", "doc"])
+        return int(version or 0), (str(doc) if doc else None)
+
+    async def save_settings(self, site: str, expected_version: int, doc: bytes) -> tuple[bool, int]:
+        """Compare-and-set: (True, new version), or (False, current version) when stale."""
+        stamp = secrets.token_hex(8)
+        ok, version = await self._save_settings(keys=[keys.settings(site)], args=[expected_version, doc, stamp])
+        return int(ok) == 1, int(version)
+
+
+def _stream_replies(read: Any) -> list[tuple[str, Any]]:
+    # RESP2 gives [[stream, entries], ...]; RESP3 gives {stream: [entries]}.
+    if not read:
+        return []
+    if isinstance(read, dict):
+        return [(str(k), v) for k, v in read.items()]
+    return [(str(s), entries) for s, entries in read]

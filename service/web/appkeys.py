@@ -1,0 +1,21 @@
+"""Typed keys for the objects that hang on the aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from service.core.metrics import Metrics
+from service.core.settings import Settings
+from service.moderation.operations import Moderation
+from service.scoring.batcher import Batcher
+from service.store.comments import Store
+from service.store.ratelimit import RateLimiter
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+STORE = web.AppKey("store", Store)
+BATCHER = web.AppKey("batcher", Batcher)
+MODERATION = web.AppKey("moderation", Moderation)
+METRICS = web.AppKey("metrics", Metrics)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

@@ -1,0 +1,627 @@
+"""The OpenAPI 3.1 document served at /openapi.json, kept beside the code it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.core import schemas
+
+_STR = {"type": "string"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+COMMON_ERRORS = {
+    "401": _problem("Missing or unknown credentials"),
+    "503": _problem("Storage unavailable; retry after the Retry-After header"),
+}
+BODY_ERRORS = {
+    "400": _problem("Malformed JSON"),
+    "413": _problem("Body too large"),
+    "415": _problem("Not application/json"),
+    "422": _problem("Invalid fields, one entry per field"),
+}
+
+
+def _comment_in() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["post_id", "author_name", "author_email", "content"],
+        "properties": {
+            "post_id": {"type": "string", "minLength": 1, "maxLength": schemas.MAX_POST_ID_CHARS},
+            "author_name": {
+                "type": "string",
+                "description": f"Non-empty after trimming; at most {schemas.MAX_AUTHOR_NAME_BYTES} UTF-8 bytes.",
+            },
+            "author_email": {
+                "type": "string",
+                "description": f"A valid address; at most {schemas.MAX_AUTHOR_EMAIL_BYTES} bytes.",
+            },
+            "content": {
+                "type": "string",
+                "description": f"Non-empty after trimming; at most {schemas.MAX_CONTENT_BYTES} UTF-8 bytes.",
+            },
+            "author_url": {"type": ["string", "null"], "description": "http(s) URL, at most 200 bytes."},
+            "post_url": {"type": ["string", "null"], "description": "http(s) URL of the article."},
+            "parent_id": {"type": ["string", "null"], "maxLength": schemas.MAX_PARENT_ID_CHARS},
+            "user_ip": {"type": ["string", "null"], "description": "IPv4 or IPv6 address."},
+            "user_agent": {"type": ["string", "null"], "maxLength": schemas.MAX_USER_AGENT_CHARS},
+            "lang": {"type": ["string", "null"], "description": "Language tag, e.g. vi or en."},
+        },
+    }
+
+
+def _verdict() -> dict[str, Any]:
+    feature = {
+        "type": "object",
+        "required": ["feature", "weight"],
+        "properties": {"feature": _STR, "weight": {"type": "number"}},
+    }
+    return {
+        "type": "object",
+        "required": [
+            "id",
+            "status",
+            "spam_score",
+            "reasons",
+            "toxicity",
+            "explanation",
+            "model_version",
+            "created_at",
+        ],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["approved", "pending", "spam", "rejected"]},
+            "spam_score": {"type": "number", "minimum": 0, "maximum": 1},
+            "reasons": {"type": "array", "items": _ref("Reason")},
+            "toxicity": {
+                "type": "object",
+                "required": ["label", "probabilities"],
+                "properties": {
+                    "label": {"type": "string", "enum": ["CLEAN", "OFFENSIVE", "HATE"]},
+                    "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
+                },
+            },
+            "explanation": {
+                "type": "object",
+                "required": ["spam", "toxicity"],
+                "properties": {
+                    "spam": {"type": "array", "items": feature},
+                    "toxicity": {"type": "array", "items": feature},
+                },
+            },
+            "model_version": _STR,
+            "created_at": {"type": "string", "format": "date-time"},
+            "shadow_status": {
+                "type": "string",
+                "enum": ["approved", "pending", "spam", "rejected"],
+                "description": "Shadow mode only: what the rules decided; status is then always pending.",
+            },
+        },
+    }
+
+
+def _comment_view() -> dict[str, Any]:
+    view = _verdict()
+    view = {**view, "properties": dict(view["properties"])}
+    view["properties"].update(
+        {
+            "id": _STR,
+            "auto_status": _STR,
+            "post_id": _STR,
+            "decision": {"type": ["object", "null"]},
+            "comment": {"type": "object"},
+            "claim": {"type": ["object", "null"]},
+        }
+    )
+    return view
+
+
+def _session_paths() -> dict[str, Any]:
+    """Sign-in for the moderator's page (GET /moderate serves the page itself)."""
+    session = _json(
+        "The signed-in moderator",
+        {
+            "type": "object",
+            "required": ["moderator", "sites", "csrf_token"],
+            "properties": {
+                "moderator": _STR,
+                "sites": {"type": "array", "items": _STR},
+                "csrf_token": _STR,
+                "undo_seconds": {"type": "number"},
+                "poll_seconds": {"type": "number"},
+                "lease_seconds": {"type": "integer"},
+            },
+        },
+    )
+    return {
+        "get": {
+            "operationId": "currentSession",
+            "security": [{"moderatorSession": []}],
+            "responses": {"200": session, **COMMON_ERRORS},
+        },
+        "post": {
+            "operationId": "signIn",
+            "summary": "Exchange a moderator token for a session cookie",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "required": ["token"], "properties": {"token": _STR}}
+                    }
+                },
+            },
+            "responses": {
+                "201": session,
+                **BODY_ERRORS,
+                "403": _problem("Cross-site request refused"),
+                **COMMON_ERRORS,
+            },
+        },
+        "delete": {
+            "operationId": "signOut",
+            "summary": "Delete the session",
+            "security": [{"moderatorSession": [], "csrfToken": []}],
+            "responses": {"204": {"description": "Signed out"}, "403": _problem("Missing or wrong CSRF token")},
+        },
+    }
+
+
+_AKISMET_FIELDS = (
+    "api_key", "blog", "user_ip", "user_agent", "referrer", "permalink", "comment_type", "comment_author",
+    "comment_author_email", "comment_author_url", "comment_content", "comment_date_gmt", "blog_lang",
+    "blog_charset", "user_role", "is_test", "recheck_reason", "honeypot_field_name",
+)
+
+
+def _form(required: list[str], names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": required,
+                    "properties": {n: _STR for n in names},
+                    "additionalProperties": _STR,
+                }
+            }
+        },
+    }
+
+
+def _plain(description: str, values: list[str]) -> dict[str, Any]:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string", "enum": values}}}}
+
+
+def _integration_paths() -> dict[str, Any]:
+    """The Akismet-compatible form endpoints and Coral's external moderation phase."""
+    thanks = "Thanks for making the web a better place."
+    akismet_headers = {
+        "X-akismet-pro-tip": {"description": "`discard` for blatant spam", "schema": _STR},
+        "X-akismet-debug-help": {"description": "Why the key or request was refused", "schema": _STR},
+        "X-Moderation-Status": {"description": "approved, pending, spam or rejected", "schema": _STR},
+        "X-Moderation-Id": {"description": "Id of the stored comment", "schema": _STR},
+    }
+    submit = {
+        "requestBody": _form(["api_key", "blog"], _AKISMET_FIELDS),
+        "responses": {"200": _plain("Recorded as a labelled example", [thanks, "invalid"])},
+    }
+    return {
+        "/1.1/verify-key": {
+            "post": {
+                "operationId": "akismetVerifyKey",
+                "summary": "Akismet: is this key (the site's API key) valid?",
+                "requestBody": _form(["key", "blog"], ("key", "blog")),
+                "responses": {"200": _plain("valid or invalid", ["valid", "invalid"])},
+            }
+        },
+        "/1.1/comment-check": {
+            "post": {
+                "operationId": "akismetCommentCheck",
+                "summary": "Akismet: true for spam; stores the comment unless is_test=1",
+                "requestBody": _form(["api_key", "blog"], _AKISMET_FIELDS),
+                "responses": {
+                    "200": {**_plain("true, false, or invalid for a bad key", ["true", "false", "invalid"]),
+                            "headers": akismet_headers},
+                    "400": _plain("A required field is missing or malformed", []),
+                },
+            }
+        },
+        "/1.1/submit-spam": {"post": {"operationId": "akismetSubmitSpam", **submit}},
+        "/1.1/submit-ham": {"post": {"operationId": "akismetSubmitHam", **submit}},
+        "/v1/integrations/coral/{site}": {
+            "post": {
+                "operationId": "coralExternalModeration",
+                "summary": "Coral Talk external moderation phase (signed with the phase's secret)",
+                "parameters": [
+                    {"name": "site", "in": "path", "required": True, "schema": _STR},
+                    {"name": "X-Coral-Signature", "in": "header", "required": True,
+                     "schema": _STR, "description": "sha256=<hex HMAC-SHA256 of the body>"},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["comment"],
+                                "properties": {
+                                    "action": _STR,
+                                    "comment": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": _STR,
+                                            "body": _STR,
+                                            "parentID": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                    "author": {"type": "object"},
+                                    "story": {"type": "object", "properties": {"id": _STR, "url": _STR}},
+                                    "site": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        "A moderation action and/or flags",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "moderationAction": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"type": "string", "enum": ["REJECTED", "SYSTEM_WITHHELD"]},
+                                        "rejectionReason": {"type": "object", "properties": {"code": _STR}},
+                                    },
+                                },
+                                "actions": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                    ),
+                    "204": {"description": "No opinion (or no answer within the time budget)"},
+                    "400": _problem("Malformed JSON"),
+                    "401": _problem("Unknown site, no Coral secret configured, or a bad signature"),
+                    "413": _problem("Body too large"),
+                    "422": _problem("comment.body missing"),
+                },
+            }
+        },
+    }
+
+
+def _site_settings_schema() -> dict[str, Any]:
+    from service.moderation import sitesettings
+
+    props: dict[str, Any] = {}
+    for name, default in sitesettings.to_dict(sitesettings.DEFAULTS).items():
+        if isinstance(default, bool):
+            props[name] = {"type": "boolean", "default": default}
+        elif isinstance(default, list):
+            props[name] = {
+                "type": "array",
+                "items": {"type": "string", "maxLength": sitesettings.MAX_ENTRY_CHARS},
+                "maxItems": sitesettings.MAX_LIST_ENTRIES,
+                "default": default,
+            }
+        elif isinstance(default, float):
+            props[name] = {"type": "number", "minimum": 0, "maximum": 1, "default": default}
+        elif isinstance(default, int):
+            props[name] = {"type": "integer", "minimum": 0, "default": default}
+        else:
+            props[name] = {"type": "string", "enum": list(sitesettings.MODES), "default": default}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def _settings_paths(mod_auth: list[dict[str, list[str]]]) -> dict[str, Any]:
+    site = [{"name": "site", "in": "path", "required": True, "schema": _STR}]
+    view = {
+        "type": "object",
+        "required": ["site", "version", "settings"],
+        "properties": {"site": _STR, "version": {"type": "integer"}, "settings": _ref("SiteSettings")},
+    }
+    update = {
+        "type": "object",
+        "required": ["version"],
+        "description": "The version read with GET plus the settings to change; null resets a setting "
+        "to its default; settings not named keep their value.",
+        "properties": {"version": {"type": "integer", "minimum": 0}, **_site_settings_schema()["properties"]},
+        "additionalProperties": False,
+    }
+    return {
+        "get": {
+            "operationId": "getSiteSettings",
+            "summary": "The site's effective moderation settings and their version",
+            "security": mod_auth,
+            "parameters": site,
+            "responses": {
+                "200": _json("Effective settings", view),
+                "403": _problem("No access to this site"),
+                "404": _problem("No such site"),
+                **COMMON_ERRORS,
+            },
+        },
+        "put": {
+            "operationId": "putSiteSettings",
+            "summary": "Change settings (compare-and-set on version)",
+            "security": mod_auth,
+            "parameters": site,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": update}}},
+            "responses": {
+                "200": _json("Saved; the new version", view),
+                **BODY_ERRORS,
+                "403": _problem("No access to this site"),
+                "404": _problem("No such site"),
+                "409": _problem("version is not the current one (code version_conflict); read again"),
+                **COMMON_ERRORS,
+            },
+        },
+    }
+
+
+def build_spec() -> dict[str, Any]:
+    site_auth: list[dict[str, list[str]]] = [{"siteKey": []}]
+    # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
+    mod_auth: list[dict[str, list[str]]] = [{"moderatorToken": []}, {"moderatorSession": [], "csrfToken": []}]
+    mod_read_auth: list[dict[str, list[str]]] = [{"moderatorToken": []}, {"moderatorSession": []}]
+    comment_body = {"required": True, "content": {"application/json": {"schema": _ref("CommentIn")}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Comment moderation service",
+            "version": "1",
+            "description": "Spam and toxicity scoring, per-site rules and a review queue for news comments.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {
+                "siteKey": {"type": "http", "scheme": "bearer", "description": "A site API key (sk-...)."},
+                "moderatorToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A moderator token (mt-...).",
+                },
+                "moderatorSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "mod_session",
+                    "description": "Session cookie set by POST /moderate/session (HttpOnly, SameSite=Strict).",
+                },
+                "csrfToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-CSRF-Token",
+                    "description": "The session's csrf_token; required with the cookie on POST/DELETE.",
+                },
+            },
+            "schemas": {
+                "CommentIn": _comment_in(),
+                "Verdict": _verdict(),
+                "CommentView": _comment_view(),
+                "SiteSettings": _site_settings_schema(),
+                "Reason": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": _STR, "message": _STR},
+                },
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": _STR,
+                        "title": _STR,
+                        "status": {"type": "integer"},
+                        "detail": _STR,
+                        "code": _STR,
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "code", "message"],
+                                "properties": {"field": _STR, "code": _STR, "message": _STR},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/v1/comments": {
+                "post": {
+                    "operationId": "submitComment",
+                    "summary": "Submit a comment: score, decide and store it",
+                    "security": site_auth,
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": schemas.MAX_IDEMPOTENCY_KEY_CHARS},
+                        }
+                    ],
+                    "requestBody": comment_body,
+                    "responses": {
+                        "202": _json("Accepted and decided", _ref("Verdict")),
+                        **BODY_ERRORS,
+                        **COMMON_ERRORS,
+                        "409": _problem("Duplicate comment"),
+                        "429": _problem("Flood or rate limit; see Retry-After"),
+                    },
+                }
+            },
+            "/v1/check": {
+                "post": {
+                    "operationId": "checkComment",
+                    "summary": "Score and decide without storing",
+                    "security": site_auth,
+                    "requestBody": comment_body,
+                    "responses": {
+                        "200": _json("Decision", _ref("Verdict")),
+                        **BODY_ERRORS,
+                        **COMMON_ERRORS,
+                        "429": _problem("Rate limited"),
+                    },
+                }
+            },
+            "/v1/comments/{comment_id}": {
+                "get": {
+                    "operationId": "getComment",
+                    "security": site_auth,
+                    "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": _STR}],
+                    "responses": {
+                        "200": _json("Current status", _ref("CommentView")),
+                        "404": _problem("No such comment for this site"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/review/queue": {
+                "get": {
+                    "operationId": "reviewQueue",
+                    "security": mod_read_auth,
+                    "parameters": [
+                        {"name": "site", "in": "query", "required": True, "schema": _STR},
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["pending", "approved", "spam", "rejected"]},
+                        },
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                        {"name": "cursor", "in": "query", "schema": _STR},
+                        {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            "One page",
+                            {
+                                "type": "object",
+                                "required": ["site", "status", "items", "next_cursor", "counts"],
+                                "properties": {
+                                    "site": _STR,
+                                    "status": _STR,
+                                    "items": {"type": "array", "items": _ref("CommentView")},
+                                    "next_cursor": {"type": ["string", "null"]},
+                                    "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                },
+                            },
+                        ),
+                        "403": _problem("No access to this site"),
+                        "422": _problem("Invalid query"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/review/claim": {
+                "post": {
+                    "operationId": "claimItems",
+                    "security": mod_auth,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["site"],
+                                    "properties": {
+                                        "site": _STR,
+                                        "count": {"type": "integer", "minimum": 1, "maximum": schemas.MAX_CLAIM_COUNT},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            "Leased items",
+                            {
+                                "type": "object",
+                                "required": ["site", "items", "lease_seconds"],
+                                "properties": {
+                                    "site": _STR,
+                                    "lease_seconds": {"type": "integer"},
+                                    "lease_expires_at": _STR,
+                                    "items": {"type": "array", "items": _ref("CommentView")},
+                                },
+                            },
+                        ),
+                        **BODY_ERRORS,
+                        "403": _problem("No access to this site"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/review/{comment_id}/decision": {
+                "post": {
+                    "operationId": "decide",
+                    "security": mod_auth,
+                    "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": _STR}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["decision"],
+                                    "properties": {
+                                        "decision": {"type": "string", "enum": sorted(schemas.DECISIONS)},
+                                        "note": {"type": ["string", "null"], "maxLength": schemas.MAX_NOTE_CHARS},
+                                        "reason": {
+                                            "type": ["string", "null"],
+                                            "enum": [*schemas.REJECTION_REASONS, None],
+                                        },
+                                        "site": _STR,
+                                        "block_email": {"type": "boolean"},
+                                        "block_ip": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("Decided", _ref("CommentView")),
+                        **BODY_ERRORS,
+                        "403": _problem("No access to this site"),
+                        "404": _problem("No such comment in this moderator's sites"),
+                        "409": _problem("Already decided differently, or claimed by another moderator"),
+                        **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/sites/{site}/settings": _settings_paths(mod_auth),
+            "/moderate/session": _session_paths(),
+            "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json("Up", {"type": "object"})}}},
+            "/readyz": {
+                "get": {
+                    "operationId": "readyz",
+                    "responses": {"200": _json("Ready", {"type": "object"}), "503": _problem("Not ready")},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "description": "Open unless MODERATION_METRICS_TOKEN is set; then that bearer token.",
+                    "responses": {
+                        "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}},
+                        "401": _problem("MODERATION_METRICS_TOKEN is set and the token is missing or wrong"),
+                        "503": _problem("Storage unavailable"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {"operationId": "openapi", "responses": {"200": _json("This document", {"type": "object"})}}
+            },
+            **_integration_paths(),
+        },
+    }

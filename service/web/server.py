@@ -1,0 +1,123 @@
+"""Running the app: one process, or N processes sharing the port (SO_REUSEPORT)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from aiohttp import web
+
+from service.core.settings import Settings
+
+log = logging.getLogger("moderation")
+
+
+# Replacements of dead workers allowed per this window (as many as there are workers).
+RESPAWN_WINDOW_SECONDS = 60.0
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Connection-level limits, shared by run_app and the tests' servers."""
+    # aiohttp closes a connection that has not sent a complete request head within the
+    # keep-alive timeout (it arms it at connection start), which bounds slow-header clients.
+    # After an early answer (413, 408) it keeps reading and discarding the unread body for
+    # the lingering time before it closes; the same bound applies there.
+    return {
+        "keepalive_timeout": settings.client_timeout_seconds,
+        "lingering_time": settings.client_timeout_seconds,
+    }
+
+
+def run_worker(settings: Settings, reuse_port: bool) -> None:
+    from service.web.app import create_app
+
+    _install_uvloop()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    # run_app handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
+    # finish within shutdown_timeout, runs cleanup contexts, and returns.
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=10.0,
+        handle_signals=True,
+        **server_options(settings),
+    )
+
+
+def serve(settings: Settings) -> int:
+    workers = max(1, settings.workers)
+    print(f"moderation: serving on http://{settings.host}:{settings.port} with {workers} worker(s)", flush=True)
+    if workers == 1:
+        run_worker(settings, reuse_port=False)
+        return 0
+    ctx = multiprocessing.get_context("spawn")
+    stopping = False
+    respawns: collections.deque[float] = collections.deque(maxlen=workers)
+
+    def start() -> BaseProcess:
+        proc = ctx.Process(target=run_worker, args=(settings, True), daemon=False)
+        proc.start()
+        return proc
+
+    procs = [start() for _ in range(workers)]
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if signum != signal.SIGHUP:
+            stopping = True
+        for proc in procs:
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)
+    code = 0
+    while procs:
+        ended = multiprocessing.connection.wait([p.sentinel for p in procs])
+        for proc in [p for p in procs if p.sentinel in ended]:
+            proc.join()
+            procs.remove(proc)
+            if proc.exitcode in (0, -signal.SIGTERM, -signal.SIGINT) or stopping:
+                continue
+            # A worker that died on its own (OOM killer, a crash) is replaced so the port keeps
+            # its capacity; its leases and unacknowledged requests are safe in Redis. If all
+            # `workers` replacements happened within a minute, something is wrong at start-up:
+            # stop replacing rather than spin.
+            now = time.monotonic()
+            if len(respawns) == respawns.maxlen and now - respawns[0] < RESPAWN_WINDOW_SECONDS:
+                log.error("worker %s exited with %s; too many restarts, not replacing it", proc.pid, proc.exitcode)
+                code = 1
+                continue
+            respawns.append(now)
+            log.warning("worker %s exited with %s; starting a replacement", proc.pid, proc.exitcode)
+            procs.append(start())
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(serve(Settings.from_env()))

@@ -1,0 +1,50 @@
+"""Background tasks of the web app, each an aiohttp cleanup context (aiohttp's
+background-task pattern: create the task, yield, stop it, await it)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from service.moderation.webhooks import Deliverer, stop_task, wait_or_stop
+from service.store.comments import REDIS_UNAVAILABLE
+from service.web import appkeys
+
+log = logging.getLogger("moderation.webhooks")
+
+
+async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The background delivery task (aiohttp's background-task pattern)."""
+    settings = app[appkeys.SETTINGS]
+    if settings.webhook_poll_seconds <= 0:
+        yield
+        return
+    session = aiohttp.ClientSession()
+    deliverer = Deliverer(
+        app[appkeys.REDIS],
+        session,
+        max_attempts=settings.webhook_max_attempts,
+        backoff_seconds=settings.webhook_backoff_seconds,
+        backoff_max_seconds=settings.webhook_backoff_max_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(_supervised(deliverer, settings.webhook_poll_seconds, stop))
+    yield
+    # A delivery in flight may finish (bounded by the receiver timeout), so it is not resent.
+    await stop_task(task, stop, settings.webhook_timeout_seconds + 1)
+    await session.close()
+
+
+async def _supervised(deliverer: Deliverer, poll_seconds: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await deliverer.run(poll_seconds, stop)
+        except REDIS_UNAVAILABLE as exc:
+            # Redis down: events are safe in Redis; try again after a pause.
+            log.warning("webhook delivery paused, redis unavailable: %s", type(exc).__name__)
+            await wait_or_stop(stop, max(poll_seconds, 1.0))

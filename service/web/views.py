@@ -1,0 +1,283 @@
+"""HTTP handlers: parse, call one domain operation, serialise."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+
+import msgspec
+from aiohttp import web
+
+from service.core.errors import (
+    FieldError,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
+from service.core.schemas import (
+    MAX_BODY_BYTES,
+    decode_object,
+    parse_claim,
+    parse_comment,
+    parse_decision,
+    parse_idempotency_key,
+    require_json,
+)
+from service.moderation.operations import MAX_PAGE, parse_status
+from service.store import keys
+from service.store.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
+from service.web import akismet, appkeys, coral, ui
+from service.web.client import client_ip
+
+JSON = "application/json"
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(data), status=status, content_type=JSON)
+
+
+async def site_caller(request: web.Request) -> SiteCaller:
+    # The IP budget is spent before the key is looked up, so guessing keys costs budget too.
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.check_ip(client_ip(request))
+    token = bearer(request.headers.get("Authorization"))
+    # Through the store's auto-pipeline: the key checks of concurrent submissions share a round trip.
+    caller = await resolve_site_key(request.app[appkeys.STORE].batched, token)
+    await limiter.check_credential(caller.key_digest)
+    return caller
+
+
+async def moderator(request: web.Request) -> Moderator:
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.check_ip(client_ip(request))
+    header = request.headers.get("Authorization")
+    if header is None and ui.SESSION_COOKIE in request.cookies:
+        # The moderator's page: session cookie + CSRF header instead of a bearer token.
+        mod = await ui.session_moderator(request)
+    else:
+        mod = await resolve_moderator(request.app[appkeys.REDIS], bearer(header))
+    await limiter.check_credential(mod.key_digest)
+    return mod
+
+
+async def read_json(request: web.Request) -> dict[str, object]:
+    # Refuse on the declared length before reading a byte of an oversized body.
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    require_json(request.headers.get("Content-Type"))
+    # A client that trickles its body must not hold a handler (and its memory) forever.
+    timeout = request.app[appkeys.SETTINGS].client_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            body = await request.read()
+    except TimeoutError:
+        raise RequestTimeout(f"the body did not arrive within {timeout:g} seconds") from None
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes")
+    return decode_object(body)
+
+
+async def submit_comment(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    idem = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+    comment = parse_comment(await read_json(request))
+    result = await request.app[appkeys.MODERATION].submit(caller, comment, idem)
+    response = web.Response(body=result.body, status=202, content_type=JSON)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def check_comment(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    comment = parse_comment(await read_json(request))
+    body = await request.app[appkeys.MODERATION].check(caller, comment)
+    return web.Response(body=body, status=200, content_type=JSON)
+
+
+async def get_comment(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    view = await request.app[appkeys.MODERATION].get_for_site(caller, request.match_info["comment_id"])
+    return _json(view)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 50
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= MAX_PAGE:
+        raise ValidationFailed(
+            "invalid limit",
+            errors=[FieldError("limit", "range", f"limit must be an integer from 1 to {MAX_PAGE}")],
+        )
+    return value
+
+
+async def review_queue(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    query = request.query
+    site = query.get("site")
+    if not site:
+        raise ValidationFailed("site is required", errors=[FieldError("site", "required", "site is required")])
+    status = parse_status(query.get("status"))
+    limit = _limit(query.get("limit"))
+    order = query.get("order", "desc")
+    if order not in {"asc", "desc"}:
+        raise ValidationFailed(
+            "invalid order", errors=[FieldError("order", "invalid", "order must be asc or desc")]
+        )
+    cursor = query.get("cursor") or None
+    if cursor is not None and (len(cursor) > 64 or not cursor.isalnum()):
+        raise ValidationFailed("invalid cursor", errors=[FieldError("cursor", "invalid", "cursor is malformed")])
+    page = await request.app[appkeys.MODERATION].queue(mod, site, status, limit, cursor, order == "desc")
+    return _json(page)
+
+
+async def claim(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    body = parse_claim(await read_json(request))
+    return _json(await request.app[appkeys.MODERATION].claim(mod, body.site, body.count))
+
+
+async def decision(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    doc = await read_json(request)
+    body = parse_decision(doc)
+    site = doc.get("site")
+    view = await request.app[appkeys.MODERATION].decide(
+        mod, request.match_info["comment_id"], body, site if isinstance(site, str) else None
+    )
+    return _json(view)
+
+
+async def get_site_settings(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    return _json(await request.app[appkeys.MODERATION].rules.get(mod, request.match_info["site"]))
+
+
+async def put_site_settings(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    body = await read_json(request)
+    return _json(await request.app[appkeys.MODERATION].rules.put(mod, request.match_info["site"], body))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    redis = request.app[appkeys.REDIS]
+    try:
+        async with asyncio.timeout(1.0):
+            await redis.ping()
+    except (TimeoutError, OSError) as exc:
+        raise ServiceUnavailable("redis is not reachable") from exc
+    version = request.app[appkeys.BATCHER].scorer.version
+    return _json({"status": "ready", "redis": "ok", "model_version": version})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    app = request.app
+    expected = app[appkeys.SETTINGS].metrics_token
+    if expected:
+        presented = bearer(request.headers.get("Authorization"))
+        if not hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode()):
+            raise Unauthorized("unknown metrics token")
+    redis = app[appkeys.REDIS]
+    depth: dict[tuple[str, str], int] = {}
+    sites = sorted(str(s) for s in await redis.smembers(keys.SITES))
+    if sites:
+        pipe = redis.pipeline(transaction=False)
+        for site in sites:
+            for status in keys.STATUSES:
+                pipe.zcard(keys.status_index(site, status))
+        values = iter(await pipe.execute())
+        for site in sites:
+            for status in keys.STATUSES:
+                depth[(site, status)] = int(next(values))
+    batcher = app[appkeys.BATCHER]
+    text = app[appkeys.METRICS].render(
+        app[appkeys.MODERATION].decisions, depth, batcher.scorer.version, batcher.batches, batcher.documents
+    )
+    return web.Response(text=text, content_type="text/plain", charset="utf-8", headers={"X-Format": "0.0.4"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    from service.web.openapi import build_spec
+
+    return _json(build_spec())
+
+
+# ---------------------------------------------------------------- integrations
+
+
+def _plain(answer: akismet.Answer) -> web.Response:
+    return web.Response(
+        text=answer.text, status=answer.status, headers=answer.headers, content_type="text/plain", charset="utf-8"
+    )
+
+
+async def _akismet_form(request: web.Request) -> dict[str, str]:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    form = await request.post()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+async def _akismet_caller(request: web.Request, api_key: str) -> SiteCaller | None:
+    limiter = request.app[appkeys.RATE_LIMITER]
+    await limiter.check_ip(client_ip(request))
+    try:
+        caller = await resolve_site_key(request.app[appkeys.REDIS], api_key)
+    except Unauthorized:
+        return None
+    await limiter.check_credential(caller.key_digest)
+    return caller
+
+
+async def akismet_verify_key(request: web.Request) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form.get("key") or form.get("api_key", ""))
+    return _plain(akismet.Answer("valid") if caller else akismet.invalid_key())
+
+
+async def akismet_comment_check(request: web.Request) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form.get("api_key", ""))
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.comment_check(request.app[appkeys.MODERATION], caller, form))
+
+
+async def _akismet_submit(request: web.Request, spam: bool) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form.get("api_key", ""))
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.submit(request.app[appkeys.MODERATION], caller, form, spam=spam))
+
+
+async def akismet_submit_spam(request: web.Request) -> web.Response:
+    return await _akismet_submit(request, spam=True)
+
+
+async def akismet_submit_ham(request: web.Request) -> web.Response:
+    return await _akismet_submit(request, spam=False)
+
+
+async def coral_moderate(request: web.Request) -> web.Response:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    await request.app[appkeys.RATE_LIMITER].check_ip(client_ip(request))
+    body = await request.read()
+    site = request.match_info["site"]
+    await coral.authenticate(request.app[appkeys.REDIS], site, request.headers.get(coral.SIGNATURE_HEADER), body)
+    answer = await coral.moderate(request.app[appkeys.MODERATION], site, decode_object(body))
+    if answer.body is None:
+        return web.Response(status=204)
+    return _json(answer.body)
