@@ -73,7 +73,7 @@ async def test_reply_shape(api: Api, site: Site) -> None:
     assert set(reply) >= {"id", "status", "spam_score", "reasons", "model_version", "created_at", "toxicity"}
     assert reply["status"] in {"approved", "pending", "spam"}
     assert 0.0 <= reply["spam_score"] <= 1.0
-    assert all(set(r) == {"code", "message"} for r in reply["reasons"])
+    assert all(set(r) == {"code", "message", "params"} for r in reply["reasons"])
     assert reply["toxicity"]["label"] in {"CLEAN", "OFFENSIVE", "HATE"}
     assert reply["model_version"] == api.app[__import__("service.web.appkeys").web.appkeys.BATCHER].scorer.version
     assert reply["created_at"].endswith("Z")

@@ -58,6 +58,7 @@ NOT_SITE_SCOPED = {
     ("GET", "/openapi.json"): "the API description",
     ("GET", "/moderate"): "the static page shell; its data comes from the /v1/review API",
     ("GET", "/static"): "page assets",
+    ("GET", "/favicon.ico"): "the page's icon, a static file",
 }
 
 
@@ -105,6 +106,20 @@ async def decide_b(w: World) -> None:
 @probe("GET", "/v1/sites/{site}/settings")
 async def read_b_settings(w: World) -> None:
     await expect(await w.api.request("GET", f"/v1/sites/{w.b.site_id}/settings", w.a.moderator_token), 403, 404)
+
+
+@probe("GET", "/v1/sites/{site}/stats")
+async def read_b_stats(w: World) -> None:
+    # B has a comment, so B's counters exist: A's token, bearer or page session, reads none of them.
+    await expect(await w.api.request("GET", f"/v1/sites/{w.b.site_id}/stats", w.a.moderator_token), 403)
+    await expect(await w.api.request("GET", f"/v1/sites/{w.b.site_id}/stats", w.forged_key()), 401)
+    cookies, _ = await _signed_in(w)
+    headers = {"Cookie": f"mod_session={cookies['mod_session']}"}
+    await expect(await w.api.request("GET", f"/v1/sites/{w.b.site_id}/stats", headers=headers), 403)
+    # A's own figures count A's comments only.
+    own = await w.api.request("GET", f"/v1/sites/{w.a.site_id}/stats?days=1", w.a.moderator_token)
+    await expect(own, 200)
+    assert (await own.json())["totals"]["submitted"] == 0
 
 
 @probe("PUT", "/v1/sites/{site}/settings")

@@ -49,6 +49,9 @@ class Settings:
     session_seconds: int = 8 * 3600
     ui_undo_seconds: float = 5.0
     ui_poll_seconds: float = 5.0
+    # The dashboard (GET /v1/sites/{site}/stats) counts days from midnight at this UTC
+    # offset: Vietnam's +7 h (no daylight saving) unless the newsroom is elsewhere.
+    stats_utc_offset_minutes: int = 420
     # Replies kept for Idempotency-Key retries.
     idempotency_ttl_seconds: int = 24 * 3600
     # Per-key and per-client-IP request budgets (requests per minute, 0 disables).
@@ -88,6 +91,9 @@ class Settings:
             batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", defaults.batch_max_wait_ms),
             lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", defaults.lease_seconds),
             session_seconds=_env_int(env, "MODERATION_SESSION_SECONDS", defaults.session_seconds),
+            stats_utc_offset_minutes=_env_int(
+                env, "MODERATION_STATS_UTC_OFFSET_MINUTES", defaults.stats_utc_offset_minutes
+            ),
             idempotency_ttl_seconds=_env_int(
                 env, "MODERATION_IDEMPOTENCY_TTL_SECONDS", defaults.idempotency_ttl_seconds
             ),

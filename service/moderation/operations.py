@@ -17,7 +17,7 @@ from service.moderation.rules import Rules, refusal_error
 from service.moderation.webhooks import build_event
 from service.scoring.batcher import Batcher
 from service.scoring.scorer import Score, ScoreInput
-from service.store import keys
+from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller
 from service.store.comments import Guards, Refusal, Store, new_comment_id
 
@@ -26,7 +26,9 @@ MAX_PAGE = 200
 
 class ReasonOut(msgspec.Struct, frozen=True):
     code: str
+    # English, for API clients; the moderator's page builds its own from code and params.
     message: str
+    params: dict[str, str | int | float] = {}
 
 
 class FeatureOut(msgspec.Struct, frozen=True):
@@ -90,7 +92,7 @@ def build_verdict(
         id=comment_id,
         status=decision.status,
         spam_score=_round(score.spam),
-        reasons=[ReasonOut(r.code, r.message) for r in decision.reasons],
+        reasons=[ReasonOut(r.code, r.message, dict(r.params)) for r in decision.reasons],
         toxicity=ToxicityOut(
             score.toxicity.label, {k: _round(v) for k, v in score.toxicity.probabilities.items()}
         ),
@@ -188,6 +190,7 @@ class Moderation:
             event_id,
             event_body,
             guards,
+            reason_codes=[r.code for r in decision.reasons],
         )
         if isinstance(earlier, Refusal):
             raise refusal_error(earlier)
@@ -229,6 +232,13 @@ class Moderation:
             "counts": await self.store.counts(site),
         }
 
+    async def stats(self, moderator: Moderator, site: str, days: int) -> dict[str, Any]:
+        """The site's dashboard figures for the last ``days`` days (service/store/stats.py)."""
+        moderator.require_site(site)
+        if not await self.store.site_exists(site):
+            raise NotFound(f"no site {site!r}")
+        return await stats.site_stats(self.store.redis, site, days, self.clock(), self.store.stats_offset)
+
     async def claim(self, moderator: Moderator, site: str, count: int) -> dict[str, Any]:
         moderator.require_site(site)
         now = now_ms()
@@ -262,7 +272,7 @@ class Moderation:
         stored = _stored_decoder.decode(row["doc"])
         status = DECISIONS[body.decision]
         check_block_flags(body, status, stored.comment)
-        decided_ms = now_ms()
+        decided_ms = self.clock()
         event_id, event_body = build_event(
             site,
             comment_id,
@@ -286,6 +296,7 @@ class Moderation:
             stored.comment.author_email.lower(),
             event_id,
             event_body,
+            wait_ms=decided_ms - int(row.get("created", "0") or 0),
         )
         if outcome.result == "missing":
             raise NotFound(f"no comment {comment_id!r}")

@@ -11,7 +11,7 @@ README.md, "Moderation rules and settings", lists them all.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from service.core.schemas import CommentIn
 from service.moderation.campaign import CAMPAIGN_MIN_POSTINGS, CAMPAIGN_WINDOW_SECONDS
@@ -46,13 +46,19 @@ def links_in(text: str) -> int:
     return count_links(head) + len(_EXPLICIT_LINK_RE.findall(text, LINK_SCAN_CHARS))
 
 
+# A reason's parameters: what its message was built from, so that a page can say it in
+# another language (service/web/static/js/i18n.js, reasonDetails).
+Params = dict[str, str | int | float]
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     code: str
     message: str
+    params: Params = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "params": dict(self.params)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,32 +92,49 @@ def _blocked(comment: CommentIn, active: ActiveSettings) -> list[Reason]:
         out.append(Reason("blocked_email", "the author's email is on the site's block list"))
     domain = active.blocked_domain(email)
     if domain is not None:
-        out.append(Reason("blocked_email_domain", f"the email domain {domain} is on the site's block list"))
+        out.append(
+            Reason("blocked_email_domain", f"the email domain {domain} is on the site's block list", {"domain": domain})
+        )
     network = active.blocked_network(comment.user_ip)
     if network is not None:
-        out.append(Reason("blocked_ip", f"the IP address is in the blocked range {network}"))
+        out.append(
+            Reason("blocked_ip", f"the IP address is in the blocked range {network}", {"network": str(network)})
+        )
     return out
 
 
 def _spam_band(score: Score, active: ActiveSettings, facts: Facts) -> tuple[str, Reason]:
     s = active.settings
     spam = score.spam
+    # Parameters rounded as the messages show them.
+    shown = round(spam, 2)
     if spam >= s.spam_at:
-        return "spam", Reason("spam_score", f"spam score {spam:.2f} is at or above {s.spam_at:.2f}")
+        return "spam", Reason(
+            "spam_score",
+            f"spam score {spam:.2f} is at or above {s.spam_at:.2f}",
+            {"score": shown, "threshold": round(s.spam_at, 2)},
+        )
     if spam < s.approve_below:
-        return "approved", Reason("low_spam_score", f"spam score {spam:.2f} is below {s.approve_below:.2f}")
+        return "approved", Reason(
+            "low_spam_score",
+            f"spam score {spam:.2f} is below {s.approve_below:.2f}",
+            {"score": shown, "threshold": round(s.approve_below, 2)},
+        )
     if s.trusted_authors and facts.approved_author:
         return "approved", Reason(
             "trusted_author",
             f"spam score {spam:.2f} would be held, but the author has an approved comment on this site",
+            {"score": shown},
         )
     return "pending", Reason(
-        "spam_score_uncertain", f"spam score {spam:.2f} is between {s.approve_below:.2f} and {s.spam_at:.2f}"
+        "spam_score_uncertain",
+        f"spam score {spam:.2f} is between {s.approve_below:.2f} and {s.spam_at:.2f}",
+        {"score": shown, "low": round(s.approve_below, 2), "high": round(s.spam_at, 2)},
     )
 
 
-def _hold(code: str, message: str) -> tuple[str, Reason]:
-    return "pending", Reason(code, message)
+def _hold(code: str, message: str, params: Params | None = None) -> tuple[str, Reason]:
+    return "pending", Reason(code, message, params or {})
 
 
 def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Facts | None = None) -> Decision:
@@ -124,10 +147,11 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
         hit = fields.find(active.disallowed_words)
         if hit is not None:
             message = f"{hit.field} contains the disallowed word {hit.entry!r}"
-            outcomes.append(("spam", Reason("disallowed_word", message)))
+            outcomes.append(("spam", Reason("disallowed_word", message, {"field": hit.field, "word": hit.entry})))
         hit = fields.find(active.moderation_words)
         if hit is not None:
-            outcomes.append(_hold("moderation_word", f"{hit.field} contains the moderation word {hit.entry!r}"))
+            message = f"{hit.field} contains the moderation word {hit.entry!r}"
+            outcomes.append(_hold("moderation_word", message, {"field": hit.field, "word": hit.entry}))
 
     postings = facts.campaign_count + 1
     if s.campaign_check and postings >= CAMPAIGN_MIN_POSTINGS:
@@ -138,6 +162,7 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
                     "campaign",
                     f"the same text was posted {postings} times on this site within "
                     f"{CAMPAIGN_WINDOW_SECONDS // 60} minutes",
+                    {"count": postings, "minutes": CAMPAIGN_WINDOW_SECONDS // 60},
                 ),
             )
         )
@@ -147,16 +172,19 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
     offensive = probabilities.get("OFFENSIVE", 0.0)
     if hate >= s.hate_reject_at:
         message = f"hate speech probability {hate:.2f} is at or above {s.hate_reject_at:.2f}"
-        outcomes.append(("rejected", Reason("hate_speech", message)))
+        params: Params = {"probability": round(hate, 2), "threshold": round(s.hate_reject_at, 2)}
+        outcomes.append(("rejected", Reason("hate_speech", message, params)))
     if offensive >= s.offensive_hold_at:
         message = f"offensive probability {offensive:.2f} is at or above {s.offensive_hold_at:.2f}"
-        outcomes.append(_hold("offensive", message))
+        params = {"probability": round(offensive, 2), "threshold": round(s.offensive_hold_at, 2)}
+        outcomes.append(_hold("offensive", message, params))
 
     outcomes.append(_spam_band(score, active, facts))
 
     links = links_in(comment.content)
     if links > s.max_links:
-        outcomes.append(_hold("too_many_links", f"{links} links; more than {s.max_links} are held for review"))
+        message = f"{links} links; more than {s.max_links} are held for review"
+        outcomes.append(_hold("too_many_links", message, {"links": links, "max": s.max_links}))
 
     if s.mode == "pre":
         outcomes.append(_hold("pre_moderation", "the site holds every comment for review"))
@@ -168,6 +196,7 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
     reasons = [r for o, r in outcomes if o != "approved" or status == "approved" or r.code == "trusted_author"]
     reasons.extend(facts.refusals)
     if s.shadow_mode:
-        reasons.append(Reason("shadow_mode", f"shadow mode: the rules decided {status}; answering pending"))
+        message = f"shadow mode: the rules decided {status}; answering pending"
+        reasons.append(Reason("shadow_mode", message, {"status": status}))
         return Decision("pending", tuple(reasons), shadow_status=status)
     return Decision(status, tuple(reasons))

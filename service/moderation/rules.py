@@ -73,8 +73,10 @@ class Prepared:
 
 def flood_reason(refusal: Refusal) -> Reason:
     seconds = max(1, -(-refusal.retry_ms // 1000))
-    who = "this email address" if refusal.kind == "flood_email" else "this IP address"
-    return Reason("flood", f"too many comments from {who}; retry in {seconds} s")
+    who = "email" if refusal.kind == "flood_email" else "ip"
+    address = "this email address" if who == "email" else "this IP address"
+    message = f"too many comments from {address}; retry in {seconds} s"
+    return Reason("flood", message, {"who": who, "retry_seconds": seconds})
 
 
 def refusal_error(refusal: Refusal) -> ProblemError:

@@ -27,7 +27,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from service.store import keys
+from service.store import keys, stats
 from service.store.autopipeline import AutoPipeline
 
 # "Redis cannot answer right now", from one server or a cluster: background loops wait
@@ -49,7 +49,7 @@ MAX_FILTER_SCAN = 2_000
 
 _SUBMIT_LUA = """
 -- KEYS: comment, status index, review stream, idempotency, site meta, webhook event,
---       webhook due
+--       webhook due, stats day
 -- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl,
 --       webhook event id ('' = not a final decision), webhook event body
 if ARGV[5] ~= '' then
@@ -59,10 +59,11 @@ end
 -- Rule guards (service/policy.py). KEYS[G..]: flood email, flood ip, post duplicates, then
 -- the campaign band keys, which must stay LAST (their number varies). ARGV[A..]: now_ms,
 -- flood window ms (0 = off), ip limit per minute (0 = off), duplicate field ('' = off),
--- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse).
+-- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse),
+-- then the stats day's ttl and the comment's reason codes (space-separated).
 -- The pre-check read these before scoring; they are checked again here because two
 -- concurrent submissions can both pass a read, and only a script makes check+write atomic.
-local G, A = 8, 9
+local G, A = 9, 9
 local now = tonumber(ARGV[A])
 local flood_ms = tonumber(ARGV[A + 1])
 local ip_limit = tonumber(ARGV[A + 2])
@@ -120,14 +121,21 @@ if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
   redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
   redis.call('ZADD', KEYS[7], 0, ARGV[7])
 end
+-- The dashboard's counters (service/store/stats.py) change in the same step as the comment. The
+-- day's first write sets its expiry (NX: later writes of the same day skip the rewrite).
+redis.call('HINCRBY', KEYS[8], 'auto:' .. ARGV[2], 1)
+for code in string.gmatch(ARGV[A + 8], '%S+') do
+  redis.call('HINCRBY', KEYS[8], 'reason:' .. code, 1)
+end
+redis.call('EXPIRE', KEYS[8], ARGV[A + 7], 'NX')
 return {1, ''}
 """
 
 _DECIDE_LUA = """
 -- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
---       approved authors, labels, site meta, webhook event, webhook due
+--       approved authors, labels, site meta, webhook event, webhook due, stats day
 -- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
---       webhook event id, webhook event body
+--       webhook event id, webhook event body, stats ttl, wait field, wait ms
 local h = KEYS[1]
 local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'doc')
 if not cur[1] then return {'missing'} end
@@ -159,6 +167,15 @@ if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[9], 'webhook_url') == 1 then
   redis.call('HSET', KEYS[10], 'body', ARGV[11], 'attempts', 0)
   redis.call('ZADD', KEYS[11], 0, ARGV[10])
 end
+-- Dashboard counters (service/store/stats.py); the waiting time counts only for held comments.
+redis.call('HINCRBY', KEYS[12], 'dec:' .. ARGV[2], 1)
+if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[12], 'dec_reason:' .. ARGV[6], 1) end
+if cur[1] == 'pending' then
+  redis.call('HINCRBY', KEYS[12], ARGV[13], 1)
+  redis.call('HINCRBY', KEYS[12], 'wait_n', 1)
+  redis.call('HINCRBY', KEYS[12], 'wait_ms', ARGV[14])
+end
+redis.call('EXPIRE', KEYS[12], ARGV[12], 'NX')
 return {'ok', cur[1]}
 """
 
@@ -167,8 +184,9 @@ _RECHECK_LUA = """
 -- recorded as decided_by (a moderator can still overrule it) and not kept as a label
 -- (the model must not learn from its own output).
 -- KEYS: comment, review stream, idx pending, idx new status, site meta, webhook event,
---       webhook due
--- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body
+--       webhook due, stats day
+-- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body,
+--       stats ttl
 local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
 if cur[1] ~= 'pending' or cur[2] then return 'skipped' end
 if cur[3] and tonumber(cur[4]) > tonumber(ARGV[3]) then return 'claimed' end
@@ -185,6 +203,8 @@ if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
   redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
   redis.call('ZADD', KEYS[7], 0, ARGV[7])
 end
+redis.call('HINCRBY', KEYS[8], 'recheck:' .. ARGV[2], 1)
+redis.call('EXPIRE', KEYS[8], ARGV[9], 'NX')
 return 'ok'
 """
 
@@ -337,9 +357,13 @@ def parse_stream_entries(entries: Any) -> list[StreamItem]:
 
 
 class Store:
-    def __init__(self, redis: Redis, *, idempotency_ttl: int) -> None:
+    def __init__(
+        self, redis: Redis, *, idempotency_ttl: int, stats_utc_offset_minutes: int = stats.DEFAULT_UTC_OFFSET_MINUTES
+    ) -> None:
         self.redis = redis
         self.idempotency_ttl = idempotency_ttl
+        # Which calendar day a submission or decision is counted on (service/store/stats.py).
+        self.stats_offset = stats_utc_offset_minutes
         self._submit = redis.register_script(_SUBMIT_LUA)
         self._decide = redis.register_script(_DECIDE_LUA)
         self._recheck = redis.register_script(_RECHECK_LUA)
@@ -367,12 +391,14 @@ class Store:
         event_id: str = "",
         event_body: bytes = b"",
         guards: Guards | None = None,
+        reason_codes: Sequence[str] = (),
     ) -> StoredReply | Refusal | None:
         """Store one comment atomically; return the earlier reply if the key was used.
 
         ``event_id``/``event_body``: the webhook event of a final decision, queued in the
         same script when the site has a webhook. ``guards``: the flood, duplicate and
         campaign bookkeeping of the site's rules; a :class:`Refusal` means nothing was stored.
+        ``reason_codes``: counted on the day's dashboard counters with the comment.
         """
         g = guards or Guards(now_ms=created_ms)
         idem_key = keys.idempotency(site, idempotency_key or "-")
@@ -386,6 +412,7 @@ class Store:
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
+                keys.stats_day(site, stats.day_of(created_ms, self.stats_offset)),
                 *g.keys(site),
             ],
             args=[
@@ -398,6 +425,8 @@ class Store:
                 event_id,
                 event_body,
                 *g.args(),
+                stats.TTL_SECONDS,
+                " ".join(dict.fromkeys(reason_codes)),
             ],
         )
         if int(result[0]) == 1:
@@ -507,7 +536,9 @@ class Store:
         author_key: str,
         event_id: str = "",
         event_body: bytes = b"",
+        wait_ms: int = 0,
     ) -> DecideOutcome:
+        """Record a moderator's decision; ``wait_ms`` (since submission) feeds the dashboard."""
         result = await self._decide(
             keys=[
                 keys.comment(site, comment_id),
@@ -521,6 +552,7 @@ class Store:
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
+                keys.stats_day(site, stats.day_of(now_ms, self.stats_offset)),
             ],
             args=[
                 comment_id,
@@ -534,6 +566,9 @@ class Store:
                 author_key,
                 event_id,
                 event_body,
+                stats.TTL_SECONDS,
+                stats.wait_field(wait_ms),
+                max(0, wait_ms),
             ],
         )
         outcome = str(result[0])
@@ -561,8 +596,19 @@ class Store:
                 keys.site_meta(site),
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
+                keys.stats_day(site, stats.day_of(now_ms, self.stats_offset)),
             ],
-            args=[comment_id, status, now_ms, keys.REVIEW_GROUP, model_version, spam_score, event_id, event_body],
+            args=[
+                comment_id,
+                status,
+                now_ms,
+                keys.REVIEW_GROUP,
+                model_version,
+                spam_score,
+                event_id,
+                event_body,
+                stats.TTL_SECONDS,
+            ],
         )
         return str(result)
 

@@ -160,3 +160,12 @@ def campaign_band(site: str, band_id: str) -> str:
     Trimmed to the campaign window on each write and expires with it (10 minutes).
     """
     return f"site:{{{site}}}:camp:{band_id}"
+
+
+def stats_day(site: str, day: str) -> str:
+    """Hash: one day's dashboard counters (service/store/stats.py lists the fields).
+
+    Incremented by the submit, decide and recheck scripts; the day's first write sets its
+    expiry to stats.TTL_SECONDS, and a day is written only while it is today.
+    """
+    return f"site:{{{site}}}:stats:{day}"

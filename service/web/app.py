@@ -91,7 +91,11 @@ async def model_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
-    store = Store(app[appkeys.REDIS], idempotency_ttl=settings.idempotency_ttl_seconds)
+    store = Store(
+        app[appkeys.REDIS],
+        idempotency_ttl=settings.idempotency_ttl_seconds,
+        stats_utc_offset_minutes=settings.stats_utc_offset_minutes,
+    )
     app[appkeys.STORE] = store
     app[appkeys.MODERATION] = Moderation(store, app[appkeys.BATCHER], lease_seconds=settings.lease_seconds)
     app[appkeys.RATE_LIMITER] = RateLimiter(

@@ -371,6 +371,114 @@ def _settings_paths(mod_auth: list[dict[str, list[str]]]) -> dict[str, Any]:
     }
 
 
+def _counts(names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": list(names),
+        "properties": {n: {"type": "integer", "minimum": 0} for n in names},
+    }
+
+
+def _site_stats_schema() -> dict[str, Any]:
+    seconds: dict[str, Any] = {"type": ["number", "null"], "minimum": 0}
+    by_code = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+    share = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+    statuses = ("pending", "approved", "spam", "rejected")
+    final = ("approved", "spam", "rejected")
+    ttd = {
+        "type": "object",
+        "description": "Moderator decisions on held comments, by time since submission; percentiles "
+        "estimated from a histogram as Prometheus' histogram_quantile does",
+        "required": ["count", "mean_seconds", "p50_seconds", "p90_seconds", "p99_seconds"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "mean_seconds": seconds,
+            "p50_seconds": seconds,
+            "p90_seconds": seconds,
+            "p99_seconds": seconds,
+            "buckets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["le_seconds", "count"],
+                    "properties": {
+                        "le_seconds": {"type": ["integer", "null"], "description": "upper bound; null: open"},
+                        "count": {"type": "integer", "minimum": 0},
+                    },
+                },
+            },
+        },
+    }
+    figures = {
+        "submitted": {"type": "integer", "minimum": 0},
+        "auto": {**_counts(statuses), "description": "stored comments by their automatic outcome"},
+        "decided": {**_counts(final), "description": "moderator decisions"},
+        "rechecked": {**_counts(final), "description": "pending comments moved by a newer model"},
+        "spam_share": {**share, "description": "automatic spam / submitted; null without submissions"},
+        "reasons": {**by_code, "description": "reason codes of the stored comments"},
+        "decision_reasons": {**by_code, "description": "reasons moderators gave"},
+        "time_to_decision": ttd,
+    }
+    day = {
+        "type": "object",
+        "required": ["day", *figures],
+        "properties": {"day": {"type": "string", "format": "date"}, **figures},
+    }
+    return {
+        "type": "object",
+        "required": ["site", "days", "utc_offset_minutes", "from", "to", "daily", "totals", "queue"],
+        "properties": {
+            "site": _STR,
+            "days": {"type": "integer"},
+            "utc_offset_minutes": {"type": "integer"},
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "daily": {"type": "array", "items": day, "description": "oldest first, today last"},
+            "totals": {"type": "object", "required": list(figures), "properties": figures},
+            "queue": {
+                "type": "object",
+                "description": "The pending queue now; ages exact, from the queue's time order",
+                "required": ["pending", "oldest_seconds", "p50_seconds", "p90_seconds"],
+                "properties": {
+                    "pending": {"type": "integer", "minimum": 0},
+                    "oldest_seconds": seconds,
+                    "p50_seconds": seconds,
+                    "p90_seconds": seconds,
+                },
+            },
+        },
+    }
+
+
+def _stats_path(mod_read_auth: list[dict[str, list[str]]]) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": "getSiteStats",
+            "summary": "Dashboard figures: per-day counts by status and reason, spam share, "
+            "time to decision and queue age",
+            "description": "Days are calendar days at MODERATION_STATS_UTC_OFFSET_MINUTES (default +420, "
+            "Vietnam). Counters are kept 90 days.",
+            "security": mod_read_auth,
+            "parameters": [
+                {"name": "site", "in": "path", "required": True, "schema": _STR},
+                {
+                    "name": "days",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 14},
+                },
+            ],
+            "responses": {
+                "200": _json("The site's figures", _ref("SiteStats")),
+                "403": _problem("No access to this site"),
+                "404": _problem("No such site"),
+                "422": _problem("days out of range"),
+                **COMMON_ERRORS,
+            },
+        }
+    }
+
+
 def build_spec() -> dict[str, Any]:
     site_auth: list[dict[str, list[str]]] = [{"siteKey": []}]
     # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
@@ -414,8 +522,18 @@ def build_spec() -> dict[str, Any]:
                 "Reason": {
                     "type": "object",
                     "required": ["code", "message"],
-                    "properties": {"code": _STR, "message": _STR},
+                    "properties": {
+                        "code": _STR,
+                        "message": {**_STR, "description": "English; built from code and params"},
+                        "params": {
+                            "type": "object",
+                            "description": "What the message was built from (e.g. score, threshold), "
+                            "so a client can word the reason in its own language",
+                            "additionalProperties": {"type": ["string", "number"]},
+                        },
+                    },
                 },
+                "SiteStats": _site_stats_schema(),
                 "Problem": {
                     "type": "object",
                     "required": ["type", "title", "status", "detail"],
@@ -600,6 +718,7 @@ def build_spec() -> dict[str, Any]:
                 }
             },
             "/v1/sites/{site}/settings": _settings_paths(mod_auth),
+            "/v1/sites/{site}/stats": _stats_path(mod_read_auth),
             "/moderate/session": _session_paths(),
             "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json("Up", {"type": "object"})}}},
             "/readyz": {
@@ -616,6 +735,14 @@ def build_spec() -> dict[str, Any]:
                         "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": _STR}}},
                         "401": _problem("MODERATION_METRICS_TOKEN is set and the token is missing or wrong"),
                         "503": _problem("Storage unavailable"),
+                    },
+                }
+            },
+            "/favicon.ico": {
+                "get": {
+                    "operationId": "favicon",
+                    "responses": {
+                        "200": {"description": "The icon", "content": {"image/x-icon": {"schema": _STR}}}
                     },
                 }
             },

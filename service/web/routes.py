@@ -16,10 +16,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/review/{comment_id}/decision", views.decision)
     app.router.add_get("/v1/sites/{site}/settings", views.get_site_settings)
     app.router.add_put("/v1/sites/{site}/settings", views.put_site_settings)
+    app.router.add_get("/v1/sites/{site}/stats", views.site_stats)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
     app.router.add_get("/openapi.json", views.openapi)
+    app.router.add_get("/favicon.ico", ui.favicon)
     # Drop-in integrations: the Akismet REST API and Coral Talk's external moderation phase.
     app.router.add_post("/1.1/verify-key", views.akismet_verify_key)
     app.router.add_post("/1.1/comment-check", views.akismet_comment_check)

@@ -117,6 +117,13 @@ def _json(data: object, status: int = 200) -> web.Response:
     )
 
 
+async def favicon(request: web.Request) -> web.FileResponse:
+    # Browsers ask for /favicon.ico on any page of the host, API replies included.
+    return web.FileResponse(
+        STATIC_DIR / "favicon.ico", headers={"Cache-Control": "max-age=86400", "Content-Type": "image/x-icon"}
+    )
+
+
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(PAGE_FILE, headers={"Cache-Control": "no-cache"})
 

@@ -26,7 +26,7 @@ from service.core.schemas import (
     require_json,
 )
 from service.moderation.operations import MAX_PAGE, parse_status
-from service.store import keys
+from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
 from service.web import akismet, appkeys, coral, ui
 from service.web.client import client_ip
@@ -164,6 +164,27 @@ async def put_site_settings(request: web.Request) -> web.Response:
     mod = await moderator(request)
     body = await read_json(request)
     return _json(await request.app[appkeys.MODERATION].rules.put(mod, request.match_info["site"], body))
+
+
+def _days(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return stats.DEFAULT_DAYS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= stats.KEEP_DAYS:
+        raise ValidationFailed(
+            "invalid days",
+            errors=[FieldError("days", "range", f"days must be an integer from 1 to {stats.KEEP_DAYS}")],
+        )
+    return value
+
+
+async def site_stats(request: web.Request) -> web.Response:
+    mod = await moderator(request)
+    days = _days(request.query.get("days"))
+    return _json(await request.app[appkeys.MODERATION].stats(mod, request.match_info["site"], days))
 
 
 async def healthz(request: web.Request) -> web.Response:
