@@ -369,3 +369,183 @@ async def test_filters_and_narrow_screen(
     assert overflow <= 0
     await expect(item(page, first)).to_be_visible()
     await page.screenshot(path=str(SCREENSHOTS / "queue-360.png"), full_page=True)
+
+
+# English words of the rules' messages (service/moderation/policy.py) that have no place on
+# the Vietnamese page; "email" and "IP" are used in Vietnamese too.
+_ENGLISH = re.compile(
+    r"\b(score|between|above|below|links?|held|review|contains|word|author|comment|site|"
+    r"probability|shadow|blocked|range|because|the|is|are|of)\b",
+    re.IGNORECASE,
+)
+
+
+async def test_vietnamese_page_words_every_reason_and_signal_in_vietnamese(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    from service.scoring.features import SIGNAL_NAMES
+    from service.scoring.scorer import OTHER_WORDING
+
+    api = await make_api()
+    settings = {
+        "version": 0,
+        "mode": "first",
+        "moderation_words": ["giá xăng"],
+        "blocked_email_domains": ["rac.example"],
+        "blocked_ips": ["203.0.113.0/24"],
+        "spam_at": 1.0,  # whatever the model says, the first comment waits and the second is spam by the block list
+    }
+    resp = await api.request("PUT", f"/v1/sites/{site.site_id}/settings", site.moderator_token, json=settings)
+    assert resp.status == 200, await resp.text()
+    links = "https://vnexpress.net/x https://tuoitre.vn/y https://thanhnien.vn/z"
+    [held_id] = await held(api, site, 1, content=f"Giá xăng tăng mãi, mời mọi người đọc thêm ở {links}.")
+    status, spam = await submit(
+        api,
+        site,
+        comment(
+            content="Vay tiền nhanh trong ngày, liên hệ zalo 0912345678, giải ngân ngay!!!",
+            author_email="vay@rac.example",
+            user_ip="203.0.113.7",
+        ),
+    )
+    assert status == 202 and spam["status"] == "spam", spam
+    queue = await api.request("GET", f"/v1/review/queue?site={site.site_id}&status=pending", site.moderator_token)
+    [pending] = (await queue.json())["items"]
+    codes = {r["code"] for r in pending["reasons"]}
+    assert {"moderation_word", "too_many_links", "first_comment"} <= codes, codes
+    assert {"blocked_email_domain", "blocked_ip"} <= {r["code"] for r in spam["reasons"]}
+    english_messages = [r["message"] for r in pending["reasons"] + spam["reasons"]]
+
+    page = await make_page(locale="vi-VN")
+    responses: list[tuple[int, str]] = []
+    page.on("response", lambda r: responses.append((r.status, r.url)))
+    await sign_in(page, api, site.moderator_token)
+    for tab, cid, heading in (("pending", held_id, "Lý do giữ lại"), ("spam", spam["id"], "Lý do đánh dấu spam")):
+        await page.locator(f"[role=tab][data-status={tab}]").click()
+        row = item(page, cid)
+        await expect(row.locator(".reason").first).to_be_visible()
+        await expect(row.locator("p.label").first).to_have_text(heading)
+        texts = await row.locator(".reason").all_inner_texts()
+        titles = [await r.get_attribute("title") or "" for r in await row.locator(".reason").all()]
+        features = await row.locator(".feature").all_inner_texts()
+        for text in texts + titles:
+            assert not _ENGLISH.search(text), text
+            assert not any(m in text for m in english_messages), text
+        for text in features:
+            name = text.rsplit(" +", 1)[0]
+            assert name not in (*SIGNAL_NAMES, OTHER_WORDING), text
+        if tab == "pending":
+            await expect(row.locator(".reason[data-code=moderation_word]")).to_contain_text(
+                "Nội dung có từ cần duyệt “giá xăng”"
+            )
+            await expect(row.locator(".reason[data-code=too_many_links]")).to_contain_text("3 liên kết")
+            score = next((r for r in pending["reasons"] if r["code"] == "spam_score_uncertain"), None)
+            if score is not None:  # Vietnamese numbers have a decimal comma
+                assert f"{score['params']['score']:.2f}".replace(".", ",") in " ".join(texts)
+        else:
+            await expect(row.locator(".reason[data-code=blocked_ip]")).to_contain_text("dải bị chặn 203.0.113.0/24")
+    # The same reasons in English on the English page.
+    await page.get_by_role("button", name="English").click()
+    await expect(item(page, spam["id"]).locator("p.label").first).to_have_text("Filed as spam because")
+    await expect(item(page, spam["id"]).locator(".reason[data-code=blocked_ip]")).to_contain_text(
+        "the IP address is in the blocked range 203.0.113.0/24"
+    )
+    # Nothing the page asked for was missing (the favicon included); the 401 is the page
+    # asking whether a session exists before sign-in.
+    assert any(url.endswith(("/favicon.ico", "/favicon.svg")) for _, url in responses)
+    assert [r for r in responses if r[0] >= 400 and not r[1].endswith("/moderate/session")] == []
+    icon = await api.request("GET", "/favicon.ico")
+    assert icon.status == 200 and icon.headers["Content-Type"] == "image/x-icon"
+
+
+async def test_counts_move_during_the_undo_window(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=30.0, ui_poll_seconds=1.0)
+    ids = await held(api, site, 2)
+    page = await make_page()
+    await sign_in(page, api, site.moderator_token)
+    await expect(page.locator("[data-count=pending]")).to_have_text("2")
+    await expect(item(page, ids[-1])).to_be_focused()
+    await page.keyboard.press("a")
+    # Held for the undo window, not yet sent: the counts already show it, and keep showing
+    # it across the page's count polls (which cannot include it yet).
+    await expect(page.locator("body")).to_have_attribute("data-outbox", "1")
+    await expect(page.locator("[data-count=pending]")).to_have_text("1")
+    await expect(page.locator("[data-count=approved]")).to_have_text("1")
+    async with page.expect_response(lambda r: "/v1/review/queue" in r.url and "limit=1" in r.url):
+        pass  # one count poll answered while the decision is still held
+    await expect(page.locator("[data-count=pending]")).to_have_text("1")
+    await page.keyboard.press("u")
+    await expect(page.locator("[data-count=pending]")).to_have_text("2")
+    await expect(page.locator("[data-count=approved]")).to_have_text("0")
+    # Decided for real: the server's counts take over, with no double count.
+    await page.keyboard.press("s")
+    await expect(page.locator("[data-count=spam]")).to_have_text("1")
+    await page.locator("[role=tab][data-status=approved]").click()  # switching tabs sends it
+    await expect(page.locator("body")).to_have_attribute("data-outbox", "0")
+    async with page.expect_response(lambda r: "/v1/review/queue" in r.url and "limit=1" in r.url):
+        pass  # one count poll answered while the decision is still held
+    await expect(page.locator("[data-count=pending]")).to_have_text("1")
+    await expect(page.locator("[data-count=spam]")).to_have_text("1")
+    assert (await status_of(api, site, ids[-1]))["status"] == "spam"
+
+
+async def test_stats_view_shows_the_days_counts_and_charts(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=0.2)
+    ids = await held(api, site, 5)
+    status, spam = await submit(
+        api,
+        site,
+        comment(
+            content="Liên hệ zalo 0912345678 để nhận ưu đãi vay tiền nhanh, lãi suất thấp!!!",
+            author_name="Dịch vụ tài chính",
+            author_email="vay.nhanh@example.vn",
+            user_ip="198.51.100.9",
+        ),
+    )
+    assert status == 202 and spam["status"] == "spam", spam
+    page = await make_page(locale="vi-VN")
+    await sign_in(page, api, site.moderator_token)
+    # Three decisions through the page: approve, spam, reject with a reason.
+    await expect(item(page, ids[-1])).to_be_focused()
+    await page.keyboard.press("a")
+    await landed(page)
+    await expect(item(page, ids[-2])).to_have_class(re.compile(r"\bcurrent\b"))
+    await page.keyboard.press("s")
+    await landed(page)
+    await expect(item(page, ids[-3])).to_have_class(re.compile(r"\bcurrent\b"))
+    await page.keyboard.press("r")
+    dialog = page.get_by_role("dialog", name="Từ chối bình luận")
+    await dialog.get_by_label("Lạc đề").check()
+    await dialog.get_by_role("button", name="Xác nhận").click()
+    await landed(page)
+
+    await page.get_by_role("tab", name="Thống kê").click()
+    view = page.locator("#stats-view")
+    await expect(view).to_have_attribute("data-ready", "1")
+    await expect(view.locator("[data-stat=submitted] dd")).to_have_text("6")
+    await expect(view.locator("[data-stat=decided] dd")).to_have_text("3")
+    await expect(view.locator("[data-stat=pending] dd")).to_have_text("2")
+    await expect(view.locator("[data-stat=spamShare] dd")).to_have_text(re.compile(r"^16,7\s?%$"))
+    # Today's row: 6 received, 5 held, 1 spam, 3 decided; the chart columns match.
+    today = view.locator("table.daily tbody tr").last
+    await expect(today.locator("td")).to_have_text(["6", "0", "5", "1", "0", "3"])
+    await expect(view.locator("table.reasons")).to_contain_text("Quá nhiều liên kết")
+    links_row = view.locator("table.reasons tbody tr", has_text="Quá nhiều liên kết")
+    await expect(links_row.locator("td")).to_have_text("5")
+    # Three decisions on held comments, all within the first 30 seconds.
+    await expect(view.locator("table.wait tbody tr", has_text="≤ 30 giây").locator("td")).to_have_text("3")
+    # The charts are uPlot canvases, served by this service (no CDN).
+    await expect(view.locator(".chart .uplot canvas")).to_have_count(3)
+    await expect(view.locator("[data-chart=daily] .u-legend")).to_contain_text("Chờ duyệt")
+    figures = await (await api.request("GET", f"/v1/sites/{site.site_id}/stats?days=14", site.moderator_token)).json()
+    assert figures["totals"]["decided"] == {"approved": 1, "spam": 1, "rejected": 1}
+    assert figures["totals"]["decision_reasons"] == {"off_topic": 1, "spam": 1}
+    await page.screenshot(path=str(SCREENSHOTS / "stats.png"), full_page=True)
+    # English on the same data.
+    await page.get_by_role("button", name="English").click()
+    await expect(view.locator("[data-stat=submitted] dt")).to_have_text("Comments received")
+    await expect(view.locator("table.reasons")).to_contain_text("Too many links")

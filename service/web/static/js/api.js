@@ -63,3 +63,7 @@ export function claim(site, count) {
 export function decide(site, id, body, options) {
   return call("POST", `/v1/review/${encodeURIComponent(id)}/decision`, { site, ...body }, options);
 }
+
+export function stats(site, days) {
+  return call("GET", `/v1/sites/${encodeURIComponent(site)}/stats?days=${encodeURIComponent(String(days))}`);
+}

@@ -8,7 +8,8 @@
 
 import * as api from "./api.js";
 import { renderHighlighted } from "./highlight.js";
-import { REJECT_REASONS, done, initialLanguage, language, setLanguage, t, tx } from "./i18n.js";
+import { REJECT_REASONS, done, initialLanguage, language, reasonDetail, setLanguage, signalName, t, tx } from "./i18n.js";
+import { hideStats, redrawStats, showStats } from "./stats.js";
 
 const CLAIM_BATCH = 20;
 const PAGE_SIZE = 200;
@@ -28,6 +29,13 @@ const state = {
   hidden: new Set(),
   held: null, // the action inside its undo window: {ids, decision, extra, timer}
   outbox: 0, // actions not yet answered by the server (held or in flight)
+  // Decisions the shown counts must account for: id -> {from, to, ackedAt}. While held or in
+  // flight (ackedAt null) the server's counts do not include them yet; once answered, only
+  // counts requested after the answer do (ackedAt is the count request sequence then).
+  moving: new Map(),
+  countsSeq: 0, // count requests started
+  countsFrom: 0, // the sequence number of the request the shown counts came from
+  view: "queue", // or "stats"
   pollTimer: null,
 };
 
@@ -178,13 +186,23 @@ function renderItem(item) {
     }),
   );
 
-  const reasons = el("ul", { class: "chips reasons", "aria-label": t("reasons") });
+  // The reasons explain the automatic outcome, whatever the comment's status is now.
+  const heading = tx("reasonsByStatus", item.auto_status || item.status);
+  const reasons = el("ul", { class: "chips reasons", "aria-label": heading });
   for (const r of item.reasons) {
-    reasons.append(el("li", { class: "chip reason", "data-code": r.code, title: r.message }, el("span", { text: tx("reasonCodes", r.code) }), el("span", { class: "detail", text: r.message })));
+    const detail = reasonDetail(r);
+    reasons.append(
+      el(
+        "li",
+        { class: "chip reason", "data-code": r.code, title: detail },
+        el("span", { text: tx("reasonCodes", r.code) }),
+        detail ? el("span", { class: "detail", text: detail }) : null,
+      ),
+    );
   }
   const features = el("ul", { class: "chips features", "aria-label": t("features") });
   for (const f of ((item.explanation && item.explanation.spam) || []).filter((x) => x.weight > 0).slice(0, 6)) {
-    features.append(el("li", { class: "chip feature", text: `${f.feature} +${f.weight.toFixed(2)}` }));
+    features.append(el("li", { class: "chip feature", "data-feature": f.feature, text: `${signalName(f.feature)} +${f.weight.toFixed(2)}` }));
   }
 
   const actions = el("div", { class: "actions" });
@@ -205,7 +223,7 @@ function renderItem(item) {
   );
 
   li.append(head, meta, text, scores);
-  if (item.reasons.length) li.append(el("p", { class: "label", text: t("reasons") }), reasons);
+  if (item.reasons.length) li.append(el("p", { class: "label", text: heading }), reasons);
   if (features.childElementCount) li.append(el("p", { class: "label", text: t("features") }), features);
   li.append(actions);
   li.addEventListener("click", (e) => {
@@ -259,15 +277,31 @@ function toggleSelect(id, on = !state.selected.has(id)) {
   setCurrent(id, document.activeElement && document.activeElement.type !== "checkbox");
 }
 
+// The server's counts, moved by the decisions they cannot include yet (see state.moving).
+function shownCounts() {
+  const counts = { ...state.counts };
+  for (const [id, move] of state.moving) {
+    if (move.ackedAt !== null && move.ackedAt < state.countsFrom) {
+      state.moving.delete(id); // the shown counts already include it
+      continue;
+    }
+    if (move.from === move.to) continue;
+    counts[move.from] = Math.max(0, (counts[move.from] ?? 0) - 1);
+    counts[move.to] = (counts[move.to] ?? 0) + 1;
+  }
+  return counts;
+}
+
 function renderCounts() {
+  const counts = shownCounts();
   for (const status of STATUSES) {
     const node = document.querySelector(`[data-count="${status}"]`);
-    node.textContent = String(state.counts[status] ?? 0);
+    node.textContent = String(counts[status] ?? 0);
   }
   const notice = $("new-items");
-  const server = state.counts[state.status];
+  const server = counts[state.status];
   const diff = server === undefined || state.nextCursor ? 0 : Math.abs(server - state.items.length);
-  notice.hidden = diff === 0 || state.outbox > 0;
+  notice.hidden = diff === 0 || state.outbox > 0 || state.view !== "queue";
   notice.textContent = diff ? t("newItems", diff) : "";
 }
 
@@ -290,11 +324,12 @@ async function loadQueue({ claim = state.status === "pending" } = {}) {
   const site = state.site;
   const status = state.status;
   if (claim) await guarded(api.claim(site, CLAIM_BATCH));
+  const seq = ++state.countsSeq;
   const page = await guarded(api.queue(site, status, { limit: PAGE_SIZE }));
   if (!page || site !== state.site || status !== state.status) return;
   state.items = page.items;
   state.nextCursor = page.next_cursor;
-  state.counts = page.counts;
+  setCounts(page.counts, seq);
   state.selected.clear();
   renderReasonFilter();
   renderCounts();
@@ -303,41 +338,76 @@ async function loadQueue({ claim = state.status === "pending" } = {}) {
 
 async function loadMore() {
   if (!state.nextCursor) return;
+  const seq = ++state.countsSeq;
   const page = await guarded(api.queue(state.site, state.status, { limit: PAGE_SIZE, cursor: state.nextCursor }));
   if (!page) return;
   const known = new Set(state.items.map((i) => i.id));
   state.items.push(...page.items.filter((i) => !known.has(i.id)));
   state.nextCursor = page.next_cursor;
-  state.counts = page.counts;
+  setCounts(page.counts, seq);
   renderReasonFilter();
   renderCounts();
   render();
 }
 
+// Replies can arrive out of order: the newest request's counts win.
+function setCounts(counts, seq) {
+  if (seq < state.countsFrom) return;
+  state.counts = counts;
+  state.countsFrom = seq;
+}
+
 async function pollCounts() {
-  if (!state.session || document.hidden) return;
+  if (!state.session || document.hidden || state.view !== "queue") return;
+  const site = state.site;
   try {
-    const page = await api.queue(state.site, state.status, { limit: 1 });
-    state.counts = page.counts;
+    const seq = ++state.countsSeq;
+    const page = await api.queue(site, state.status, { limit: 1 });
+    if (site !== state.site) return;
+    setCounts(page.counts, seq);
     renderCounts();
   } catch (err) {
     if (err instanceof api.ApiError && err.status === 401) showLogin(t("sessionEnded"));
   }
 }
 
-function switchStatus(status) {
-  flush();
-  state.status = status;
+function selectTab(id) {
   for (const tab of document.querySelectorAll("[role=tab]")) {
-    const on = tab.dataset.status === status;
+    const on = tab.id === id;
     tab.setAttribute("aria-selected", String(on));
     tab.tabIndex = on ? 0 : -1;
   }
+}
+
+function switchStatus(status) {
+  flush();
+  state.status = status;
+  state.view = "queue";
+  hideStats();
+  $("stats-view").hidden = true;
+  for (const id of ["queue", "queue-tools", "bulkbar"]) $(id).hidden = false;
+  selectTab(`tab-${status}`);
   $("queue").setAttribute("aria-labelledby", `tab-${status}`);
   state.items = [];
   state.currentId = null;
   render();
   return loadQueue();
+}
+
+async function switchToStats() {
+  flush();
+  state.view = "stats";
+  selectTab("tab-stats");
+  for (const id of ["queue", "queue-tools", "bulkbar", "new-items"]) $(id).hidden = true;
+  $("stats-view").hidden = false;
+  // A "saved" note from the queue has nothing to say about the figures.
+  if ($("toast").dataset.state !== "error") $("toast").hidden = true;
+  try {
+    await showStats(state.site);
+  } catch (err) {
+    if (err instanceof api.ApiError && err.status === 401) showLogin(t("sessionEnded"));
+    else toast(t("statsFailed", err.message), { state: "error" });
+  }
 }
 
 // ---------- actions, held for the undo window ----------
@@ -354,9 +424,11 @@ function act(decision, ids, extra = {}) {
   }
   const list = visibleItems();
   const at = Math.max(0, list.findIndex((i) => i.id === state.currentId));
+  const to = { approve: "approved", reject: "rejected", spam: "spam" }[decision];
   for (const id of usable) {
     state.hidden.add(id);
     state.selected.delete(id);
+    state.moving.set(id, { from: byId.get(id).status, to, ackedAt: null });
   }
   const rest = visibleItems();
   state.currentId = rest.length ? rest[Math.min(at, rest.length - 1)].id : null;
@@ -367,6 +439,7 @@ function act(decision, ids, extra = {}) {
   const wait = Math.max(0, Number(state.session.undo_seconds) * 1000);
   held.timer = setTimeout(() => flush(), wait);
   toast(done(decision, usable.length), { undo: wait > 0, state: "held" });
+  renderCounts();
   render({ focus: true });
 }
 
@@ -375,9 +448,13 @@ function undo() {
   if (!held) return;
   clearTimeout(held.timer);
   state.held = null;
-  for (const id of held.ids) state.hidden.delete(id);
+  for (const id of held.ids) {
+    state.hidden.delete(id);
+    state.moving.delete(id);
+  }
   state.currentId = held.ids[0];
   setOutbox(-1);
+  renderCounts();
   toast(t("undone"), { state: "undone" });
   render({ focus: true });
 }
@@ -397,7 +474,10 @@ async function send(held, keepalive) {
   let failure = null;
   results.forEach((result, i) => {
     const id = held.ids[i];
+    const move = state.moving.get(id);
     if (result.status === "fulfilled") {
+      // Counts requested from now on include this decision.
+      if (move) move.ackedAt = state.countsSeq;
       state.items = state.items.filter((item) => item.id !== id);
       state.hidden.delete(id);
       return;
@@ -411,12 +491,14 @@ async function send(held, keepalive) {
       item.claim = { by: problem.claimed_by };
     }
     state.hidden.delete(id);
+    state.moving.delete(id);
     failure = failure || err;
   });
   setOutbox(-1);
   if (failure && failure.status === 401) showLogin(t("sessionEnded"));
   else if (failure) toast(t("failed", failure.message), { state: "error" });
   else if (!state.held) toast(t("saved"), { state: "saved" });
+  renderCounts();
   render();
   pollCounts();
 }
@@ -501,12 +583,18 @@ function renderHelp() {
   $("help-keys").replaceChildren(...rows);
 }
 
+function renderDaysOptions() {
+  for (const option of $("stats-days").options) option.textContent = t("daysOption", Number(option.value));
+}
+
 function applyLanguage(lang, remember) {
   setLanguage(lang, remember);
   renderHelp();
+  renderDaysOptions();
   if (state.session) {
     renderReasonFilter();
     render();
+    redrawStats();
   }
 }
 
@@ -575,18 +663,22 @@ function wire() {
   $("site").addEventListener("change", () => {
     flush();
     state.site = $("site").value;
-    switchStatus("pending");
+    state.moving.clear();
+    if (state.view === "stats") switchToStats();
+    else switchStatus("pending");
   });
   const tabs = [...document.querySelectorAll("[role=tab]")];
+  const open = (tab) => (tab.dataset.status ? switchStatus(tab.dataset.status) : switchToStats());
   tabs.forEach((tab, i) => {
-    tab.addEventListener("click", () => switchStatus(tab.dataset.status));
+    tab.addEventListener("click", () => open(tab));
     tab.addEventListener("keydown", (event) => {
       if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
       const next = tabs[(i + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
       next.focus();
-      switchStatus(next.dataset.status);
+      open(next);
     });
   });
+  $("stats-days").addEventListener("change", () => switchToStats());
   for (const id of ["filter-post", "filter-reason", "sort"]) $(id).addEventListener("input", () => render());
   $("select-all").addEventListener("change", () => {
     const list = visibleItems();

@@ -90,6 +90,91 @@ const STRINGS = {
       off_topic: "Lạc đề",
       other: "Khác",
     },
+    stats: "Thống kê",
+    statsTitle: "Thống kê",
+    statsDays: "Khoảng thời gian",
+    daysOption: (n) => `${n} ngày gần nhất`,
+    stat_submitted: "Bình luận nhận được",
+    stat_spamShare: "Tỷ lệ spam tự động",
+    stat_decided: "Quyết định của người kiểm duyệt",
+    stat_pending: "Đang chờ duyệt",
+    stat_oldest: "Chờ lâu nhất",
+    stat_p50: "Thời gian đến khi có quyết định (trung vị)",
+    stat_p90: "Thời gian đến khi có quyết định (90%)",
+    statsDay: "Ngày",
+    statsSubmitted: "Nhận được",
+    statsDecided: "Đã quyết định",
+    statsDailyTitle: "Bình luận mỗi ngày, theo kết quả tự động",
+    statsDailyTable: "Số bình luận mỗi ngày",
+    statsShowTable: "Xem bảng số liệu",
+    statsReasonsTitle: "Lý do thường gặp",
+    statsReasonsTable: "Số bình luận theo lý do",
+    statsCount: "Số lượng",
+    statsNone: "Chưa có dữ liệu.",
+    statsWaitTitle: "Thời gian từ lúc gửi đến khi người kiểm duyệt quyết định",
+    statsWaitTable: "Số quyết định theo thời gian chờ",
+    statsWaitBucket: "Thời gian chờ",
+    statsFailed: (msg) => `Không tải được thống kê: ${msg}`,
+    unitSeconds: (v) => `${v} giây`,
+    unitMinutes: (v) => `${v} phút`,
+    unitHours: (v) => `${v} giờ`,
+    unitDays: (v) => `${v} ngày`,
+    reasonsByStatus: {
+      pending: "Lý do giữ lại",
+      spam: "Lý do đánh dấu spam",
+      approved: "Lý do duyệt tự động",
+      rejected: "Lý do từ chối tự động",
+    },
+    reasonDetails: {
+      too_many_links: (p, n) => `${p.links} liên kết; bình luận có hơn ${p.max} liên kết được giữ lại để duyệt`,
+      spam_score_uncertain: (p, n) => `điểm spam ${n(p.score)} nằm giữa ${n(p.low)} và ${n(p.high)}`,
+      spam_score: (p, n) => `điểm spam ${n(p.score)} từ ngưỡng ${n(p.threshold)} trở lên`,
+      low_spam_score: (p, n) => `điểm spam ${n(p.score)} dưới ${n(p.threshold)}`,
+      trusted_author: (p, n) => `điểm spam ${n(p.score)} lẽ ra bị giữ lại, nhưng tác giả đã có bình luận được duyệt trên trang này`,
+      offensive: (p, n) => `xác suất xúc phạm ${n(p.probability)} từ ngưỡng ${n(p.threshold)} trở lên`,
+      hate_speech: (p, n) => `xác suất thù ghét ${n(p.probability)} từ ngưỡng ${n(p.threshold)} trở lên`,
+      moderation_word: (p) => `${tx("fieldNames", p.field)} có từ cần duyệt “${p.word}”`,
+      disallowed_word: (p) => `${tx("fieldNames", p.field)} có từ bị cấm “${p.word}”`,
+      blocked_email: () => "email của tác giả nằm trong danh sách chặn của trang",
+      blocked_email_domain: (p) => `tên miền email ${p.domain} nằm trong danh sách chặn của trang`,
+      blocked_ip: (p) => `địa chỉ IP thuộc dải bị chặn ${p.network}`,
+      pre_moderation: () => "trang giữ lại mọi bình luận để duyệt",
+      first_comment: () => "tác giả chưa có bình luận nào được duyệt trên trang này",
+      campaign: (p) => `cùng một nội dung được đăng ${p.count} lần trên trang trong ${p.minutes} phút`,
+      shadow_mode: (p) => `chế độ theo dõi: quy tắc quyết định “${tx("statusNames", p.status)}”, nhưng trả lời “Chờ duyệt”`,
+      flood: (p) => `quá nhiều bình luận từ ${p.who === "ip" ? "địa chỉ IP này" : "địa chỉ email này"}; thử lại sau ${p.retry_seconds} giây`,
+      duplicate: () => "tác giả đã đăng đúng bình luận này trong bài viết",
+    },
+    fieldNames: {
+      author_name: "Tên tác giả",
+      author_email: "Email tác giả",
+      author_url: "Trang web tác giả",
+      content: "Nội dung",
+      user_ip: "IP",
+      user_agent: "Trình duyệt",
+    },
+    // The scorer's signal names (service/scoring/features.py SIGNAL_NAMES, "other wording").
+    signals: {
+      "phone number": "số điện thoại",
+      "several phone numbers": "nhiều số điện thoại",
+      link: "liên kết",
+      "several links": "nhiều liên kết",
+      "short link": "liên kết rút gọn",
+      "contact handle (Zalo/Telegram/hotline…)": "kênh liên hệ (Zalo/Telegram/hotline…)",
+      "@handle": "@tài khoản",
+      "invisible characters": "ký tự ẩn",
+      "look-alike / spelled-out letters": "chữ giả dạng / đánh vần",
+      "many digits": "nhiều chữ số",
+      "mostly capitals": "phần lớn là chữ in hoa",
+      "repeated words": "từ lặp lại",
+      "money amount": "số tiền",
+      "comment length": "độ dài bình luận",
+      "very short comment": "bình luận rất ngắn",
+      "emoji-heavy": "nhiều emoji",
+      "no Vietnamese diacritics": "không dấu tiếng Việt",
+      "author name/URL has link or phone": "tên/URL tác giả có liên kết hoặc số điện thoại",
+      "other wording": "cách diễn đạt khác",
+    },
     reasonCodes: {
       too_many_links: "Quá nhiều liên kết",
       spam_score_uncertain: "Điểm spam không chắc chắn",
@@ -107,6 +192,8 @@ const STRINGS = {
       first_comment: "Bình luận đầu tiên của tác giả",
       campaign: "Chiến dịch spam lặp lại",
       shadow_mode: "Chế độ theo dõi (chưa áp dụng)",
+      flood: "Gửi quá dồn dập",
+      duplicate: "Bình luận trùng lặp",
     },
     statusNames: { pending: "Chờ duyệt", approved: "Đã duyệt", spam: "Spam", rejected: "Đã từ chối" },
     toxLabels: { CLEAN: "Sạch", OFFENSIVE: "Xúc phạm", HATE: "Thù ghét" },
@@ -201,6 +288,69 @@ const STRINGS = {
       off_topic: "Off-topic",
       other: "Other",
     },
+    stats: "Stats",
+    statsTitle: "Stats",
+    statsDays: "Period",
+    daysOption: (n) => `Last ${n} days`,
+    stat_submitted: "Comments received",
+    stat_spamShare: "Automatic spam share",
+    stat_decided: "Moderator decisions",
+    stat_pending: "Pending now",
+    stat_oldest: "Oldest pending",
+    stat_p50: "Time to decision (median)",
+    stat_p90: "Time to decision (90th percentile)",
+    statsDay: "Day",
+    statsSubmitted: "Received",
+    statsDecided: "Decided",
+    statsDailyTitle: "Comments per day, by automatic outcome",
+    statsDailyTable: "Comments per day",
+    statsShowTable: "Show the figures",
+    statsReasonsTitle: "Most frequent reasons",
+    statsReasonsTable: "Comments by reason",
+    statsCount: "Count",
+    statsNone: "No data yet.",
+    statsWaitTitle: "Time from submission to a moderator's decision",
+    statsWaitTable: "Decisions by waiting time",
+    statsWaitBucket: "Waiting time",
+    statsFailed: (msg) => `Could not load the stats: ${msg}`,
+    unitSeconds: (v) => `${v} s`,
+    unitMinutes: (v) => `${v} min`,
+    unitHours: (v) => `${v} h`,
+    unitDays: (v) => `${v} days`,
+    reasonsByStatus: {
+      pending: "Held because",
+      spam: "Filed as spam because",
+      approved: "Approved automatically because",
+      rejected: "Rejected automatically because",
+    },
+    reasonDetails: {
+      too_many_links: (p) => `${p.links} links; comments with more than ${p.max} are held for review`,
+      spam_score_uncertain: (p, n) => `spam score ${n(p.score)} is between ${n(p.low)} and ${n(p.high)}`,
+      spam_score: (p, n) => `spam score ${n(p.score)} is at or above ${n(p.threshold)}`,
+      low_spam_score: (p, n) => `spam score ${n(p.score)} is below ${n(p.threshold)}`,
+      trusted_author: (p, n) => `spam score ${n(p.score)} would be held, but the author has an approved comment on this site`,
+      offensive: (p, n) => `offensive probability ${n(p.probability)} is at or above ${n(p.threshold)}`,
+      hate_speech: (p, n) => `hate speech probability ${n(p.probability)} is at or above ${n(p.threshold)}`,
+      moderation_word: (p) => `${tx("fieldNames", p.field)} contains the moderation word “${p.word}”`,
+      disallowed_word: (p) => `${tx("fieldNames", p.field)} contains the disallowed word “${p.word}”`,
+      blocked_email: () => "the author's email is on the site's block list",
+      blocked_email_domain: (p) => `the email domain ${p.domain} is on the site's block list`,
+      blocked_ip: (p) => `the IP address is in the blocked range ${p.network}`,
+      pre_moderation: () => "the site holds every comment for review",
+      first_comment: () => "the author has no approved comment on this site yet",
+      campaign: (p) => `the same text was posted ${p.count} times on this site within ${p.minutes} minutes`,
+      shadow_mode: (p) => `shadow mode: the rules decided “${tx("statusNames", p.status)}”; answering pending`,
+      flood: (p) => `too many comments from this ${p.who === "ip" ? "IP address" : "email address"}; retry in ${p.retry_seconds} s`,
+      duplicate: () => "the same author already posted this comment on this post",
+    },
+    fieldNames: {
+      author_name: "Author name",
+      author_email: "Author email",
+      author_url: "Author URL",
+      content: "Content",
+      user_ip: "IP",
+      user_agent: "User agent",
+    },
     reasonCodes: {
       too_many_links: "Too many links",
       spam_score_uncertain: "Uncertain spam score",
@@ -218,6 +368,8 @@ const STRINGS = {
       first_comment: "Author's first comment",
       campaign: "Repeated campaign",
       shadow_mode: "Shadow mode (not enforced)",
+      flood: "Too many comments",
+      duplicate: "Duplicate comment",
     },
     statusNames: { pending: "Pending", approved: "Approved", spam: "Spam", rejected: "Rejected" },
     toxLabels: { CLEAN: "Clean", OFFENSIVE: "Offensive", HATE: "Hate" },
@@ -266,6 +418,27 @@ export function t(key, ...args) {
 export function tx(group, key) {
   const table = STRINGS[current][group] || {};
   return table[key] ?? key;
+}
+
+// A reason's detail in the current language, from its code and parameters. Comments stored
+// before reasons carried parameters have none: the English message is shown only on the
+// English page, the Vietnamese page shows the reason's label alone.
+export function reasonDetail(reason) {
+  const make = (STRINGS[current].reasonDetails || {})[reason.code];
+  if (make && (reason.params || make.length === 0)) return make(reason.params || {}, decimal);
+  return current === "en" ? reason.message || "" : "";
+}
+
+// A model signal's name; n-grams ('word', '…ngram…') are the comment's own text and stay as they are.
+export function signalName(feature) {
+  if (feature.startsWith("'")) return feature;
+  return (STRINGS[current].signals || {})[feature] ?? feature;
+}
+
+function decimal(value) {
+  if (typeof value !== "number") return String(value);
+  const locale = current === "vi" ? "vi-VN" : "en-GB";
+  return new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
 }
 
 export function done(decision, n) {
