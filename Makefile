@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 1
 
-.PHONY: run test venv redis-server-bin chromium-bin wrk-bin lint models bench fuzz clean
+.PHONY: run test venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@# Debian's python3 creates virtualenvs only with python3-venv (ensurepip) installed.
@@ -34,10 +34,20 @@ chromium-bin:
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's wordpress, php-cli (+ php-mysql, php-xml) and mariadb-server, installed when missing:
+# tests/test_wordpress.py serves the package with `php -S` on a MariaDB it starts itself.
+wordpress-bin:
+	@{ test -f /usr/share/wordpress/wp-comments-post.php && command -v php >/dev/null 2>&1 \
+	   && php -m | grep -qx mysqli && php -m | grep -qx dom \
+	   && PATH="$$PATH:/usr/sbin" command -v mariadbd >/dev/null 2>&1; } || { \
+	  echo "installing Debian's wordpress, php-cli, php-mysql, php-xml and mariadb-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    wordpress php-cli php-mysql php-xml mariadb-server >/dev/null; }
+
 run: $(STAMP)
 	@bash scripts/run.sh
 
-test: $(STAMP) redis-server-bin chromium-bin
+test: $(STAMP) redis-server-bin chromium-bin wordpress-bin
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Many more generated requests per API operation than `make test` sends (20).

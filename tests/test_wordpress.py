@@ -1,0 +1,502 @@
+"""The WordPress round trip against a real WordPress: Debian's package under `php -S`, a real
+MariaDB, the plugin in integrations/wordpress/ activated and configured through wp-admin,
+comments posted by visitors through wp-comments-post.php, and the service running for real
+(Redis, models, webhook delivery to WordPress's REST route).
+
+Both directions: WordPress → service (ham published, spam in Spam, WordPress's own refusals
+never reach the service) and service → WordPress (a moderator's decision in the service changes
+the comment in WordPress), and wp-admin → service (spam, not spam, trash become decisions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from service.core.settings import Settings
+from service.moderation import webhooks
+from service.scoring.scorer import Scorer
+from service.store import auth
+from service.store.comments import Store
+from service.web.app import create_app
+from tests import wordpress as wpmod
+from tests.conftest import RedisServer
+from tests.wordpress import PLUGIN_FILE, WordPress, action_link
+
+pytestmark = [pytest.mark.wordpress, pytest.mark.timeout(300)]
+
+HAM_TEXT = "Bài viết rất hay, cảm ơn tác giả đã phân tích kỹ vấn đề giao thông ở Hà Nội."
+SPAM_TEXT = "Kiếm tiền online 5 triệu/ngày, liên hệ zalo 0912345678 ngay, inbox nhận quà miễn phí http://kiemtien.vn"
+# Three links hold a comment for review; each held comment says something else (near-copies
+# from several authors are a campaign, which the service files as spam).
+HELD_TEXTS = {
+    "approve": "Nguồn: https://a.example.vn/1 https://b.example.vn/2 https://c.example.vn/3",
+    "spam": "Số liệu tai nạn tháng trước ở đây https://tk.example.vn/x và https://bc.example.vn/y, https://z.example.vn",
+    "trash": "Mình đọc thêm ở https://dantri.example.vn/a, https://vnexpress.example.vn/b, https://tuoitre.example.vn/c",
+    "wp-approve": "Tôi đối chiếu với https://sxd.example.vn/quy-hoach, https://ubnd.example.vn/thong-bao và https://chinhphu.example.vn/tin",
+    "webhook": "Ai cần xem lại clip thì https://yt.example.vn/v1 https://fb.example.vn/v2 https://tt.example.vn/v3",
+}
+# How long a change may take to cross over (webhook poll + delivery + PHP); polled, not slept.
+SYNC_DEADLINE = 20.0
+SITE = "wp-test"
+
+
+@dataclass
+class Env:
+    wp: WordPress
+    service_url: str
+    service: aiohttp.ClientSession
+    visitor: aiohttp.ClientSession
+    admin: aiohttp.ClientSession
+    api_key: str = field(repr=False)
+    moderator_token: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    hoa_token: str = field(default="", repr=False)
+    settings_page: str = ""
+    ips: int = 0
+
+    def next_ip(self) -> str:
+        self.ips += 1
+        return f"203.0.113.{self.ips}"
+
+    async def post_comment(self, content: str, author: str = "Lan", *, ip: str | None = None,
+                           email: str | None = None) -> tuple[int, int | None, str]:
+        """A visitor posts the comment form: (HTTP status, WordPress comment id, body)."""
+        ip = ip or self.next_ip()
+        form = {
+            "comment": content,
+            "author": author,
+            "email": email or f"reader{self.ips}@example.vn",
+            "url": "",
+            "comment_post_ID": "1",
+            "comment_parent": "0",
+        }
+        async with self.visitor.post(
+            f"{self.wp.url}/wp-comments-post.php", data=form, allow_redirects=False,
+            headers={"X-Test-Visitor-IP": ip},
+        ) as resp:
+            body = await resp.text()
+            match = re.search(r"#comment-(\d+)", resp.headers.get("Location", ""))
+            return resp.status, int(match.group(1)) if match else None, body
+
+    async def service_comment(self, service_id: str) -> dict[str, Any]:
+        async with self.service.get(
+            f"{self.service_url}/v1/comments/{service_id}", headers={"Authorization": f"Bearer {self.api_key}"}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            doc: dict[str, Any] = await resp.json()
+            return doc
+
+    async def service_decide(self, service_id: str, decision: str, token: str) -> dict[str, Any]:
+        async with self.service.post(
+            f"{self.service_url}/v1/review/{service_id}/decision",
+            json={"decision": decision, "site": SITE},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            doc: dict[str, Any] = await resp.json()
+            return doc
+
+    async def admin_get(self, path: str) -> str:
+        async with self.admin.get(f"{self.wp.url}/wp-admin/{path}") as resp:
+            assert resp.status == 200, (path, resp.status)
+            return await resp.text()
+
+    async def admin_action(self, comment_id: int, action: str, listing: str = "all") -> None:
+        """Click a comment's row action in wp-admin's Comments screen (the no-JS link)."""
+        html = await self.admin_get(f"edit-comments.php?comment_status={listing}")
+        link = action_link(html, action, comment_id)
+        async with self.admin.get(f"{self.wp.url}/wp-admin/{link}", allow_redirects=False) as resp:
+            assert resp.status == 302, (action, resp.status, await resp.text())
+
+
+async def until(what: str, check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll ``check`` until it holds or the deadline passes (cross-process state, no events)."""
+    deadline = time.monotonic() + SYNC_DEADLINE
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _form_fields(html: str, form_marker: str) -> dict[str, str]:
+    start = html.index(form_marker)
+    form = html[start : html.index("</form>", start)]
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        attrs = dict(re.findall(r"""(\w+)=["']([^"']*)["']""", tag))
+        if attrs.get("type") == "hidden" and "name" in attrs:
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
+
+
+@pytest.fixture(scope="module")
+async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
+    with tempfile.TemporaryDirectory(prefix="moderation-wp-") as tmp, wpmod.wordpress(
+        # One setting as a constant in Debian's per-host config file, the others in wp-admin.
+        Path(tmp), extra_config=f"define('MODERATION_SERVICE_SITE', '{SITE}');\n"
+    ) as wp:
+        redis = Redis.from_url(redis_server.url, decode_responses=True)
+        settings = Settings(
+            redis_url=redis_server.url,
+            batch_max_wait_ms=1.0,
+            webhook_poll_seconds=0.1,
+            webhook_backoff_seconds=0.2,
+            webhook_backoff_max_seconds=1.0,
+            webhook_timeout_seconds=10.0,
+        )
+        app = create_app(settings, scorer=scorer)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        service = aiohttp.ClientSession()
+        visitor = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        admin = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        try:
+            api_key = await auth.create_site(redis, SITE, "WordPress test site", int(time.time() * 1000))
+            await Store(redis, idempotency_ttl=60).ensure_group(SITE)
+            wp_token = await auth.add_moderator(redis, [SITE], "wordpress")
+            secret = await webhooks.configure(redis, SITE, wp.events_url)
+            e = Env(wp, str(server.make_url("")).rstrip("/"), service, visitor, admin, api_key, wp_token, secret)
+            # A moderator working in the service's own queue.
+            e.hoa_token = await auth.add_moderator(redis, [SITE], "hoa")
+            await install(e)
+            yield e
+        finally:
+            await admin.close()
+            await visitor.close()
+            await service.close()
+            await server.close()
+            keys = [k async for k in redis.scan_iter(match=f"site:{{{SITE}}}:*")]
+            if keys:
+                await redis.delete(*keys)
+            await redis.aclose()
+
+
+async def install(e: Env) -> None:
+    """WordPress's own installer, an admin login, the plugin activated and set up in wp-admin."""
+    wp = e.wp
+    async with e.admin.post(
+        f"{wp.url}/wp-admin/install.php?step=2",
+        data={
+            "weblog_title": "Báo Tỉnh",
+            "user_name": wpmod.ADMIN_USER,
+            "admin_password": wp.admin_password,
+            "admin_password2": wp.admin_password,
+            "pw_weak": "1",
+            "admin_email": "admin@example.vn",
+            "blog_public": "0",
+            "language": "",
+        },
+    ) as resp:
+        text = await resp.text()
+        assert resp.status == 200 and "Success!" in text, text[-2000:]
+    async with e.admin.get(f"{wp.url}/wp-login.php"):
+        pass  # sets WordPress's test cookie, which the login form requires
+    async with e.admin.post(
+        f"{wp.url}/wp-login.php",
+        data={"log": wpmod.ADMIN_USER, "pwd": wp.admin_password, "testcookie": "1",
+              "redirect_to": f"{wp.url}/wp-admin/", "wp-submit": "Log In"},
+        allow_redirects=False,
+    ) as resp:
+        assert resp.status == 302, await resp.text()
+    plugins = await e.admin_get("plugins.php")
+    match = re.search(r'href="(plugins\.php\?action=activate&(?:amp;)?plugin=moderation-service[^"]+)"', plugins)
+    assert match, "the plugin is not listed on the Plugins screen"
+    async with e.admin.get(f"{wp.url}/wp-admin/{match.group(1).replace('&amp;', '&')}") as resp:
+        assert resp.status == 200
+    active = wp.db.sql("SELECT option_value FROM wp_options WHERE option_name = 'active_plugins'")
+    assert PLUGIN_FILE in active[0][0]
+    # The settings screen, filled in as an admin would.
+    page = await e.admin_get("options-general.php?page=moderation-service")
+    hidden = await _form_fields(page, 'action="options.php"')
+    form = {
+        **hidden,
+        "moderation_service[url]": e.service_url,
+        "moderation_service[api_key]": e.api_key,
+        "moderation_service[moderator_token]": e.moderator_token,
+        "moderation_service[webhook_secret]": e.webhook_secret,
+    }
+    async with e.admin.post(f"{wp.url}/wp-admin/options.php", data=form) as resp:
+        assert resp.status == 200
+    page = await e.admin_get("options-general.php?page=moderation-service")
+    assert e.api_key not in page and e.moderator_token not in page and e.webhook_secret not in page
+    test_form = await _form_fields(page, 'action="' + f"{wp.url}/wp-admin/admin-post.php")
+    async with e.admin.post(f"{wp.url}/wp-admin/admin-post.php", data=test_form) as resp:
+        e.settings_page = await resp.text()
+    # WordPress's default "comment author must have a previously approved comment" would hold
+    # every first-time reader whatever the service says; the service has its own trust rule.
+    wp.set_option("comment_previously_approved", "")
+
+
+async def service_id_of(e: Env, comment_id: int) -> str:
+    service_id = e.wp.comment_meta(comment_id, "_moderation_id")
+    assert service_id, f"comment {comment_id} has no moderation id"
+    return service_id
+
+
+async def test_settings_screen_test_button_checks_key_and_token(env: Env) -> None:
+    assert 'id="moderation-test-key"' in env.settings_page and "Site API key: accepted." in env.settings_page
+    assert "Moderator token: accepted for this site." in env.settings_page
+    assert "<code>MODERATION_SERVICE_SITE</code> is set in the configuration file." in env.settings_page
+    assert f"<code id=\"moderation-webhook-url\">{env.wp.events_url}</code>" in env.settings_page
+
+
+async def test_ham_is_published_and_stored_approved(env: Env) -> None:
+    status, comment_id, body = await env.post_comment(HAM_TEXT)
+    assert status == 302 and comment_id is not None, body[-500:]
+    assert env.wp.comment_status(comment_id) == "1"
+    stored = await env.service_comment(await service_id_of(env, comment_id))
+    assert stored["status"] == "approved"
+
+
+async def test_spam_goes_to_wordpress_spam_folder(env: Env) -> None:
+    status, comment_id, body = await env.post_comment(SPAM_TEXT, author="Kiếm tiền")
+    assert status == 302 and comment_id is not None, body[-500:]
+    assert env.wp.comment_status(comment_id) == "spam"
+    assert (await env.service_comment(await service_id_of(env, comment_id)))["status"] == "spam"
+
+
+async def test_held_comment_approved_in_service_is_published_in_wordpress(env: Env) -> None:
+    _, comment_id, body = await env.post_comment(HELD_TEXTS["approve"], author="Minh")
+    assert comment_id is not None, body[-500:]
+    assert env.wp.comment_status(comment_id) == "0"
+    service_id = await service_id_of(env, comment_id)
+    assert (await env.service_comment(service_id))["status"] == "pending"
+    await env.service_decide(service_id, "approve", env.hoa_token)
+
+    async def published() -> bool:
+        return env.wp.comment_status(comment_id) == "1"
+
+    await until("the approval to reach WordPress", published)
+
+
+async def test_held_comment_spammed_in_service_is_spam_in_wordpress(env: Env) -> None:
+    _, comment_id, _ = await env.post_comment(HELD_TEXTS["spam"], author="Tú")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+    await env.service_decide(await service_id_of(env, comment_id), "spam", env.hoa_token)
+
+    async def spammed() -> bool:
+        return env.wp.comment_status(comment_id) == "spam"
+
+    await until("the spam decision to reach WordPress", spammed)
+
+
+async def test_spam_marked_in_wp_admin_is_spam_in_service(env: Env) -> None:
+    _, comment_id, _ = await env.post_comment(HAM_TEXT + " Mong có thêm bài như vậy.", author="Hùng")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "1"
+    service_id = await service_id_of(env, comment_id)
+    await env.admin_action(comment_id, "spamcomment")
+    assert env.wp.comment_status(comment_id) == "spam"
+    stored = await env.service_comment(service_id)
+    assert stored["status"] == "spam"
+    assert stored["decision"]["by"] == "wordpress"
+    assert stored["decision"]["note"] == f"wp-admin: {wpmod.ADMIN_USER}"
+    # The decision's own webhook comes back to WordPress and changes nothing.
+    assert env.wp.comment_status(comment_id) == "spam"
+    # The service keeps one moderator decision: changing it again in wp-admin is refused there,
+    # and WordPress shows the service's decision again, saying why on the comment.
+    await env.admin_action(comment_id, "unspamcomment", listing="spam")
+    assert (await env.service_comment(service_id))["status"] == "spam"
+    assert env.wp.comment_status(comment_id) == "spam"
+    sync = env.wp.comment_meta(comment_id, "_moderation_sync")
+    assert sync == "the service had already decided spam; WordPress shows that"
+
+
+async def test_not_spam_in_wp_admin_approves_on_both_sides(env: Env) -> None:
+    _, comment_id, _ = await env.post_comment(SPAM_TEXT + " Giảm giá 50%", author="Khuyến mãi")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "spam"
+    service_id = await service_id_of(env, comment_id)
+    await env.admin_action(comment_id, "unspamcomment", listing="spam")
+    assert (await env.service_comment(service_id))["status"] == "approved"
+    # WordPress's own "Not spam" would leave it pending; the plugin publishes it, as the service did.
+    assert env.wp.comment_status(comment_id) == "1"
+
+
+async def test_trash_in_wp_admin_is_rejected_in_service(env: Env) -> None:
+    _, comment_id, _ = await env.post_comment(HELD_TEXTS["trash"], author="Bình")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+    service_id = await service_id_of(env, comment_id)
+    await env.admin_action(comment_id, "trashcomment")
+    assert env.wp.comment_status(comment_id) == "trash"
+    stored = await env.service_comment(service_id)
+    assert stored["status"] == "rejected" and stored["decision"]["by"] == "wordpress"
+
+
+async def test_approve_in_wp_admin_is_approved_in_service(env: Env) -> None:
+    _, comment_id, _ = await env.post_comment(HELD_TEXTS["wp-approve"], author="Quang")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+    service_id = await service_id_of(env, comment_id)
+    await env.admin_action(comment_id, "approvecomment", listing="moderated")
+    assert env.wp.comment_status(comment_id) == "1"
+    assert (await env.service_comment(service_id))["status"] == "approved"
+
+
+async def _service_texts(env: Env, status: str) -> list[str]:
+    async with env.service.get(
+        f"{env.service_url}/v1/review/queue",
+        params={"site": SITE, "status": status, "limit": "200"},
+        headers={"Authorization": f"Bearer {env.hoa_token}"},
+    ) as resp:
+        assert resp.status == 200
+        page = await resp.json()
+    return [item["comment"]["content"] for item in page["items"]]
+
+
+async def test_duplicate_refused_by_wordpress_never_reaches_the_service(env: Env) -> None:
+    text = "Cảm ơn phóng viên, thông tin rất hữu ích cho người dân ở quận Hai Bà Trưng."
+    first_status, first_id, _ = await env.post_comment(text, author="Hoa", email="hoa.dup@example.vn")
+    assert first_status == 302 and first_id is not None
+    status, second_id, body = await env.post_comment(text, author="Hoa", email="hoa.dup@example.vn")
+    assert status == 409 and second_id is None and "Duplicate comment detected" in body
+    assert (await _service_texts(env, "approved")).count(text) == 1
+
+
+async def test_flood_refused_by_wordpress_never_reaches_the_service(env: Env) -> None:
+    ip = env.next_ip()
+    first = "Đường Giải Phóng sáng nay lại ngập, mong thành phố sớm có giải pháp thoát nước."
+    second = "Bổ sung: đoạn gần bến xe Giáp Bát ngập sâu nhất, xe máy chết máy hàng loạt."
+    status, comment_id, _ = await env.post_comment(first, author="Nam", ip=ip)
+    assert status == 302 and comment_id is not None
+    status, _, body = await env.post_comment(second, author="Nam", ip=ip)
+    assert status == 429 and "too quickly" in body
+    assert second not in await _service_texts(env, "approved")
+    assert second not in await _service_texts(env, "pending")
+
+
+async def test_comment_refused_after_the_check_is_rejected_in_service(env: Env) -> None:
+    text = "REFUSE-AFTER-CHECK Ý kiến của tôi về quy hoạch khu đô thị mới phía tây thành phố."
+    status, comment_id, _ = await env.post_comment(text, author="Thảo")
+    assert status == 403 and comment_id is None and env.wp.comments_with("REFUSE-AFTER-CHECK") == []
+    async with env.service.get(
+        f"{env.service_url}/v1/review/queue",
+        params={"site": SITE, "status": "rejected", "limit": "200"},
+        headers={"Authorization": f"Bearer {env.hoa_token}"},
+    ) as resp:
+        items = (await resp.json())["items"]
+    refused = [i for i in items if i["comment"]["content"] == text]
+    assert len(refused) == 1 and refused[0]["decision"]["by"] == "wordpress"
+    assert text not in await _service_texts(env, "approved")
+
+
+def _signed(secret: str, body: bytes, at: int) -> dict[str, str]:
+    mac = hmac.new(secret.encode(), str(at).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Moderation-Signature": f"t={at},v1={mac}"}
+
+
+async def test_webhook_receiver_refuses_bad_and_replayed_signatures(env: Env) -> None:
+    _, comment_id, _ = await env.post_comment(HELD_TEXTS["webhook"], author="Vy")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+    service_id = await service_id_of(env, comment_id)
+    event = {"id": "evt_test", "type": "comment.spam", "created_at": "2026-01-01T00:00:00.000Z", "site": SITE,
+             "comment": {"id": service_id, "status": "spam"}, "decision": {"by": "mallory"}}
+    body = json.dumps(event).encode()
+    now = int(time.time())
+    attempts = {
+        "unsigned": {"Content-Type": "application/json"},
+        "wrong secret": _signed("whsec_wrong", body, now),
+        "replayed (10 minutes old)": _signed(env.webhook_secret, body, now - 600),
+        "from the future": _signed(env.webhook_secret, body, now + 600),
+    }
+    for what, headers in attempts.items():
+        async with env.service.post(env.wp.events_url, data=body, headers=headers) as resp:
+            assert resp.status == 401, what
+    # The body is signed, not just the timestamp: the same signature on another body fails.
+    headers = _signed(env.webhook_secret, body, now)
+    async with env.service.post(env.wp.events_url, data=body.replace(b"comment.spam", b"comment.approved"),
+                                headers=headers) as resp:
+        assert resp.status == 401
+    assert env.wp.comment_status(comment_id) == "0"
+    # A correctly signed event applies once; sending it again changes nothing.
+    for expected in ("applied", "unchanged"):
+        async with env.service.post(env.wp.events_url, data=body, headers=_signed(env.webhook_secret, body, now)) as r:
+            assert r.status == 200 and (await r.json())["result"] == expected
+    assert env.wp.comment_status(comment_id) == "spam"
+    # "Not spam" in wp-admin afterwards: the service approves, and a late retry of the older
+    # spam event no longer undoes that decision.
+    await env.admin_action(comment_id, "unspamcomment", listing="spam")
+    assert (await env.service_comment(service_id))["status"] == "approved"
+    assert env.wp.comment_status(comment_id) == "1"
+    async with env.service.post(env.wp.events_url, data=body, headers=_signed(env.webhook_secret, body, now)) as r:
+        assert r.status == 200 and (await r.json())["result"] == "stale"
+    assert env.wp.comment_status(comment_id) == "1"
+
+
+async def test_required_fields_refused_by_wordpress_never_reach_the_service(env: Env) -> None:
+    text = "Tôi không muốn để lại email nhưng vẫn muốn góp ý về dự án cầu Tứ Liên."
+    async with env.visitor.post(
+        f"{env.wp.url}/wp-comments-post.php", allow_redirects=False,
+        data={"comment": text, "author": "Ẩn danh", "email": "", "comment_post_ID": "1", "comment_parent": "0"},
+    ) as resp:
+        assert "fill the required fields" in await resp.text()
+    assert env.wp.comments_with("cầu Tứ Liên") == []
+    for status in ("approved", "pending", "spam", "rejected"):
+        assert text not in await _service_texts(env, status)
+
+
+async def _save_settings(env: Env, **values: str) -> None:
+    page = await env.admin_get("options-general.php?page=moderation-service")
+    form = {**await _form_fields(page, 'action="options.php"'),
+            **{f"moderation_service[{k}]": v for k, v in values.items()}}
+    async with env.admin.post(f"{env.wp.url}/wp-admin/options.php", data=form) as resp:
+        assert resp.status == 200
+
+
+async def test_service_unreachable_holds_the_comment_in_wordpress(env: Env) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    await _save_settings(env, url=dead)  # blank secrets keep the stored ones
+    try:
+        text = "Xin hỏi khi nào tuyến buýt số 18 chạy lại lộ trình cũ qua phố Kim Mã?"
+        status, comment_id, _ = await env.post_comment(text, author="Hải")
+        assert status == 302 and comment_id is not None
+        assert env.wp.comment_status(comment_id) == "0"
+        assert env.wp.comment_meta(comment_id, "_moderation_id") is None
+    finally:
+        await _save_settings(env, url=env.service_url)
+    # The secrets survived both saves: the next comment goes through again.
+    _, comment_id, _ = await env.post_comment("Cảm ơn tòa soạn đã cập nhật thông tin kịp thời.", author="Hải")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "1"
+
+
+async def test_wordpress_discussion_settings_still_apply(env: Env) -> None:
+    # "Comment author must have a previously approved comment": WordPress holds a new author's
+    # comment the service approved; approving it in wp-admin records the approval there.
+    env.wp.set_option("comment_previously_approved", "1")
+    try:
+        status, comment_id, _ = await env.post_comment(
+            "Chúc mừng đội tuyển, trận đấu tối qua thật sự rất hấp dẫn.", author="Phong")
+    finally:
+        env.wp.set_option("comment_previously_approved", "")
+    assert status == 302 and comment_id is not None
+    assert env.wp.comment_status(comment_id) == "0"
+    service_id = await service_id_of(env, comment_id)
+    assert (await env.service_comment(service_id))["status"] == "approved"
+    await env.admin_action(comment_id, "approvecomment", listing="moderated")
+    stored = await env.service_comment(service_id)
+    assert stored["status"] == "approved" and stored["decision"]["by"] == "wordpress"
+    # "Disallowed comment keys": WordPress files the comment as spam itself; it is not sent.
+    env.wp.set_option("disallowed_keys", "casino")
+    try:
+        status, comment_id, _ = await env.post_comment("Vào casino online nhận thưởng lớn mỗi ngày.", author="X")
+    finally:
+        env.wp.set_option("disallowed_keys", "")
+    assert status == 302 and comment_id is not None
+    assert env.wp.comment_status(comment_id) in {"spam", "trash"}
+    assert env.wp.comment_meta(comment_id, "_moderation_id") is None

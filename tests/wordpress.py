@@ -1,0 +1,271 @@
+"""A real WordPress for the tests: Debian's ``wordpress`` package served by ``php -S``, its
+database on a MariaDB server started on a temp datadir and socket, configured the Debian way
+(``/etc/wordpress/config-<host>.php``), with its content (plugins, mu-plugins) in a temp dir.
+
+Each run serves WordPress on its own loopback address (127.x.y.z), so its config file name is
+unique and concurrent runs on one machine do not share a configuration; the file is removed
+when the run ends. Every daemon is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import random
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+WORDPRESS_DIR = Path("/usr/share/wordpress")
+CONFIG_DIR = Path("/etc/wordpress")
+THEMES_DIR = WORDPRESS_DIR / "wp-content" / "themes"
+PLUGIN_DIR = Path(__file__).resolve().parent.parent / "integrations" / "wordpress" / "moderation-service"
+PLUGIN_FILE = "moderation-service/moderation-service.php"
+ADMIN_USER = "admin"
+START_TIMEOUT = 60.0
+
+# Test-only must-use plugin: the visitor's address comes from a header, so each test comment
+# can come from its own address (WordPress's flood check keys on it), and a comment whose text
+# contains REFUSE-AFTER-CHECK is refused by a filter running after the moderation plugin's
+# (what another plugin, or a failed insert, does to a comment the service already has).
+_TEST_MU_PLUGIN = r"""<?php
+if ( isset( $_SERVER['HTTP_X_TEST_VISITOR_IP'] ) ) {
+	$_SERVER['REMOTE_ADDR'] = $_SERVER['HTTP_X_TEST_VISITOR_IP'];
+}
+add_filter( 'pre_comment_approved', function ( $approved, $commentdata ) {
+	if ( false !== strpos( wp_unslash( $commentdata['comment_content'] ), 'REFUSE-AFTER-CHECK' ) ) {
+		return new WP_Error( 'refused_by_test', 'Refused after the moderation check.', 403 );
+	}
+	return $approved;
+}, 1000, 2 );
+"""
+
+
+def binary(name: str) -> str:
+    # mariadbd is in /usr/sbin, which a non-root PATH may lack.
+    found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if found is None:
+        raise FileNotFoundError(name)
+    return found
+
+
+def require_binaries() -> None:
+    missing = []
+    for name in ("php", "mariadbd", "mariadb-install-db", "mariadb"):
+        try:
+            binary(name)
+        except FileNotFoundError:
+            missing.append(name)
+    if missing or not (WORDPRESS_DIR / "wp-comments-post.php").exists():
+        pytest.fail(
+            "WordPress test needs Debian's wordpress, php-cli, php-mysql, php-xml and mariadb-server "
+            f"(missing: {', '.join(missing) or 'wordpress'}); `make test-wordpress` installs them"
+        )
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_socket(family: int, address: str | tuple[str, int], process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(0.5)
+                s.connect(address)
+                return
+        except OSError:
+            time.sleep(0.05)  # polling a child process to come up, not synchronising test logic
+    raise RuntimeError(f"{what} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@dataclass
+class MariaDB:
+    directory: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "mysqld.sock"
+
+    def sql(self, query: str, database: str = "wordpress") -> list[list[str]]:
+        """Rows of a query, run with the `mariadb` client as root over the socket."""
+        out = subprocess.run(
+            [binary("mariadb"), "--no-defaults", "-S", str(self.socket), "-u", "root", "-N", "-B",
+             "-e", query, database],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        ).stdout.decode("utf-8")
+        return [line.split("\t") for line in out.splitlines()]
+
+
+@contextlib.contextmanager
+def mariadb(directory: Path) -> Iterator[MariaDB]:
+    data = directory / "data"
+    data.mkdir()
+    user = getpass.getuser()
+    subprocess.run(
+        [binary("mariadb-install-db"), "--no-defaults", f"--datadir={data}", f"--user={user}",
+         "--auth-root-authentication-method=normal", "--skip-test-db"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    log = open(directory / "mariadbd.log", "wb")  # closed below, after the daemon
+    process = subprocess.Popen(
+        [binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--socket={directory / 'mysqld.sock'}",
+         f"--pid-file={directory / 'mariadbd.pid'}", "--skip-networking", f"--user={user}",
+         # A throwaway database: no fsync per commit, no doublewrite (WordPress's installer
+         # creates a dozen tables and writes a few hundred rows).
+         "--innodb-buffer-pool-size=32M", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0",
+         "--innodb-doublewrite=0", "--innodb-flush-method=nosync"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = MariaDB(directory, process)
+    try:
+        _wait_for_socket(socket.AF_UNIX, str(server.socket), process, "mariadbd")
+        yield server
+    finally:
+        stop(process)
+        log.close()
+
+
+@dataclass
+class WordPress:
+    host: str
+    port: int
+    db: MariaDB
+    content: Path
+    admin_password: str = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        # Plain permalinks (php -S has no rewrites): what rest_url() gives, and the settings screen shows.
+        return f"{self.url}/index.php?rest_route=/moderation/v1/events"
+
+    def comment_status(self, comment_id: int) -> str:
+        """wp_comments.comment_approved: '1', '0', 'spam' or 'trash'."""
+        rows = self.db.sql(f"SELECT comment_approved FROM wp_comments WHERE comment_ID = {int(comment_id)}")
+        return rows[0][0] if rows else "missing"
+
+    def comment_meta(self, comment_id: int, key: str) -> str | None:
+        rows = self.db.sql(
+            f"SELECT meta_value FROM wp_commentmeta WHERE comment_id = {int(comment_id)} AND meta_key = '{key}'"
+        )
+        return rows[0][0] if rows else None
+
+    def comments_with(self, text: str) -> list[int]:
+        escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+        rows = self.db.sql(f"SELECT comment_ID FROM wp_comments WHERE comment_content LIKE '%{escaped}%'")
+        return [int(r[0]) for r in rows]
+
+    def set_option(self, name: str, value: str) -> None:
+        self.db.sql(f"UPDATE wp_options SET option_value = '{value}' WHERE option_name = '{name}'")
+
+
+def _loopback_host() -> str:
+    """A 127.x.y.z address whose Debian config file does not exist yet."""
+    rng = random.SystemRandom()
+    for _ in range(100):
+        host = f"127.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}.{rng.randrange(2, 255)}"
+        if not (CONFIG_DIR / f"config-{host}.php").exists():
+            return host
+    raise RuntimeError("no free loopback address for WordPress")
+
+
+@contextlib.contextmanager
+def wordpress(directory: Path, extra_config: str = "") -> Iterator[WordPress]:
+    """MariaDB + Debian's WordPress under `php -S` (not installed yet: the caller runs the
+    installer). ``extra_config`` is PHP appended to config-<host>.php."""
+    require_binaries()
+    db_password = secrets.token_hex(12)
+    (directory / "mariadb").mkdir()
+    with mariadb(directory / "mariadb") as db:
+        db.sql(
+            "CREATE DATABASE wordpress DEFAULT CHARACTER SET utf8mb4; "
+            f"CREATE USER 'wordpress'@'localhost' IDENTIFIED BY '{db_password}'; "
+            "GRANT ALL ON wordpress.* TO 'wordpress'@'localhost';",
+            database="mysql",
+        )
+        content = directory / "wp-content"
+        for sub in ("plugins", "mu-plugins", "uploads"):
+            (content / sub).mkdir(parents=True)
+        (content / "themes").symlink_to(THEMES_DIR)
+        shutil.copytree(PLUGIN_DIR, content / "plugins" / PLUGIN_DIR.name)
+        (content / "mu-plugins" / "test-visitor.php").write_text(_TEST_MU_PLUGIN)
+        host = _loopback_host()
+        port = free_port(host)
+        config = CONFIG_DIR / f"config-{host}.php"
+        CONFIG_DIR.mkdir(exist_ok=True)
+        config.write_text(
+            "<?php\n"
+            "define('DB_NAME', 'wordpress');\n"
+            "define('DB_USER', 'wordpress');\n"
+            f"define('DB_PASSWORD', '{db_password}');\n"
+            f"define('DB_HOST', 'localhost:{db.socket}');\n"
+            f"define('WP_CONTENT_DIR', '{content}');\n"
+            # The run may reach only loopback: no update checks, no cron requests to itself.
+            "define('WP_HTTP_BLOCK_EXTERNAL', true);\n"
+            "define('WP_ACCESSIBLE_HOSTS', '127.0.0.1');\n"
+            "define('DISABLE_WP_CRON', true);\n"
+            "define('AUTOMATIC_UPDATER_DISABLED', true);\n" + extra_config
+        )
+        log = open(directory / "php.log", "wb")  # closed below, after the daemon
+        php: subprocess.Popen[bytes] | None = None
+        try:
+            php = subprocess.Popen(
+                [binary("php"), "-S", f"{host}:{port}", "-t", str(WORDPRESS_DIR)],
+                cwd=directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # One process (no PHP_CLI_SERVER_WORKERS): its forked workers would outlive a
+                # terminated parent. WordPress's calls to the service do not need a second one.
+            )
+            _wait_for_socket(socket.AF_INET, (host, port), php, "php -S")
+            yield WordPress(host, port, db, content, secrets.token_urlsafe(18))
+        finally:
+            if php is not None:
+                stop(php)
+            log.close()
+            config.unlink(missing_ok=True)
+
+
+def action_link(html: str, action: str, comment_id: int) -> str:
+    """The href of a comment row's action link (approvecomment, spamcomment, unspamcomment …)."""
+    pattern = re.compile(
+        rf'href="(comment\.php\?c={comment_id}&(?:amp;|#038;)?action={action}&(?:amp;|#038;)?_wpnonce=[0-9a-f]+)"'
+    )
+    match = pattern.search(html)
+    if match is None:
+        raise AssertionError(f"no {action} link for comment {comment_id}")
+    return match.group(1).replace("&amp;", "&").replace("&#038;", "&")
