@@ -549,3 +549,11 @@ async def test_stats_view_shows_the_days_counts_and_charts(
     await page.get_by_role("button", name="English").click()
     await expect(view.locator("[data-stat=submitted] dt")).to_have_text("Comments received")
     await expect(view.locator("table.reasons")).to_contain_text("Too many links")
+    # A phone's width: the charts are drawn again to fit, nothing wider than the screen.
+    await page.set_viewport_size({"width": 360, "height": 780})
+    await page.wait_for_function(
+        "[...document.querySelectorAll('.chart .uplot')].every("
+        "u => u.offsetWidth > 0 && u.offsetWidth <= u.parentElement.clientWidth && u.parentElement.clientWidth < 360)"
+    )
+    overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0

@@ -6,7 +6,7 @@ count, so a count never disagrees with what was stored. The first write of a day
 hash's expiry to ``KEEP_DAYS + 1`` days (``EXPIRE … NX``, Redis 7); a day is written only
 while it is "today" (in the configured UTC offset), so it outlives its last write by at
 least ``KEEP_DAYS`` days and memory per site is bounded by ``KEEP_DAYS + 2`` hashes of at
-most ~50 small integer fields (~1.4 KB each, measured with MEMORY USAGE), whatever the traffic.
+most 50 small integer fields (1,368 bytes by MEMORY USAGE with all of them), whatever the traffic.
 
 Fields of a day's hash:
 

@@ -102,12 +102,16 @@ function stackedBars(uPlot, host, labels, stack) {
     data.push(cumulative[k]);
   }
   const max = Math.max(1, ...running);
+  const w = width(host);
+  // A label every `step` days, so 90 days still fit a phone's width (about 48 px a label).
+  const step = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(w / 48))));
+  const ticks = xs.filter((i) => (n - 1 - i) % step === 0);
   const opts = {
-    width: width(host),
+    width: w,
     height: 240,
     scales: { x: { time: false, range: [-0.6, n - 0.4] }, y: { range: [0, Math.ceil(max * 1.1)] } },
     axes: [
-      { splits: () => xs, values: (u, splits) => splits.map((i) => labels[i] ?? ""), gap: 4, grid: { show: false } },
+      { splits: () => ticks, values: (u, splits) => splits.map((i) => labels[i] ?? ""), gap: 4, grid: { show: false } },
       { values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? number(v) : "")) },
     ],
     series,
@@ -119,16 +123,20 @@ function stackedBars(uPlot, host, labels, stack) {
 // Bars over categories (reasons, waiting-time buckets): x is the category's index.
 function categoryBars(uPlot, host, labels, values, color, name, axisName) {
   const xs = labels.map((_, i) => i);
+  const w = width(host);
+  // Slanted labels when the longest would not fit its bar's slot (about 7 px a character).
+  const longest = Math.max(1, ...labels.map((l) => l.length));
+  const slant = longest * 7 > (w - 60) / labels.length;
   const opts = {
-    width: width(host),
+    width: w,
     height: 240,
     scales: { x: { time: false, range: [-0.6, labels.length - 0.4] }, y: { range: [0, Math.ceil(Math.max(1, ...values) * 1.15)] } },
     axes: [
       {
         splits: () => xs,
         values: (u, splits) => splits.map((i) => labels[i] ?? ""),
-        rotate: labels.length > 4 ? -35 : 0,
-        size: labels.length > 4 ? 110 : 40,
+        rotate: slant ? 35 : 0,
+        size: slant ? Math.min(150, 20 + longest * 4.5) : 40,
         gap: 4,
         grid: { show: false },
       },
@@ -256,3 +264,13 @@ export async function redrawStats() {
 export function hideStats() {
   destroyCharts();
 }
+
+// Charts have a fixed pixel width: draw them again when the window's width changes.
+let resizeFrame = 0;
+let lastWidth = window.innerWidth;
+window.addEventListener("resize", () => {
+  if (window.innerWidth === lastWidth) return;
+  lastWidth = window.innerWidth;
+  cancelAnimationFrame(resizeFrame);
+  resizeFrame = requestAnimationFrame(() => redrawStats());
+});
