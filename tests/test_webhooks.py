@@ -81,6 +81,7 @@ async def deliverer(redis: Redis, session: aiohttp.ClientSession, clock: Clock, 
         backoff_max_seconds=params["backoff_max_seconds"],
         timeout_seconds=params["timeout_seconds"],
         clock=clock,
+        allow_private=True,  # the receiver is on 127.0.0.1 (MODERATION_WEBHOOK_ALLOW_PRIVATE)
     )
 
 
@@ -93,7 +94,7 @@ async def submit(api: Api, site: Site, **overrides: object) -> dict:
 async def test_auto_approval_is_delivered_after_failures_with_backoff(
     make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
 ) -> None:
-    secret = await webhooks.configure(redis, site.site_id, receiver.url)
+    secret = await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
     api = await make_api(webhook_poll_seconds=0)  # the test drives delivery itself
     reply = await submit(api, site)
     assert reply["status"] == "approved"
@@ -144,7 +145,7 @@ async def test_dead_letter_after_max_attempts_then_cli_redelivery(
 ) -> None:
     from service.cli import main as cli
 
-    await webhooks.configure(redis, site.site_id, receiver.url)
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
     api = await make_api(webhook_poll_seconds=0)
     await submit(api, site)
     receiver.fail_first = 3
@@ -178,7 +179,7 @@ async def test_dead_letter_after_max_attempts_then_cli_redelivery(
 async def test_moderator_decisions_and_auto_spam_queue_events_pending_does_not(
     make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
 ) -> None:
-    await webhooks.configure(redis, site.site_id, receiver.url)
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
     api = await make_api(webhook_poll_seconds=0)
     spam = await submit(api, site, content=SPAM_TEXT, author_email="kiemtien@example.vn")
     assert spam["status"] == "spam"
@@ -211,8 +212,8 @@ async def test_no_events_for_a_site_without_webhook(api: Api, site: Site, redis:
 async def test_background_task_delivers(
     make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
 ) -> None:
-    await webhooks.configure(redis, site.site_id, receiver.url)
-    api = await make_api(webhook_poll_seconds=0.05)
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
+    api = await make_api(webhook_poll_seconds=0.05, webhook_allow_private=True)
     reply = await submit(api, site)
     async with asyncio.timeout(10):
         await receiver.got.wait()
@@ -245,7 +246,7 @@ def test_target_repr_hides_the_secret() -> None:
 async def test_event_of_a_worker_that_died_mid_delivery_is_sent_again_after_the_lease(
     make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
 ) -> None:
-    await webhooks.configure(redis, site.site_id, receiver.url)
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
     api = await make_api(webhook_poll_seconds=0)
     await submit(api, site)
     clock = Clock()

@@ -202,7 +202,9 @@ def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
             _print({"site_id": args.site_id, "webhook": None, "disabled": await webhooks.disable(redis, args.site_id)})
             return 0
         try:
-            secret = await webhooks.configure(redis, args.site_id, args.url)
+            secret = await webhooks.configure(
+                redis, args.site_id, args.url, allow_private=settings.webhook_allow_private
+            )
         except (LookupError, ValueError) as exc:
             print(str(exc), file=sys.stderr)
             return 1

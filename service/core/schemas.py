@@ -39,14 +39,15 @@ MAX_CLAIM_COUNT = 100
 MAX_BODY_BYTES = 512 * 1024
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 
+# Anchored with \A...\Z: "$" also matches before a trailing newline.
 _EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
-    r"(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
+    r"\A[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{1,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})\Z"
 )
-_URL_RE = re.compile(r"^https?://[^\s/?#]+(?:[/?#][^\s]*)?$", re.IGNORECASE)
-_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$")
-_IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+_URL_RE = re.compile(r"\Ahttps?://[^\s/?#]+(?:[/?#][^\s]*)?\Z", re.IGNORECASE)
+_LANG_RE = re.compile(r"\A[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}\Z")
+_IDEMPOTENCY_RE = re.compile(r"\A[\x21-\x7e]{1,200}\Z")
 
 DECISIONS = {"approve": "approved", "reject": "rejected", "spam": "spam"}
 REJECTION_REASONS = (
@@ -218,11 +219,12 @@ def parse_decision(doc: dict[str, Any]) -> DecisionIn:
     decision = doc.get("decision")
     if decision is None:
         errors.add("decision", "required", "decision is required")
-    elif decision not in DECISIONS:
+    # Type first: a list or object is unhashable and "in DECISIONS" would raise (a 500).
+    elif not isinstance(decision, str) or decision not in DECISIONS:
         errors.add("decision", "invalid", "decision must be one of approve, reject, spam")
     note = _text(doc, errors, "note", required=False, max_chars=MAX_NOTE_CHARS)
     reason = doc.get("reason")
-    if reason is not None and reason not in REJECTION_REASONS:
+    if reason is not None and (not isinstance(reason, str) or reason not in REJECTION_REASONS):
         errors.add("reason", "invalid", "reason must be one of " + ", ".join(REJECTION_REASONS))
     flags: dict[str, bool] = {}
     for flag in ("block_email", "block_ip"):

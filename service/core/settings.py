@@ -44,6 +44,9 @@ class Settings:
     batch_max_wait_ms: float = 2.0
     # How long a moderator holds a claimed item before it returns to the pool.
     lease_seconds: int = 300
+    # Leases one moderator may hold per site at once, so one account cannot take the
+    # whole queue and starve the others (one claim takes at most 100).
+    claim_limit: int = 100
     # Moderator's page: a signed-in session lasts this long; a decision can be undone for
     # ui_undo_seconds before the page sends it; queue counts are polled every ui_poll_seconds.
     session_seconds: int = 8 * 3600
@@ -59,6 +62,12 @@ class Settings:
     rate_limit_per_ip: int = 0
     # Redis operations that exceed this fail fast with 503 instead of hanging the request.
     redis_timeout_seconds: float = 2.0
+    # Durability across a Redis failover: when > 0, a submission or decision is acknowledged
+    # only after this many replicas confirmed it (WAIT), waiting at most
+    # redis_replica_timeout_ms; otherwise it is a 503 and the client retries with its
+    # Idempotency-Key. 0 (default): acknowledged once the master has it (README "Guarantees").
+    redis_replica_acks: int = 0
+    redis_replica_timeout_ms: int = 500
     # A client gets this long to send a request's headers (idle keep-alive included) and
     # again to send its body; slower ones are cut off so they cannot pin connections.
     client_timeout_seconds: float = 30.0
@@ -71,6 +80,9 @@ class Settings:
     webhook_backoff_seconds: float = 10.0
     webhook_backoff_max_seconds: float = 3600.0
     webhook_timeout_seconds: float = 5.0
+    # Webhook URLs on loopback, link-local or private addresses are refused (SSRF) unless
+    # this is set: receivers on the operator's own network, and tests on 127.0.0.1.
+    webhook_allow_private: bool = False
     log_level: str = "INFO"
     # When set, /metrics (which names every site) answers only to this bearer token.
     metrics_token: str = field(default="", repr=False)
@@ -90,6 +102,7 @@ class Settings:
             batch_max_size=_env_int(env, "MODERATION_BATCH_MAX_SIZE", defaults.batch_max_size),
             batch_max_wait_ms=_env_float(env, "MODERATION_BATCH_MAX_WAIT_MS", defaults.batch_max_wait_ms),
             lease_seconds=_env_int(env, "MODERATION_LEASE_SECONDS", defaults.lease_seconds),
+            claim_limit=_env_int(env, "MODERATION_CLAIM_LIMIT", defaults.claim_limit),
             session_seconds=_env_int(env, "MODERATION_SESSION_SECONDS", defaults.session_seconds),
             stats_utc_offset_minutes=_env_int(
                 env, "MODERATION_STATS_UTC_OFFSET_MINUTES", defaults.stats_utc_offset_minutes
@@ -101,6 +114,10 @@ class Settings:
             rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
             redis_timeout_seconds=_env_float(
                 env, "MODERATION_REDIS_TIMEOUT_SECONDS", defaults.redis_timeout_seconds
+            ),
+            redis_replica_acks=_env_int(env, "MODERATION_REDIS_REPLICA_ACKS", defaults.redis_replica_acks),
+            redis_replica_timeout_ms=_env_int(
+                env, "MODERATION_REDIS_REPLICA_TIMEOUT_MS", defaults.redis_replica_timeout_ms
             ),
             client_timeout_seconds=_env_float(
                 env, "MODERATION_CLIENT_TIMEOUT_SECONDS", defaults.client_timeout_seconds
@@ -117,6 +134,7 @@ class Settings:
             webhook_timeout_seconds=_env_float(
                 env, "MODERATION_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds
             ),
+            webhook_allow_private=env.get("MODERATION_WEBHOOK_ALLOW_PRIVATE", "") in {"1", "true", "yes"},
             log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
             metrics_token=env.get("MODERATION_METRICS_TOKEN", ""),
         )

@@ -19,7 +19,7 @@ from service.scoring.batcher import Batcher
 from service.scoring.scorer import Score, ScoreInput
 from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller
-from service.store.comments import Guards, Refusal, Store, new_comment_id
+from service.store.comments import CLAIM_LIMIT, Guards, Refusal, Store, new_comment_id
 
 MAX_PAGE = 200
 
@@ -114,11 +114,18 @@ class SubmitResult:
 
 class Moderation:
     def __init__(
-        self, store: Store, batcher: Batcher, *, lease_seconds: int, clock: Callable[[], int] = now_ms
+        self,
+        store: Store,
+        batcher: Batcher,
+        *,
+        lease_seconds: int,
+        clock: Callable[[], int] = now_ms,
+        claim_limit: int = CLAIM_LIMIT,
     ) -> None:
         self.store = store
         self.batcher = batcher
         self.lease_ms = lease_seconds * 1000
+        self.claim_limit = claim_limit
         self.decisions: dict[str, int] = {s: 0 for s in keys.STATUSES}
         # Milliseconds for the rules' time windows (flood, campaign) and comment ids;
         # tests move it forward instead of sleeping.
@@ -242,7 +249,7 @@ class Moderation:
     async def claim(self, moderator: Moderator, site: str, count: int) -> dict[str, Any]:
         moderator.require_site(site)
         now = now_ms()
-        rows = await self.store.claim(site, moderator.name, count, self.lease_ms, now)
+        rows = await self.store.claim(site, moderator.name, count, self.lease_ms, now, self.claim_limit)
         return {
             "site": site,
             "lease_seconds": self.lease_ms // 1000,

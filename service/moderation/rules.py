@@ -15,6 +15,7 @@ reply, which only the submit script can tell, so those refusals wait for the scr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
@@ -96,6 +97,22 @@ class Rules:
         self.store = store
         # site -> (settings stamp, compiled settings); see store._PRECHECK_LUA.
         self._active: dict[str, tuple[str, ActiveSettings]] = {}
+        # (site, stamp) -> the compilation in progress, shared by concurrent submissions.
+        self._compiling: dict[tuple[str, str], asyncio.Future[ActiveSettings]] = {}
+
+    async def _compile(self, site: str, stamp: str, version: int, doc: str | None) -> ActiveSettings:
+        """Compile a site's settings in a worker thread: normalizing thousands of list entries
+        and building automatons takes up to a few hundred ms for lists at their limits, which
+        on the event loop would stall every site's requests (the C parts hold the GIL for
+        about a millisecond at a time, see wordlists.AUTOMATON_CHARS)."""
+        key = (site, stamp)
+        pending = self._compiling.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(asyncio.to_thread(ActiveSettings.compile, version, decode(doc)))
+            self._compiling[key] = pending
+            pending.add_done_callback(lambda _: self._compiling.pop(key, None))
+        # Shielded: one cancelled request must not cancel the compilation others wait for.
+        return await asyncio.shield(pending)
 
     def _guards(self, comment: CommentIn, settings: SiteSettings, now: int, skel: str) -> Guards:
         rest = comment.content[FINGERPRINT_CHARS:]
@@ -125,7 +142,7 @@ class Rules:
         guards = self._guards(comment, cached.settings if cached else DEFAULTS, now, skel)
         pre = await self.store.precheck(site, stamp, comment.author_email.casefold(), guards)
         if cached is None or pre.stamp != stamp:
-            cached = ActiveSettings.compile(pre.version, decode(pre.settings_doc))
+            cached = await self._compile(site, pre.stamp, pre.version, pre.settings_doc)
             self._active[site] = (pre.stamp, cached)
             guards = self._guards(comment, cached.settings, now, skel)
         refusals = self._refusals(pre, guards)
@@ -185,7 +202,8 @@ class Rules:
             errors.add("version", "type", "version must be a non-negative integer")
         version, current = await self.current(site)
         try:
-            merged = apply_update(current, update)
+            # Validating a list normalizes every entry: off the event loop, like compiling.
+            merged = await asyncio.to_thread(apply_update, current, update)
         except ValidationFailed as exc:
             errors.items.extend(exc.errors)
             merged = current

@@ -23,10 +23,13 @@ from service.moderation.wordlists import WordList, entry_problem
 from service.scoring.scorer import DEFAULT_APPROVE_THRESHOLD, DEFAULT_SPAM_THRESHOLD
 
 MODES: Final = ("post", "pre", "first")
-# Limits on list settings: every list is compiled into one regex per site and kept in
-# each worker's memory; a few thousand entries is far beyond what WordPress sites use.
+# Limits on list settings: every list is compiled per site (word lists into Aho-Corasick
+# automatons, wordlists.py) and kept in each worker's memory; a few thousand entries is far
+# beyond what WordPress sites use. MAX_LIST_CHARS bounds what one site's lists cost to
+# compile (measured in bench/wordlists.py) and to hold, whatever the entries look like.
 MAX_LIST_ENTRIES: Final = 5_000
 MAX_ENTRY_CHARS: Final = 200
+MAX_LIST_CHARS: Final = 50_000
 # Flood windows longer than an hour would read as a ban, which is the block list's job.
 MAX_FLOOD_SECONDS: Final = 3_600
 # The per-IP log is a sorted set holding at most this many entries per address.
@@ -106,6 +109,10 @@ def _list(name: str, value: Any, errors: FieldErrors) -> tuple[str, ...] | None:
         return None
     if len(value) > MAX_LIST_ENTRIES:
         errors.add(name, "too_long", f"{name} has {len(value)} entries; the limit is {MAX_LIST_ENTRIES}")
+        return None
+    total = sum(len(item.strip()) for item in value)
+    if total > MAX_LIST_CHARS:
+        errors.add(name, "too_long", f"{name} holds {total} characters in all; the limit is {MAX_LIST_CHARS}")
         return None
     out: list[str] = []
     for i, item in enumerate(value):

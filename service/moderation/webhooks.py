@@ -32,6 +32,8 @@ import aiohttp
 import msgspec
 from redis.asyncio import Redis
 
+from service.core.egress import TargetRefused, check_target, url_problem
+from service.core.logfields import escape
 from service.store import keys
 
 log = logging.getLogger("moderation.webhooks")
@@ -42,9 +44,11 @@ SIGNATURE_HEADER = "X-Moderation-Signature"
 DELIVERY_BATCH = 20
 # Receivers should refuse signatures older than this (replays); also used by verify().
 SIGNATURE_TOLERANCE_SECONDS = 300
-# A receiver's error body is kept for the dead-letter listing, truncated to this.
+# A receiver's error body is kept for the dead-letter listing, truncated to this; no more
+# than MAX_ERROR_BYTES of it is ever read (a receiver can answer a 400 MiB error page).
 MAX_ERROR_CHARS = 300
-_URL_RE = re.compile(r"^https?://[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
+MAX_ERROR_BYTES = 4 * MAX_ERROR_CHARS
+_URL_RE = re.compile(r"\Ahttps?://[^\s/?#]+(?:[/?#]\S*)?\Z", re.IGNORECASE)
 
 _CLAIM_LUA = """
 -- KEYS: due; ARGV: now_ms, limit, lease_until_ms
@@ -124,15 +128,20 @@ def valid_url(url: str) -> bool:
     return bool(_URL_RE.match(url)) and len(url) <= 2048
 
 
-async def configure(redis: Redis, site: str, url: str) -> str:
+async def configure(redis: Redis, site: str, url: str, *, allow_private: bool = False) -> str:
     """Set the site's webhook URL and a new signing secret; returns the secret (shown once).
 
-    The secret is stored as is, not as a digest: signing needs the secret itself.
+    The secret is stored as is, not as a digest: signing needs the secret itself. URLs on
+    this machine or a private network are refused unless ``allow_private`` (egress.py);
+    names are resolved and checked again at every delivery.
     """
     if not await redis.exists(keys.site_meta(site)):
         raise LookupError(f"no site {site!r}")
     if not valid_url(url):
         raise ValueError("the webhook URL must be an http or https URL")
+    problem = url_problem(url, allow_private=allow_private)
+    if problem is not None:
+        raise ValueError(f"the webhook URL {problem} (MODERATION_WEBHOOK_ALLOW_PRIVATE=1 allows private targets)")
     secret = "whsec_" + secrets.token_urlsafe(32)
     await redis.hset(keys.site_meta(site), mapping={"webhook_url": url, "webhook_secret": secret})
     await redis.sadd(keys.WEBHOOK_SITES, site)
@@ -274,6 +283,7 @@ class Deliverer:
         backoff_max_seconds: float,
         timeout_seconds: float,
         clock: Callable[[], float] = time.time,
+        allow_private: bool = False,
     ) -> None:
         self.redis = redis
         self.outbox = Outbox(redis)
@@ -283,28 +293,36 @@ class Deliverer:
         self.backoff_max = backoff_max_seconds
         self.timeout = timeout_seconds
         self.clock = clock
+        self.allow_private = allow_private
 
     def delay_after(self, failures: int) -> float:
         """Exponential backoff: base, 2*base, 4*base ... capped."""
         return float(min(self.backoff_max, self.backoff * 2 ** max(0, failures - 1)))
 
     async def run_once(self) -> RoundReport:
+        """One round over every site, the sites side by side (tests drive this)."""
         report = RoundReport()
-        for site in sorted(await self.redis.smembers(keys.WEBHOOK_SITES)):
-            dest = await target(self.redis, str(site))
-            if dest is None:
-                continue
-            await self._site_round(str(site), dest, report)
+        sites = sorted(str(s) for s in await self.redis.smembers(keys.WEBHOOK_SITES))
+        await asyncio.gather(*(self.site_round(site, report) for site in sites))
         return report
 
-    async def _site_round(self, site: str, dest: Target, report: RoundReport) -> None:
+    async def site_round(self, site: str, report: RoundReport) -> None:
+        dest = await target(self.redis, site)
+        if dest is None:
+            return
         now_ms = int(self.clock() * 1000)
         # The lease outlives the request, so nobody else sends it meanwhile.
         lease_ms = int((self.timeout * 2 + 5) * 1000)
         events = await self.outbox.claim_due(site, now_ms, DELIVERY_BATCH, lease_ms)
         if not events:
             return
-        results = await asyncio.gather(*(self._send(dest, e) for e in events))
+        try:
+            # Checked at every round, not only when saved: where a name points can change.
+            await check_target(dest.url, allow_private=self.allow_private)
+        except TargetRefused as exc:
+            results: list[str | None] = [f"refused: {exc}"] * len(events)
+        else:
+            results = list(await asyncio.gather(*(self._send(dest, e) for e in events)))
         for event, error in zip(events, results, strict=True):
             if error is None:
                 await self.outbox.delivered(site, event.event_id)
@@ -316,12 +334,14 @@ class Deliverer:
                 await self.outbox.failed(site, event, error, now_ms, None)
                 report.dead += 1
                 log.warning("webhook %s for site %s is a dead letter after %d attempts: %s",
-                            event.event_id, site, failures, error)
+                            event.event_id, site, failures, escape(error))
             else:
                 next_at = now_ms + int(self.delay_after(failures) * 1000)
                 await self.outbox.failed(site, event, error, now_ms, next_at)
                 report.failed += 1
-                log.info("webhook %s for site %s failed (attempt %d): %s", event.event_id, site, failures, error)
+                log.info(
+                    "webhook %s for site %s failed (attempt %d): %s", event.event_id, site, failures, escape(error)
+                )
 
     async def _send(self, dest: Target, event: OutboxEvent) -> str | None:
         """POST one event; None on 2xx, else a short description of the failure."""
@@ -348,7 +368,10 @@ class Deliverer:
             ) as resp:
                 if 200 <= resp.status < 300:
                     return None
-                text = await resp.text(errors="replace")
+                # Only the start of an error body is read; the connection is then closed
+                # with the rest unread (aiohttp does not reuse a half-read connection).
+                head = await _read_at_most(resp.content, MAX_ERROR_BYTES)
+                text = head.decode("utf-8", errors="replace")
                 return f"HTTP {resp.status}: {text[:MAX_ERROR_CHARS]}"
         except TimeoutError:
             return f"no answer within {self.timeout:g} s"
@@ -356,11 +379,45 @@ class Deliverer:
             return f"{type(exc).__name__}: {exc}"
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set; idle rounds wait ``poll_seconds`` (or for stop)."""
-        while not stop.is_set():
-            report = await self.run_once()
-            if not (report.delivered or report.failed or report.dead):
+        """Deliver until ``stop`` is set: one loop per site, so a slow or hanging receiver
+        delays only its own site's events. The site list is re-read every ``poll_seconds``."""
+        loops: dict[str, asyncio.Task[None]] = {}
+        try:
+            while not stop.is_set():
+                sites = {str(s) for s in await self.redis.smembers(keys.WEBHOOK_SITES)}
+                for site in sites:
+                    task = loops.get(site)
+                    if task is None or task.done():
+                        if task is not None:
+                            task.result()  # a Redis error in a site loop surfaces here (supervisor)
+                        loops[site] = asyncio.create_task(self._site_loop(site, poll_seconds, stop))
                 await wait_or_stop(stop, poll_seconds)
+        finally:
+            # stop is set (or we are cancelled): each loop ends after its current round.
+            for task in loops.values():
+                if not task.done() and not stop.is_set():
+                    task.cancel()
+            await asyncio.gather(*loops.values(), return_exceptions=True)
+
+    async def _site_loop(self, site: str, poll_seconds: float, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            report = RoundReport()
+            await self.site_round(site, report)
+            if not (report.delivered or report.failed or report.dead):
+                # Idle, or the site's webhook was disabled: end; the next poll starts it again.
+                return
+
+
+async def _read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:

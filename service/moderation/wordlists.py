@@ -19,15 +19,26 @@ Three kinds of entry:
   what makes separators and spacing irrelevant;
 * **short entries** match as whole words only: as substrings of a skeleton they would hit
   ordinary words (``ib`` inside ``ibis``). A short entry written *with* diacritics matches
-  only with them: folded, ``đĩ`` would be ``di`` and hit every ``đi`` ("go").
+  only with them: folded, ``đĩ`` would be ``di`` and hit every ``đi`` ("go"). Words are
+  runs of letters and digits: punctuation inside a short entry stands for any separator.
+
+Matching is one Aho-Corasick automaton per form (the ``ahocorasick-rs`` package), so its
+cost is linear in the comment whatever the list holds; a regex alternation of the entries
+cost comment length x list size (a site's own moderator could stall a worker with two
+settings PUTs and one long comment). Whole-word matching needs no look-around: both the
+entries and the text are written as `` word word `` (one space around every word), so an
+occurrence of `` ib `` is a whole-word match by construction. Building the automatons is
+bounded by the list limits in sitesettings (MAX_LIST_CHARS); figures in docs and bench.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
+
+import ahocorasick_rs
 
 from service.scoring.normalize import find_phone_numbers, has_diacritics, normalize_text, remove_diacritics, skeleton
 
@@ -37,6 +48,11 @@ MIN_SKELETON_CHARS: Final = 4
 FIELDS: Final = ("author_name", "author_email", "author_url", "content", "user_ip", "user_agent")
 
 _NON_ALNUM_RE: Final = re.compile(r"[\W_]+")
+
+
+def words(form: str) -> str:
+    """``form`` as its words, each with one space on both sides (`` nha cai ``)."""
+    return " " + _NON_ALNUM_RE.sub(" ", form).strip() + " "
 
 
 def squash(folded: str) -> str:
@@ -75,7 +91,9 @@ class _Prepared:
 def _prepare(value: str, *, phones: bool) -> _Prepared:
     norm = normalize_text(value)
     fold = remove_diacritics(norm)
-    return _Prepared(norm, fold, squash(fold), frozenset(find_phone_numbers(value)) if phones else frozenset())
+    return _Prepared(
+        words(norm), words(fold), squash(fold), frozenset(find_phone_numbers(value)) if phones else frozenset()
+    )
 
 
 def _as_phone(entry: str) -> str | None:
@@ -87,49 +105,85 @@ def _as_phone(entry: str) -> str | None:
     return found[0] if digits <= len(found[0]) + 1 else None
 
 
-def _alternation(words: Iterable[str], boundary: bool) -> re.Pattern[str] | None:
-    unique = sorted(set(words), key=lambda w: (-len(w), w))
-    if not unique:
+# Characters of entries per automaton. Building one holds the GIL (it is C code), so the
+# entries are split into automatons of this size, each built in about a millisecond; a
+# list at the limit (sitesettings.MAX_LIST_CHARS) is a handful of them.
+AUTOMATON_CHARS: Final = 10_000
+
+
+class _Automaton:
+    """Entries (already in the form they are matched on) -> the entry as the site wrote it."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, forms: dict[str, str]) -> None:
+        self._parts: list[tuple[ahocorasick_rs.AhoCorasick, list[str]]] = []
+        chunk: list[str] = []
+        size = 0
+        for form in forms:
+            if chunk and size + len(form) > AUTOMATON_CHARS:
+                self._parts.append(self._build(chunk, forms))
+                chunk, size = [], 0
+            chunk.append(form)
+            size += len(form)
+        if chunk:
+            self._parts.append(self._build(chunk, forms))
+
+    @staticmethod
+    def _build(chunk: list[str], forms: dict[str, str]) -> tuple[ahocorasick_rs.AhoCorasick, list[str]]:
+        # Leftmost-longest: at the first place anything matches, report the longest entry,
+        # as the regex alternation (longest first) did. A contiguous NFA builds several
+        # times faster than a DFA and scans nearly as fast.
+        automaton = ahocorasick_rs.AhoCorasick(
+            chunk,
+            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+        )
+        return automaton, [forms[f] for f in chunk]
+
+    def first(self, haystack: str) -> str | None:
+        # Linear in the haystack (the search releases the GIL); the matches returned are
+        # non-overlapping: at most len(haystack) / 4 of them (skeletons) or one per word.
+        for automaton, entries in self._parts:
+            found = automaton.find_matches_as_indexes(haystack)
+            if found:
+                return entries[found[0][0]]
         return None
-    body = "|".join(re.escape(w) for w in unique)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)" if boundary else f"(?:{body})")
+
+
+def _automaton(forms: dict[str, str]) -> _Automaton | None:
+    return _Automaton(forms) if forms else None
 
 
 class WordList:
     """A compiled list; build once per settings version, then :meth:`find` per comment."""
 
-    __slots__ = ("_by_form", "_long", "_phones", "_short_fold", "_short_norm", "entries")
+    __slots__ = ("_long", "_phones", "_short_fold", "_short_norm", "entries")
 
     def __init__(self, entries: Sequence[str]) -> None:
         self.entries = tuple(e.strip() for e in entries if e.strip())
-        long: list[str] = []
-        short_norm: list[str] = []
-        short_fold: list[str] = []
+        # Matched form -> the entry as the site wrote it (first one wins), for the reason message.
+        long: dict[str, str] = {}
+        short_norm: dict[str, str] = {}
+        short_fold: dict[str, str] = {}
         phones: dict[str, str] = {}
-        # Matched form -> the entry as the site wrote it, for the reason message.
-        self._by_form: dict[tuple[str, str], str] = {}
         for entry in self.entries:
             if entry_problem(entry) is not None:
                 continue
             phone = _as_phone(entry)
             if phone is not None:
-                phones[phone] = entry
+                phones.setdefault(phone, entry)
                 continue
             skel = skeleton(entry)
             if len(skel) >= MIN_SKELETON_CHARS:
-                long.append(skel)
-                self._by_form.setdefault(("skel", skel), entry)
+                long.setdefault(skel, entry)
             elif has_diacritics(entry):
-                form = normalize_text(entry)
-                short_norm.append(form)
-                self._by_form.setdefault(("norm", form), entry)
+                short_norm.setdefault(words(normalize_text(entry)), entry)
             else:
-                form = remove_diacritics(normalize_text(entry))
-                short_fold.append(form)
-                self._by_form.setdefault(("fold", form), entry)
-        self._long = _alternation(long, boundary=False)
-        self._short_norm = _alternation(short_norm, boundary=True)
-        self._short_fold = _alternation(short_fold, boundary=True)
+                short_fold.setdefault(words(remove_diacritics(normalize_text(entry))), entry)
+        self._long = _automaton(long)
+        self._short_norm = _automaton(short_norm)
+        self._short_fold = _automaton(short_fold)
         self._phones = phones
 
     def __bool__(self) -> bool:
@@ -152,16 +206,15 @@ class WordList:
             for phone in text.phones:
                 if phone in self._phones:
                     return self._phones[phone]
-        for kind, pattern, haystack in (
-            ("skel", self._long, text.skel),
-            ("norm", self._short_norm, text.norm),
-            ("fold", self._short_fold, text.fold),
+        for automaton, haystack in (
+            (self._long, text.skel),
+            (self._short_norm, text.norm),
+            (self._short_fold, text.fold),
         ):
-            if pattern is None:
-                continue
-            found = pattern.search(haystack)
-            if found is not None:
-                return self._by_form.get((kind, found.group(0)), found.group(0))
+            if automaton is not None:
+                hit = automaton.first(haystack)
+                if hit is not None:
+                    return hit
         return None
 
 

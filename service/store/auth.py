@@ -20,7 +20,8 @@ from service.core.errors import Forbidden, Unauthorized
 from service.store import keys
 from service.store.autopipeline import AutoPipeline
 
-SITE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# \Z, not $: "$" also matches before a trailing newline, which made "abc\n" a site id.
+SITE_ID_RE = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,62}\Z")
 SITE_KEY_PREFIX = "sk-"
 MOD_TOKEN_PREFIX = "mt-"
 # 32 random bytes: guessing is out of reach, so hashing without salt is safe.
@@ -97,12 +98,30 @@ async def resolve_moderator(redis: Redis, token: str) -> Moderator:
 
 
 async def moderator_by_digest(redis: Redis, token_hash: str) -> Moderator:
-    """Resolve a stored token digest (a page session keeps only this); revoked tokens fail."""
+    """Resolve a stored token digest (a page session keeps only this); revoked tokens fail.
+
+    The token record alone is not enough: each of its sites must still list the digest
+    among the tokens issued to the name (keys.moderator_tokens), so revoking a name ends
+    every token it was ever given, including ones issued before a re-issue.
+    """
     raw = await redis.get(keys.mod_token(token_hash))
     if raw is None:
         raise Unauthorized("unknown moderator token")
     record = msgspec.json.decode(raw, type=_TokenRecord)
-    return Moderator(name=record.name, sites=frozenset(record.sites), key_digest=token_hash)
+    pipe = redis.pipeline(transaction=False)
+    for site in record.sites:
+        pipe.sismember(keys.moderator_tokens(site, record.name), token_hash)
+        # Tokens issued before grant sets existed: the name's newest one stays valid.
+        pipe.hget(keys.moderators(site), record.name)
+    replies = await pipe.execute()
+    granted = frozenset(
+        site
+        for site, member, newest in zip(record.sites, replies[::2], replies[1::2], strict=True)
+        if member or newest == token_hash
+    )
+    if not granted:
+        raise Unauthorized("unknown moderator token")
+    return Moderator(name=record.name, sites=granted, key_digest=token_hash)
 
 
 async def create_site(redis: Redis, site: str, name: str, now_ms: int) -> str:
@@ -131,18 +150,29 @@ async def add_moderator(redis: Redis, sites: list[str], name: str) -> str:
     token = new_moderator_token()
     token_hash = digest(token)
     record = msgspec.json.encode(_TokenRecord(name=name, sites=sorted(sites)))
-    await redis.set(keys.mod_token(token_hash), record)
+    # Granted on each site before the token exists, so it never works half-issued.
     for site in sites:
+        await redis.sadd(keys.moderator_tokens(site, name), token_hash)
         await redis.hset(keys.moderators(site), name, token_hash)
+    await redis.set(keys.mod_token(token_hash), record)
     return token
 
 
 async def revoke_moderator(redis: Redis, site: str, name: str) -> bool:
-    token_hash = await redis.hget(keys.moderators(site), name)
-    if token_hash is None:
+    """End every token ever issued to ``name`` for ``site`` (and the page sessions made with them)."""
+    granted = keys.moderator_tokens(site, name)
+    hashes = {str(h) for h in await redis.smembers(granted)}
+    newest = await redis.hget(keys.moderators(site), name)
+    if newest is not None:
+        hashes.add(str(newest))
+    if not hashes:
         return False
-    await redis.delete(keys.mod_token(str(token_hash)))
+    # Dropping the grant set is what revokes (moderator_by_digest checks it); the token
+    # records go too, so a token shared with other sites ends there as well, as before.
+    await redis.delete(granted)
     await redis.hdel(keys.moderators(site), name)
+    for token_hash in hashes:
+        await redis.delete(keys.mod_token(token_hash))
     return True
 
 

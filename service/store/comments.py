@@ -239,6 +239,37 @@ end
 return {version, doc, approved, last, ip_times, dup, campaign, stamp}
 """
 
+_CLAIM_LUA = """
+-- KEYS: review stream; ARGV: group, moderator, count, limit, lease_ms, scan
+-- One script, so a moderator's concurrent claims cannot together pass the limit.
+local held = 0
+local start = '-'
+local scanned = 0
+while scanned < tonumber(ARGV[6]) do
+  local page = redis.call('XPENDING', KEYS[1], ARGV[1], start, '+', 100, ARGV[2])
+  for _, p in ipairs(page) do
+    if tonumber(p[3]) < tonumber(ARGV[5]) then held = held + 1 end
+  end
+  scanned = scanned + #page
+  if #page < 100 then break end
+  start = '(' .. page[#page][1]
+end
+local n = math.min(tonumber(ARGV[3]), tonumber(ARGV[4]) - held)
+if n <= 0 then return {held, {}} end
+local out = {}
+local reclaimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[5], '0-0', 'COUNT', n)
+for _, e in ipairs(reclaimed[2]) do
+  if e[2] then table.insert(out, e) end
+end
+if #out < n then
+  local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n - #out, 'STREAMS', KEYS[1], '>')
+  if read then
+    for _, e in ipairs(read[1][2]) do table.insert(out, e) end
+  end
+end
+return {held, out}
+"""
+
 _SAVE_SETTINGS_LUA = """
 -- Compare-and-set of a site's settings: the write names the version it was based on.
 -- KEYS: settings; ARGV: expected version, settings JSON, new stamp (random)
@@ -350,10 +381,18 @@ def parse_stream_entries(entries: Any) -> list[StreamItem]:
         stream_id, fields = entry[0], entry[1]
         if not fields:
             continue
+        if isinstance(fields, list):  # a script's reply: the flat field/value list
+            fields = dict(zip(fields[::2], fields[1::2], strict=True))
         comment_id = fields.get("id") if isinstance(fields, dict) else None
         if comment_id:
             items.append(StreamItem(str(stream_id), str(comment_id)))
     return items
+
+
+# Leases one moderator may hold on one site (Settings.claim_limit), and how many of their
+# pending entries the claim script looks at to count them (bounds the script's work).
+CLAIM_LIMIT = 100
+CLAIM_SCAN = 1_000
 
 
 class Store:
@@ -371,6 +410,7 @@ class Store:
         # Submissions' scripts from one event-loop turn go out as one pipeline.
         self.batched = AutoPipeline(redis)
         self._save_settings = redis.register_script(_SAVE_SETTINGS_LUA)
+        self._claim = redis.register_script(_CLAIM_LUA)
 
     async def ensure_group(self, site: str) -> None:
         try:
@@ -478,32 +518,27 @@ class Store:
         return {status: int(v) for status, v in zip(keys.STATUSES, values, strict=True)}
 
     async def claim(
-        self, site: str, moderator: str, count: int, lease_ms: int, now_ms: int
+        self, site: str, moderator: str, count: int, lease_ms: int, now_ms: int, limit: int = CLAIM_LIMIT
     ) -> list[dict[str, str]]:
         """Lease up to ``count`` pending items no other moderator holds; their comment hashes.
 
         Items whose lease expired are taken back first (XAUTOCLAIM), then new ones
         are read (XREADGROUP ``>``); the consumer group guarantees that a stream
-        entry is delivered to one consumer at a time.
+        entry is delivered to one consumer at a time. A moderator holding ``limit``
+        unexpired leases on the site gets nothing more until they decide or the leases end.
         """
         stream = keys.review_stream(site)
-        claimed: list[StreamItem] = []
         try:
-            reply = await self.redis.xautoclaim(
-                stream, keys.REVIEW_GROUP, moderator, min_idle_time=lease_ms, start_id="0-0", count=count
+            _held, entries = await self._claim(
+                keys=[stream],
+                args=[keys.REVIEW_GROUP, moderator, count, limit, lease_ms, CLAIM_SCAN],
             )
-            claimed.extend(parse_stream_entries(reply[1]))
-            if len(claimed) < count:
-                read = await self.redis.xreadgroup(
-                    keys.REVIEW_GROUP, moderator, {stream: ">"}, count=count - len(claimed)
-                )
-                for _stream, entries in _stream_replies(read):
-                    claimed.extend(parse_stream_entries(entries))
         except ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
             await self.ensure_group(site)
-            return await self.claim(site, moderator, count, lease_ms, now_ms)
+            return await self.claim(site, moderator, count, lease_ms, now_ms, limit)
+        claimed = parse_stream_entries(entries)
         if not claimed:
             return []
         # Record the holder on the comment so listings show it and other moderators'

@@ -76,8 +76,27 @@ def labels(site: str) -> str:
 
 
 def moderators(site: str) -> str:
-    """Hash: moderator name -> token hash, for listing and revoking."""
+    """Hash: moderator name -> hash of the name's newest token, for listing."""
     return f"site:{{{site}}}:moderators"
+
+
+def coral_seen(site: str, body_digest: str) -> str:
+    """String: a Coral request (by body digest) already answered; refused if it comes again.
+
+    Coral signs only the body, with no timestamp, so a captured request stays valid; this
+    marker makes each one usable once. Expires after coral.REPLAY_WINDOW_SECONDS.
+    """
+    return f"site:{{{site}}}:coral:seen:{body_digest}"
+
+
+def moderator_tokens(site: str, name: str) -> str:
+    """Set: hash of every token ever issued to the moderator ``name`` for this site.
+
+    A token works for a site only while its hash is in here (auth.moderator_by_digest), so
+    revoking a name empties it and ends every token and page session of that name at
+    once, re-issued ones included. Deleted by revocation; lives with the site.
+    """
+    return f"site:{{{site}}}:modtokens:{name}"
 
 
 def approved_authors(site: str) -> str:

@@ -23,6 +23,7 @@ from service.scoring.scorer import Scorer
 from service.store.comments import REDIS_UNAVAILABLE, Store
 from service.store.ratelimit import RateLimiter
 from service.web import appkeys
+from service.web.hardening import quiet_server
 from service.web.middleware import problems
 from service.web.routes import setup_routes
 from service.web.tasks import webhooks_ctx
@@ -97,7 +98,9 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
         stats_utc_offset_minutes=settings.stats_utc_offset_minutes,
     )
     app[appkeys.STORE] = store
-    app[appkeys.MODERATION] = Moderation(store, app[appkeys.BATCHER], lease_seconds=settings.lease_seconds)
+    app[appkeys.MODERATION] = Moderation(
+        store, app[appkeys.BATCHER], lease_seconds=settings.lease_seconds, claim_limit=settings.claim_limit
+    )
     app[appkeys.RATE_LIMITER] = RateLimiter(
         app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip
     )
@@ -144,6 +147,7 @@ _RELOAD = web.AppKey("reload_model", object)
 
 def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Application:
     """Build the service. ``scorer`` lets tests share one loaded model across apps."""
+    quiet_server()
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[problems])
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = Metrics()

@@ -2,7 +2,11 @@
 
 Coral POSTs each new or edited comment as JSON to the phase URL, signed with the phase's
 signing secret (``X-Coral-Signature: sha256=<hex HMAC-SHA256(secret, body)>``; during a
-secret rotation Coral sends several comma-separated signatures, any one may match). We answer
+secret rotation Coral sends several comma-separated signatures, any one may match).
+Coral's signature carries no timestamp and its request no signed time, so freshness
+cannot be checked; instead each signed request is accepted once: a replay within
+``REPLAY_WINDOW_SECONDS`` is a 401 (Coral sends every comment revision once, with a new
+revision id, so its own requests never repeat). We answer
 a moderation action (reject spam, withhold uncertain comments) and/or flags, or ``204`` for
 "no opinion" — also when scoring does not finish within ``BUDGET_SECONDS``, so Coral's
 pipeline is never held up by us. Coral keeps its own queue, so nothing is stored here.
@@ -27,6 +31,8 @@ from service.store import keys
 SIGNATURE_HEADER = "X-Coral-Signature"
 # Answer within this or not at all (204): Coral's phase timeout should be set above it.
 BUDGET_SECONDS = 0.8
+# How long an answered request is remembered (and refused if sent again).
+REPLAY_WINDOW_SECONDS = 24 * 3600
 # Coral's author ids are opaque; the domain model wants an email, so one is derived.
 _EMAIL_DOMAIN = "coral.invalid"
 # Coral's flag reasons (GQLCOMMENT_FLAG_REASON) and rejection codes (GQLREJECTION_REASON_CODE).
@@ -75,6 +81,9 @@ async def authenticate(redis: Redis, site: str, header: str | None, body: bytes)
     # Same answer for an unknown site, no secret and a bad signature: nothing to probe.
     if secret is None or not verify(str(secret), header, body):
         raise Unauthorized("missing or invalid X-Coral-Signature")
+    seen = keys.coral_seen(site, hashlib.sha256(body).hexdigest()[:32])
+    if not await redis.set(seen, 1, nx=True, ex=REPLAY_WINDOW_SECONDS):
+        raise Unauthorized("this signed request was already answered (replay)")
 
 
 def _str(doc: Any, *path: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from service.core.egress import GuardedResolver
 from service.moderation.webhooks import Deliverer, stop_task, wait_or_stop
 from service.store.comments import REDIS_UNAVAILABLE
 from service.web import appkeys
@@ -23,7 +24,12 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.webhook_poll_seconds <= 0:
         yield
         return
-    session = aiohttp.ClientSession()
+    # The resolver refuses names that resolve to private addresses at connect time, so the
+    # connection only goes where check_target looked (no DNS-rebinding window). No
+    # connection cap: each site is bounded by DELIVERY_BATCH, and a shared cap would let
+    # slow receivers hold every slot.
+    connector = aiohttp.TCPConnector(limit=0, resolver=GuardedResolver(allow_private=settings.webhook_allow_private))
+    session = aiohttp.ClientSession(connector=connector)
     deliverer = Deliverer(
         app[appkeys.REDIS],
         session,
@@ -31,6 +37,7 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         backoff_seconds=settings.webhook_backoff_seconds,
         backoff_max_seconds=settings.webhook_backoff_max_seconds,
         timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_allow_private,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(_supervised(deliverer, settings.webhook_poll_seconds, stop))

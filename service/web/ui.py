@@ -19,12 +19,14 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import web
 
-from service.core.errors import CsrfFailed, FieldErrors, PayloadTooLarge, Unauthorized
+from service.core.errors import CsrfFailed, FieldErrors, Unauthorized
 from service.core.schemas import decode_object, require_json
 from service.store import keys
 from service.store.auth import Moderator, digest, moderator_by_digest, resolve_moderator
 from service.web import appkeys
+from service.web.bodies import read_body, refuse_declared
 from service.web.client import client_ip
+from service.web.hardening import SERVER_NAME
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_FILE = STATIC_DIR / "moderate.html"
@@ -148,12 +150,10 @@ async def login(request: web.Request) -> web.Response:
     _same_origin(request)
     # Sign-in attempts spend the same per-IP budget as API calls, so guessing tokens here costs too.
     await request.app[appkeys.RATE_LIMITER].check_ip(client_ip(request))
-    if request.content_length is not None and request.content_length > MAX_LOGIN_BODY_BYTES:
-        raise PayloadTooLarge(f"a sign-in body is at most {MAX_LOGIN_BODY_BYTES} bytes")
+    refuse_declared(request, MAX_LOGIN_BODY_BYTES)
     require_json(request.headers.get("Content-Type"))
-    body = await request.content.read(MAX_LOGIN_BODY_BYTES + 1)
-    if len(body) > MAX_LOGIN_BODY_BYTES:
-        raise PayloadTooLarge(f"a sign-in body is at most {MAX_LOGIN_BODY_BYTES} bytes")
+    # To its end: a body split over several TCP segments is still one sign-in.
+    body = await read_body(request, MAX_LOGIN_BODY_BYTES)
     token = decode_object(body).get("token")
     if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
         errors = FieldErrors()
@@ -197,9 +197,15 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: nosniff everywhere; the page and its files get the strict CSP."""
+    """on_response_prepare: nosniff everywhere; the page and its files get the strict CSP;
+    no versions in ``Server``; nothing but the page and its files may be stored by a cache."""
     headers = response.headers
+    headers["Server"] = SERVER_NAME
     headers.setdefault("X-Content-Type-Options", "nosniff")
+    if not (request.path == "/moderate" or request.path.startswith("/static/")):
+        # API replies carry authors' emails and IPs, tokens' sessions, per-site settings:
+        # no shared or browser cache may keep them (problem replies included).
+        headers.setdefault("Cache-Control", "no-store")
     if request.path == "/moderate" or request.path.startswith(("/moderate/", "/static/")):
         headers.setdefault("Content-Security-Policy", PAGE_CSP)
         headers.setdefault("X-Frame-Options", "DENY")

@@ -10,8 +10,6 @@ from aiohttp import web
 
 from service.core.errors import (
     FieldError,
-    PayloadTooLarge,
-    RequestTimeout,
     ServiceUnavailable,
     Unauthorized,
     ValidationFailed,
@@ -29,6 +27,7 @@ from service.moderation.operations import MAX_PAGE, parse_status
 from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
 from service.web import akismet, appkeys, coral, ui
+from service.web.bodies import body_deadline, read_body, refuse_declared
 from service.web.client import client_ip
 
 JSON = "application/json"
@@ -63,20 +62,9 @@ async def moderator(request: web.Request) -> Moderator:
 
 
 async def read_json(request: web.Request) -> dict[str, object]:
-    # Refuse on the declared length before reading a byte of an oversized body.
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    refuse_declared(request, MAX_BODY_BYTES)
     require_json(request.headers.get("Content-Type"))
-    # A client that trickles its body must not hold a handler (and its memory) forever.
-    timeout = request.app[appkeys.SETTINGS].client_timeout_seconds
-    try:
-        async with asyncio.timeout(timeout):
-            body = await request.read()
-    except TimeoutError:
-        raise RequestTimeout(f"the body did not arrive within {timeout:g} seconds") from None
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes")
-    return decode_object(body)
+    return decode_object(await read_body(request, MAX_BODY_BYTES))
 
 
 async def submit_comment(request: web.Request) -> web.Response:
@@ -244,9 +232,11 @@ def _plain(answer: akismet.Answer) -> web.Response:
 
 
 async def _akismet_form(request: web.Request) -> dict[str, str]:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
-    form = await request.post()
+    refuse_declared(request, MAX_BODY_BYTES)
+    # Read before any key is checked (the key is in the form): the deadline is all that
+    # stops a trickled body from holding the connection.
+    async with body_deadline(request):
+        form = await request.post()
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
@@ -292,10 +282,10 @@ async def akismet_submit_ham(request: web.Request) -> web.Response:
 
 
 async def coral_moderate(request: web.Request) -> web.Response:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {request.content_length} bytes; the limit is {MAX_BODY_BYTES}")
+    refuse_declared(request, MAX_BODY_BYTES)
     await request.app[appkeys.RATE_LIMITER].check_ip(client_ip(request))
-    body = await request.read()
+    # The signature covers the body, so it is read before anything is authenticated.
+    body = await read_body(request, MAX_BODY_BYTES)
     site = request.match_info["site"]
     await coral.authenticate(request.app[appkeys.REDIS], site, request.headers.get(coral.SIGNATURE_HEADER), body)
     answer = await coral.moderate(request.app[appkeys.MODERATION], site, decode_object(body))
