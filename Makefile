@@ -63,6 +63,7 @@ wrk-bin:
 # Throughput, latency and queue depth beside a bare-aiohttp reference (bench/run.py).
 # BENCH_SECONDS=10 BENCH_DEPTH=100000 make bench for a quick run; results in bench/results/.
 bench: $(STAMP) redis-server-bin wrk-bin
+	$(PY) -m bench.wordlists
 	$(PY) -m bench.run
 
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,11 @@ class SubmitResult:
     replayed: bool
 
 
+# Comments longer than this are decided in a worker thread (see Moderation._evaluate);
+# below it, deciding takes well under a millisecond and a thread hop would cost more.
+THREADED_DECIDE_CHARS = 4_000
+
+
 class Moderation:
     def __init__(
         self,
@@ -151,7 +157,14 @@ class Moderation:
                 author_url=comment.author_url or "",
             )
         )
-        decision = decide(comment, score, prepared.active, prepared.facts)
+        if len(comment.content) > THREADED_DECIDE_CHARS:
+            # Normalizing and matching a long comment against the site's word lists costs
+            # tens of ms at the limits (bench/wordlists.py): done in a worker thread, the
+            # event loop keeps serving every other site meanwhile (the automatons release
+            # the GIL while they scan; the Python parts yield it every few ms).
+            decision = await asyncio.to_thread(decide, comment, score, prepared.active, prepared.facts)
+        else:
+            decision = decide(comment, score, prepared.active, prepared.facts)
         return score, decision, scorer.version, prepared.guards
 
     async def check(self, caller: SiteCaller, comment: CommentIn) -> bytes:
