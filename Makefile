@@ -64,6 +64,7 @@ wrk-bin:
 # BENCH_SECONDS=10 BENCH_DEPTH=100000 make bench for a quick run; results in bench/results/.
 bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.wordlists
+	$(PY) -m bench.replica_wait
 	$(PY) -m bench.run
 
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,

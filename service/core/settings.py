@@ -62,6 +62,12 @@ class Settings:
     rate_limit_per_ip: int = 0
     # Redis operations that exceed this fail fast with 503 instead of hanging the request.
     redis_timeout_seconds: float = 2.0
+    # Durability across a Redis failover: when > 0, a submission or decision is acknowledged
+    # only after this many replicas confirmed it (WAIT), waiting at most
+    # redis_replica_timeout_ms; otherwise it is a 503 and the client retries with its
+    # Idempotency-Key. 0 (default): acknowledged once the master has it (README "Guarantees").
+    redis_replica_acks: int = 0
+    redis_replica_timeout_ms: int = 500
     # A client gets this long to send a request's headers (idle keep-alive included) and
     # again to send its body; slower ones are cut off so they cannot pin connections.
     client_timeout_seconds: float = 30.0
@@ -108,6 +114,10 @@ class Settings:
             rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
             redis_timeout_seconds=_env_float(
                 env, "MODERATION_REDIS_TIMEOUT_SECONDS", defaults.redis_timeout_seconds
+            ),
+            redis_replica_acks=_env_int(env, "MODERATION_REDIS_REPLICA_ACKS", defaults.redis_replica_acks),
+            redis_replica_timeout_ms=_env_int(
+                env, "MODERATION_REDIS_REPLICA_TIMEOUT_MS", defaults.redis_replica_timeout_ms
             ),
             client_timeout_seconds=_env_float(
                 env, "MODERATION_CLIENT_TIMEOUT_SECONDS", defaults.client_timeout_seconds

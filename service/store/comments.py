@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.commands.core import AsyncScript
 from redis.exceptions import (
+    AskError,
     ClusterDownError,
+    MovedError,
+    NoScriptError,
     RedisClusterException,
     ResponseError,
     SlotNotCoveredError,
@@ -27,6 +31,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from service.core.errors import ServiceUnavailable
 from service.store import keys, stats
 from service.store.autopipeline import AutoPipeline
 
@@ -397,12 +402,21 @@ CLAIM_SCAN = 1_000
 
 class Store:
     def __init__(
-        self, redis: Redis, *, idempotency_ttl: int, stats_utc_offset_minutes: int = stats.DEFAULT_UTC_OFFSET_MINUTES
+        self,
+        redis: Redis,
+        *,
+        idempotency_ttl: int,
+        stats_utc_offset_minutes: int = stats.DEFAULT_UTC_OFFSET_MINUTES,
+        replica_acks: int = 0,
+        replica_timeout_ms: int = 500,
     ) -> None:
         self.redis = redis
         self.idempotency_ttl = idempotency_ttl
         # Which calendar day a submission or decision is counted on (service/store/stats.py).
         self.stats_offset = stats_utc_offset_minutes
+        # Settings.redis_replica_acks / _timeout_ms: see _durable.
+        self.replica_acks = replica_acks
+        self.replica_timeout_ms = replica_timeout_ms
         self._submit = redis.register_script(_SUBMIT_LUA)
         self._decide = redis.register_script(_DECIDE_LUA)
         self._recheck = redis.register_script(_RECHECK_LUA)
@@ -411,6 +425,47 @@ class Store:
         self.batched = AutoPipeline(redis)
         self._save_settings = redis.register_script(_SAVE_SETTINGS_LUA)
         self._claim = redis.register_script(_CLAIM_LUA)
+
+    async def _write(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        """Run a write script: through the auto-pipeline, or, when replicas must confirm
+        it (replica_acks > 0), followed by WAIT on the same connection."""
+        if self.replica_acks <= 0:
+            return await self.batched.script(script, keys=keys, args=args)
+        return await self._durable(script, keys, args)
+
+    async def _durable(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        """EVALSHA then ``WAIT replica_acks replica_timeout_ms`` in one pipeline to the node
+        that owns the keys: WAIT counts the replicas that have every write this connection
+        made, so a reply means the script is on a replica too, and survives that replica's
+        promotion. Not confirmed in time (no replica attached, a failover under way, the slot
+        moved) is a 503: the write may exist on the master, and the client's retry with its
+        Idempotency-Key gets the stored reply, confirmed this time."""
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            if isinstance(self.redis, RedisCluster):
+                node = self.redis.get_node_from_key(keys[0])
+                pipe.execute_command("WAIT", self.replica_acks, self.replica_timeout_ms, target_nodes=node)
+                # No redirection: a command re-sent to another node would not be covered by this WAIT.
+                replies = await pipe.execute(raise_on_error=False, allow_redirections=False)
+            else:
+                pipe.execute_command("WAIT", self.replica_acks, self.replica_timeout_ms)
+                replies = await pipe.execute(raise_on_error=False)
+            result, acked = replies
+            if isinstance(result, NoScriptError) and attempt == 0:
+                await self.redis.script_load(script.script)  # all masters, on a cluster
+                continue
+            if isinstance(result, (*REDIS_UNAVAILABLE, MovedError, AskError)):
+                raise ServiceUnavailable("storage is changing masters; retry with the same Idempotency-Key")
+            if isinstance(result, Exception):
+                raise result
+            if isinstance(acked, Exception) or int(acked) < self.replica_acks:
+                raise ServiceUnavailable(
+                    f"the write was not confirmed by {self.replica_acks} Redis replica(s) within "
+                    f"{self.replica_timeout_ms} ms; retry with the same Idempotency-Key"
+                )
+            return result
+        raise ServiceUnavailable("the script could not be loaded; retry")
 
     async def ensure_group(self, site: str) -> None:
         try:
@@ -442,7 +497,7 @@ class Store:
         """
         g = guards or Guards(now_ms=created_ms)
         idem_key = keys.idempotency(site, idempotency_key or "-")
-        result = await self.batched.script(
+        result = await self._write(
             self._submit,
             keys=[
                 keys.comment(site, comment_id),
@@ -574,7 +629,8 @@ class Store:
         wait_ms: int = 0,
     ) -> DecideOutcome:
         """Record a moderator's decision; ``wait_ms`` (since submission) feeds the dashboard."""
-        result = await self._decide(
+        result = await self._write(
+            self._decide,
             keys=[
                 keys.comment(site, comment_id),
                 keys.review_stream(site),

@@ -96,6 +96,8 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
         app[appkeys.REDIS],
         idempotency_ttl=settings.idempotency_ttl_seconds,
         stats_utc_offset_minutes=settings.stats_utc_offset_minutes,
+        replica_acks=settings.redis_replica_acks,
+        replica_timeout_ms=settings.redis_replica_timeout_ms,
     )
     app[appkeys.STORE] = store
     app[appkeys.MODERATION] = Moderation(
