@@ -321,6 +321,8 @@ class Deliverer:
             await check_target(dest.url, allow_private=self.allow_private)
         except TargetRefused as exc:
             results: list[str | None] = [f"refused: {exc}"] * len(events)
+        except OSError as exc:  # the name does not resolve: a failed attempt, like a refused connection
+            results = [f"{type(exc).__name__}: {exc}"] * len(events)
         else:
             results = list(await asyncio.gather(*(self._send(dest, e) for e in events)))
         for event, error in zip(events, results, strict=True):
