@@ -180,6 +180,9 @@ def replica_of(cli: str, port: int) -> int | None:
     return int(lines[2]) if lines and lines[0] == "slave" else None
 
 
+# Its own six nodes, a failure detection and an election: more than the default per-test bound
+# on a loaded machine (it stops on its own after FAILOVER_DEADLINE_SECONDS).
+@pytest.mark.timeout(FAILOVER_DEADLINE_SECONDS + 90)
 async def test_no_acknowledged_comment_is_lost_when_a_master_is_killed_under_load(
     make_api: AppFactory, scorer: object, tmp_path: Path
 ) -> None:
