@@ -66,6 +66,8 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.wordlists
 	$(PY) -m bench.replica_wait
 	$(PY) -m bench.run
+	@# Redis memory under a steady stream with a short retention (bench/retention.py).
+	$(PY) -m bench.retention
 
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,
 # reproducible; ≈ 7-15 min on 2 cores). See models/README.md for what each figure means.

@@ -24,11 +24,12 @@ from redis.asyncio import Redis
 from service.store import keys
 from service.store.comments import Store
 
-# Mirrors store._SUBMIT_LUA for a pending comment without an Idempotency-Key:
-# hash {doc, status, created, sid} + pending index + review stream entry.
+# Mirrors store._SUBMIT_LUA for a pending comment without an Idempotency-Key, each from its
+# own author: hash {doc, status, created, sid} + pending index + review stream entry + the
+# authors index entry (author prefix + id).
 # The comment keys are built from ARGV (same {site} tag); fine for the standalone bench Redis.
 _FILL_LUA = """
--- KEYS: pending index, review stream
+-- KEYS: pending index, review stream, authors index
 -- ARGV: comment key prefix, doc before id, doc after id, created_ms, ids...
 local prefix, before, after, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 for i = 5, #ARGV do
@@ -36,6 +37,7 @@ for i = 5, #ARGV do
   local sid = redis.call('XADD', KEYS[2], '*', 'id', id)
   redis.call('HSET', prefix .. id, 'doc', before .. id .. after, 'status', 'pending', 'created', created, 'sid', sid)
   redis.call('ZADD', KEYS[1], 0, id)
+  redis.call('ZADD', KEYS[3], 0, redis.sha1hex(id):sub(1, 12) .. id)
 end
 return #ARGV - 4
 """
@@ -85,7 +87,7 @@ async def fill(redis: Redis, site: str, depth: int, templates: list[Template]) -
         # Time-ordered ids like store.new_comment_id: 11 hex digits of ms, 10 of sequence.
         ids = [f"{base_ms + (done + i) // 1000:011x}{done + i:010x}" for i in range(n)]
         await script(
-            keys=[keys.status_index(site, "pending"), keys.review_stream(site)],
+            keys=[keys.status_index(site, "pending"), keys.review_stream(site), keys.authors(site)],
             args=[prefix, template.before, template.after, base_ms, *ids],
         )
         done += n

@@ -7,6 +7,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from service.store import keys
+from service.store.retention import comment_ref
 from tests.conftest import Api, AppFactory, Site, comment
 
 
@@ -64,7 +65,7 @@ async def test_happy_path_submit_claim_decide_status(api: Api, site: Site, redis
     assert await redis.xlen(keys.review_stream(site.site_id)) == 0
     # Recorded as a labelled example.
     labels = await redis.xrange(keys.labels(site.site_id))
-    assert labels[-1][1]["id"] == comment_id and labels[-1][1]["label"] == "approved"
+    assert labels[-1][1]["ref"] == comment_ref(site.site_id, comment_id) and labels[-1][1]["label"] == "approved"
 
 
 async def test_reply_shape(api: Api, site: Site) -> None:

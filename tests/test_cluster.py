@@ -23,7 +23,7 @@ from redis.asyncio import RedisCluster
 
 from service.core.settings import Settings
 from service.store import keys
-from tests import test_access, test_api, test_isolation
+from tests import test_access, test_api, test_isolation, test_retention
 from tests.conftest import AppFactory, RedisServer, Site, comment, free_port, start_redis
 
 pytestmark = pytest.mark.cluster
@@ -115,11 +115,13 @@ async def redis(redis_cluster: list[RedisServer]) -> AsyncIterator[RedisCluster]
 
 
 # The end-to-end tests, collected again under the cluster fixtures above.
-for _module in (test_api, test_access, test_isolation):
+for _module in (test_api, test_access, test_isolation, test_retention):
     for _name in dir(_module):
         if _name.startswith("test_"):
             globals()[f"{_name}"] = getattr(_module, _name)
 world = test_isolation.world
+# test_retention's apps run without the background sweep (its tests sweep with their own clock).
+api = test_retention.api
 
 
 async def test_sites_spread_over_all_masters(redis: RedisCluster, make_site) -> None:  # type: ignore[no-untyped-def]

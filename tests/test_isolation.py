@@ -82,6 +82,16 @@ async def read_b_comment(w: World) -> None:
     await expect(await w.api.request("GET", f"/v1/comments/{w.b_comment}", w.forged_key()), 401)
 
 
+@probe("POST", "/v1/authors/forget")
+async def forget_b_author(w: World) -> None:
+    body = {"author_email": w.b_body["author_email"]}
+    await expect(await w.api.request("POST", "/v1/authors/forget", w.forged_key(), json=body), 401)
+    # A's key erases the address on A only: B's comment by that author stays.
+    resp = await w.api.request("POST", "/v1/authors/forget", w.a.api_key, json=body)
+    await expect(resp, 200)
+    assert (await resp.json())["site"] == w.a.site_id
+
+
 @probe("GET", "/v1/review/queue")
 async def read_b_queue(w: World) -> None:
     for status in keys.STATUSES:

@@ -324,6 +324,10 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
     demo.add_argument("--keys-file", default="demo-keys.json")
     demo.set_defaults(func=cmd_demo)
 
+    from service.cli import retention
+
+    retention.add_subcommands(sub)
+
     if with_training:
         from service.cli import feedback
 

@@ -85,6 +85,10 @@ class NotFound(ProblemError):
     status, title, code = 404, "Not Found", "not_found"
 
 
+class Gone(ProblemError):
+    status, title, code = 410, "Gone", "gone"
+
+
 class MethodNotAllowed(ProblemError):
     status, title, code = 405, "Method Not Allowed", "method_not_allowed"
 

@@ -263,3 +263,17 @@ def parse_idempotency_key(value: str | None) -> str | None:
         )
         errors.raise_if_any()
     return value
+
+
+def parse_forget(doc: dict[str, Any]) -> str:
+    """``{"author_email": ...}`` of an erasure request: the email, stripped."""
+    errors = FieldErrors()
+    for name in doc:
+        if name != "author_email":
+            errors.add(name, "unknown", f"{name!r} is not a field of an erasure request; send only author_email")
+    email = _text(doc, errors, "author_email", required=True, max_bytes=MAX_AUTHOR_EMAIL_BYTES, strip=True)
+    if email is not None and not _EMAIL_RE.match(email):
+        errors.add("author_email", "invalid", "author_email is not a valid email address")
+    errors.raise_if_any()
+    assert email is not None
+    return email

@@ -83,6 +83,11 @@ class Settings:
     # Webhook URLs on loopback, link-local or private addresses are refused (SSRF) unless
     # this is set: receivers on the operator's own network, and tests on 127.0.0.1.
     webhook_allow_private: bool = False
+    # Retention: how often each worker sweeps decided comments past their site's
+    # retention_days out of Redis (0 disables the sweep in this process), and the directory
+    # of the archive they are written to first (None: no archive). README "Retention".
+    retention_sweep_seconds: float = 10.0
+    archive_dir: Path | None = None
     log_level: str = "INFO"
     # When set, /metrics (which names every site) answers only to this bearer token.
     metrics_token: str = field(default="", repr=False)
@@ -135,6 +140,10 @@ class Settings:
                 env, "MODERATION_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds
             ),
             webhook_allow_private=env.get("MODERATION_WEBHOOK_ALLOW_PRIVATE", "") in {"1", "true", "yes"},
+            retention_sweep_seconds=_env_float(
+                env, "MODERATION_RETENTION_SWEEP_SECONDS", defaults.retention_sweep_seconds
+            ),
+            archive_dir=Path(env["MODERATION_ARCHIVE_DIR"]) if env.get("MODERATION_ARCHIVE_DIR") else None,
             log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
             metrics_token=env.get("MODERATION_METRICS_TOKEN", ""),
         )

@@ -91,7 +91,24 @@ def spam_label(decision: str, reason: str) -> str:
 def _row(entry_id: str, fields: dict[str, Any]) -> LabelRow | None:
     raw = fields.get("doc")
     if not raw:
-        return None
+        if "text" not in fields:
+            return None
+        decision, reason = str(fields.get("label", "")), str(fields.get("reason", ""))
+        return LabelRow(
+            text=str(fields["text"]),
+            label=spam_label(decision, reason),
+            author=str(fields.get("name", "")),
+            decision=decision,
+            reason=reason,
+            by=str(fields.get("by", "")),
+            at=str(fields.get("at", "")),
+            comment_id=str(fields.get("ref", "")),
+            post_id=str(fields.get("post", "")),
+            lang=str(fields.get("lang", "")),
+            model_version=str(fields.get("mv", "")),
+            spam_score_then=str(fields.get("score", "")),
+            source=str(fields.get("src", "") or "moderator"),
+        )
     doc = msgspec.json.decode(raw.encode("utf-8") if isinstance(raw, str) else raw)
     comment, verdict = doc.get("comment") or {}, doc.get("verdict") or {}
     decision, reason = str(fields.get("label", "")), str(fields.get("reason", ""))

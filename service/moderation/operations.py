@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,18 +12,30 @@ from typing import Any
 
 import msgspec
 
-from service.core.errors import Conflict, FieldError, FieldErrors, IdempotencyMismatch, NotFound, ValidationFailed
+from service.core.errors import (
+    Conflict,
+    FieldError,
+    FieldErrors,
+    Gone,
+    IdempotencyMismatch,
+    NotFound,
+    ValidationFailed,
+)
 from service.core.schemas import DECISIONS, CommentIn, DecisionIn
 from service.moderation.policy import Decision, decide
 from service.moderation.rules import Rules, refusal_error
+from service.moderation.sitesettings import decode, retention_ms
 from service.moderation.webhooks import build_event
 from service.scoring.batcher import Batcher
 from service.scoring.scorer import Score, ScoreInput
 from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller
 from service.store.comments import CLAIM_LIMIT, Guards, Refusal, Store, new_comment_id
+from service.store.labels import label_fields
 
 MAX_PAGE = 200
+# A comment id: 11 hex digits of creation ms, 10 random hex digits (store.new_comment_id).
+_COMMENT_ID = re.compile(r"^[0-9a-f]{21}$")
 
 
 class ReasonOut(msgspec.Struct, frozen=True):
@@ -227,8 +240,21 @@ class Moderation:
     async def get_for_site(self, caller: SiteCaller, comment_id: str) -> dict[str, Any]:
         row = await self.store.get(caller.site, comment_id)
         if row is None:
+            if await self.past_retention(caller.site, comment_id):
+                raise Gone(
+                    f"comment {comment_id!r} is older than this site's retention: decided comments "
+                    "leave the service after retention_days (or were erased on request)"
+                )
             raise NotFound(f"no comment {comment_id!r} for this site")
         return comment_view(row, for_moderator=False)
+
+    async def past_retention(self, site: str, comment_id: str) -> bool:
+        """Whether a missing comment's id was created before the site's retention began: it
+        may have existed and expired, which a client should hear as 410, not 404."""
+        if not _COMMENT_ID.match(comment_id):
+            return False
+        _version, doc = await self.store.load_settings(site)
+        return int(comment_id[:11], 16) < self.clock() - retention_ms(decode(doc))
 
     async def queue(
         self,
@@ -317,6 +343,10 @@ class Moderation:
             event_id,
             event_body,
             wait_ms=decided_ms - int(row.get("created", "0") or 0),
+            label=label_fields(
+                site, comment_id, stored.comment, stored.verdict.model_version, stored.verdict.spam_score,
+                label=status, reason=body.reason or "", by=moderator.name, at=decided_ms,
+            ),
         )
         if outcome.result == "missing":
             raise NotFound(f"no comment {comment_id!r}")

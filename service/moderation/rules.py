@@ -65,6 +65,16 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def duplicate_entry(comment: CommentIn, skel: str | None = None) -> tuple[str, str]:
+    """(post digest, field) of the comment's entry in its post's duplicate hash; the retention
+    sweep derives it again to remove the entry with the comment."""
+    if skel is None:
+        skel = skeleton(comment.content[:FINGERPRINT_CHARS])
+    rest = comment.content[FINGERPRINT_CHARS:]
+    dup_text = skel + "\x00" + _digest(rest.casefold()) if rest else skel
+    return post_digest(comment.post_id), duplicate_field(comment.post_id, comment.author_email, dup_text)
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     active: ActiveSettings
@@ -115,8 +125,6 @@ class Rules:
         return await asyncio.shield(pending)
 
     def _guards(self, comment: CommentIn, settings: SiteSettings, now: int, skel: str) -> Guards:
-        rest = comment.content[FINGERPRINT_CHARS:]
-        dup_text = skel + "\x00" + _digest(rest.casefold()) if rest else skel
         return Guards(
             now_ms=now,
             email_digest=_digest(comment.author_email.casefold()),
@@ -124,9 +132,7 @@ class Rules:
             flood_ms=settings.flood_seconds * 1000,
             ip_limit=settings.flood_ip_per_minute,
             post_digest=post_digest(comment.post_id),
-            duplicate_field=duplicate_field(comment.post_id, comment.author_email, dup_text)
-            if settings.duplicate_check
-            else "",
+            duplicate_field=duplicate_entry(comment, skel)[1] if settings.duplicate_check else "",
             duplicate_ttl=DUPLICATE_TTL_SECONDS,
             band_ids=tuple(band_ids(skel)) if settings.campaign_check else (),
             campaign_window_ms=CAMPAIGN_WINDOW_SECONDS * 1000,

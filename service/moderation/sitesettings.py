@@ -35,6 +35,8 @@ MAX_FLOOD_SECONDS: Final = 3_600
 # The per-IP log is a sorted set holding at most this many entries per address.
 MAX_FLOOD_IP_PER_MINUTE: Final = 1_000
 MAX_LINKS_LIMIT: Final = 1_000
+# Ten years: beyond that "keep for ever" is the honest setting, and Redis is not an archive.
+MAX_RETENTION_DAYS: Final = 3_650
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,9 @@ class SiteSettings:
     campaign_check: bool = True
     # Report the decision but always answer pending, to watch before enforcing.
     shadow_mode: bool = False
+    # Decided comments (approved, spam, rejected) leave Redis this many days after their
+    # decision (a fraction of a day is allowed); pending ones never expire. README "Retention".
+    retention_days: float = 30.0
 
 
 DEFAULTS: Final = SiteSettings()
@@ -84,6 +89,13 @@ _INT_SETTINGS: Final = {
     "flood_seconds": MAX_FLOOD_SECONDS,
     "flood_ip_per_minute": MAX_FLOOD_IP_PER_MINUTE,
 }
+
+
+DAY_MS: Final = 86_400_000
+
+
+def retention_ms(settings: SiteSettings) -> int:
+    return round(settings.retention_days * DAY_MS)
 
 
 def to_dict(settings: SiteSettings) -> dict[str, Any]:
@@ -157,6 +169,11 @@ def _scalar(name: str, value: Any, errors: FieldErrors) -> Any:
             errors.add(name, "type", f"{name} must be true or false")
             return None
         return value
+    if name == "retention_days":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_RETENTION_DAYS:
+            errors.add(name, "range", f"retention_days must be a number above 0 and at most {MAX_RETENTION_DAYS}")
+            return None
+        return float(value)
     if name in _FLOAT_SETTINGS:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
             errors.add(name, "range", f"{name} must be a number from 0 to 1")
@@ -214,7 +231,7 @@ def parse_cli_value(name: str, raw: str) -> Any:
         if lowered in {"off", "false", "no", "0"}:
             return False
         return raw
-    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS:
+    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS or name == "retention_days":
         try:
             return int(raw)
         except ValueError:

@@ -49,12 +49,16 @@ REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
 
 # Moderator decisions become labelled examples; keep the newest this many per site.
 LABELS_MAXLEN = 1_000_000
+# Characters of the author's email digest (rules._digest, 24 hex) that prefix a comment's
+# entry in keys.authors: 48 bits keep another author's entries in the same range rare, and
+# erasure checks each comment's email anyway.
+AUTHOR_PREFIX_CHARS = 12
 # Guard for scans that filter the queue server-side (by post or reason).
 MAX_FILTER_SCAN = 2_000
 
 _SUBMIT_LUA = """
 -- KEYS: comment, status index, review stream, idempotency, site meta, webhook event,
---       webhook due, stats day
+--       webhook due, stats day, decided index, authors index
 -- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl,
 --       webhook event id ('' = not a final decision), webhook event body
 if ARGV[5] ~= '' then
@@ -65,10 +69,11 @@ end
 -- the campaign band keys, which must stay LAST (their number varies). ARGV[A..]: now_ms,
 -- flood window ms (0 = off), ip limit per minute (0 = off), duplicate field ('' = off),
 -- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse),
--- then the stats day's ttl and the comment's reason codes (space-separated).
+-- then the stats day's ttl, the comment's reason codes (space-separated) and the author prefix
+-- (store/retention.author_prefix).
 -- The pre-check read these before scoring; they are checked again here because two
 -- concurrent submissions can both pass a read, and only a script makes check+write atomic.
-local G, A = 9, 9
+local G, A = 11, 9
 local now = tonumber(ARGV[A])
 local flood_ms = tonumber(ARGV[A + 1])
 local ip_limit = tonumber(ARGV[A + 2])
@@ -113,6 +118,10 @@ for i = G + 3, #KEYS do
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'status', ARGV[2], 'created', ARGV[3])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+-- Retention and erasure (moderation/retention.py): the decided-at index for the sweep, the
+-- authors index for erasure.
+redis.call('ZADD', KEYS[10], 0, ARGV[A + 9] .. ARGV[1])
+if ARGV[2] ~= 'pending' then redis.call('ZADD', KEYS[9], ARGV[3], ARGV[1]) end
 if ARGV[2] == 'pending' then
   local sid = redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
   redis.call('HSET', KEYS[1], 'sid', sid)
@@ -138,11 +147,13 @@ return {1, ''}
 
 _DECIDE_LUA = """
 -- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
---       approved authors, labels, site meta, webhook event, webhook due, stats day
+--       approved authors, labels, site meta, webhook event, webhook due, stats day,
+--       decided index
 -- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
---       webhook event id, webhook event body, stats ttl, wait field, wait ms
+--       webhook event id, webhook event body, stats ttl, wait field, wait ms,
+--       then the label's field/value pairs
 local h = KEYS[1]
-local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'doc')
+local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
 if not cur[1] then return {'missing'} end
 if cur[2] then
   if cur[1] == ARGV[2] then return {'same', cur[1]} end
@@ -166,8 +177,8 @@ end
 if ARGV[2] == 'approved' and ARGV[9] ~= '' then
   redis.call('SADD', KEYS[7], ARGV[9])
 end
-redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', 'id', ARGV[1], 'label', ARGV[2],
-  'by', ARGV[3], 'at', ARGV[4], 'reason', ARGV[6], 'doc', cur[6])
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 15))
+redis.call('ZADD', KEYS[13], ARGV[4], ARGV[1])
 if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[9], 'webhook_url') == 1 then
   redis.call('HSET', KEYS[10], 'body', ARGV[11], 'attempts', 0)
   redis.call('ZADD', KEYS[11], 0, ARGV[10])
@@ -189,7 +200,7 @@ _RECHECK_LUA = """
 -- recorded as decided_by (a moderator can still overrule it) and not kept as a label
 -- (the model must not learn from its own output).
 -- KEYS: comment, review stream, idx pending, idx new status, site meta, webhook event,
---       webhook due, stats day
+--       webhook due, stats day, decided index
 -- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body,
 --       stats ttl
 local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
@@ -200,6 +211,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], 'rechecked_at', ARGV[3], 'recheck
 redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_until', 'sid')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('ZADD', KEYS[9], ARGV[3], ARGV[1])
 if cur[5] then
   redis.call('XACK', KEYS[2], ARGV[4], cur[5])
   redis.call('XDEL', KEYS[2], cur[5])
@@ -508,6 +520,8 @@ class Store:
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
                 keys.stats_day(site, stats.day_of(created_ms, self.stats_offset)),
+                keys.decided(site),
+                keys.authors(site),
                 *g.keys(site),
             ],
             args=[
@@ -522,6 +536,7 @@ class Store:
                 *g.args(),
                 stats.TTL_SECONDS,
                 " ".join(dict.fromkeys(reason_codes)),
+                g.email_digest[:AUTHOR_PREFIX_CHARS],
             ],
         )
         if int(result[0]) == 1:
@@ -627,8 +642,10 @@ class Store:
         event_id: str = "",
         event_body: bytes = b"",
         wait_ms: int = 0,
+        label: Sequence[str] = (),
     ) -> DecideOutcome:
-        """Record a moderator's decision; ``wait_ms`` (since submission) feeds the dashboard."""
+        """Record a moderator's decision; ``wait_ms`` (since submission) feeds the dashboard,
+        ``label`` is the labelled example's field/value pairs (store/labels.label_fields)."""
         result = await self._write(
             self._decide,
             keys=[
@@ -644,6 +661,7 @@ class Store:
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
                 keys.stats_day(site, stats.day_of(now_ms, self.stats_offset)),
+                keys.decided(site),
             ],
             args=[
                 comment_id,
@@ -660,6 +678,7 @@ class Store:
                 stats.TTL_SECONDS,
                 stats.wait_field(wait_ms),
                 max(0, wait_ms),
+                *(label or ("label", status, "by", moderator, "at", str(now_ms))),
             ],
         )
         outcome = str(result[0])
@@ -688,6 +707,7 @@ class Store:
                 keys.webhook_event(site, event_id or "-"),
                 keys.webhook_due(site),
                 keys.stats_day(site, stats.day_of(now_ms, self.stats_offset)),
+                keys.decided(site),
             ],
             args=[
                 comment_id,

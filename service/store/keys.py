@@ -43,13 +43,42 @@ def site_meta(site: str) -> str:
 
 
 def comment(site: str, comment_id: str) -> str:
-    """Hash: one comment and its decision. Lives with the site."""
+    """Hash: one comment and its decision. Pending: lives until decided; decided: removed by
+    the retention sweep (service/moderation/retention.py) once the site's retention_days have passed,
+    or by erasure."""
     return f"site:{{{site}}}:c:{comment_id}"
 
 
 def status_index(site: str, status: str) -> str:
-    """Sorted set of comment ids by created_at (ms) for one status; pages the queue views."""
+    """Sorted set of comment ids by created_at (ms) for one status; pages the queue views.
+
+    An entry leaves with its comment (decision, retention sweep, erasure)."""
     return f"site:{{{site}}}:idx:{status}"
+
+
+def decided(site: str) -> str:
+    """Sorted set: id of every decided comment -> ms of its final decision; the retention
+    sweep reads it oldest first (a range read, never a scan). Pending comments are not in it."""
+    return f"site:{{{site}}}:idx:decided_at"
+
+
+def authors(site: str) -> str:
+    """Sorted set (all scores 0) of ``<author prefix><comment id>`` for every stored comment:
+    erasure finds one author's comments with a lex range instead of a scan. The prefix is the
+    first AUTHOR_PREFIX_CHARS of the author's email digest (store/retention.author_prefix).
+    An entry leaves with its comment. One key per site, not per author: a key costs about
+    twice a member, and most authors write one comment."""
+    return f"site:{{{site}}}:authors"
+
+
+def sweep_lock(site: str) -> str:
+    """String: token of the worker sweeping (or erasing on) the site; expires on its own."""
+    return f"site:{{{site}}}:sweep"
+
+
+def audit(site: str) -> str:
+    """Stream of erasures (who, when, how many records; never the email). Capped."""
+    return f"site:{{{site}}}:audit"
 
 
 def review_stream(site: str) -> str:
@@ -71,7 +100,9 @@ def settings(site: str) -> str:
 
 
 def labels(site: str) -> str:
-    """Stream of labelled examples from moderator decisions (feedback loop)."""
+    """Stream of labelled examples from moderator decisions (feedback loop). Compact entries
+    (text, label, who, when; no email, IP or comment id) that outlive their comments; capped
+    at comments.LABELS_MAXLEN entries."""
     return f"site:{{{site}}}:labels"
 
 

@@ -24,9 +24,10 @@ import msgspec
 
 from service.core.errors import Conflict, Duplicate, FieldError, NotFound, ValidationFailed
 from service.core.schemas import MAX_POST_ID_CHARS, CommentIn, DecisionIn, parse_comment
-from service.moderation.operations import Moderation, StoredComment, build_verdict, now_ms
+from service.moderation.operations import Moderation, build_verdict, now_ms
 from service.store import keys
 from service.store.auth import Moderator, SiteCaller
+from service.store.labels import label_fields
 
 THANKS = "Thanks for making the web a better place."
 INVALID_KEY_HELP = "We were unable to verify your API key."
@@ -199,17 +200,9 @@ async def submit(moderation: Moderation, caller: SiteCaller, form: Mapping[str, 
     score, decision_made, version = await moderation.evaluate(caller.site, comment)
     at = now_ms()
     verdict = build_verdict(None, decision_made, score, version, at)
-    doc = msgspec.json.encode(StoredComment(comment=comment, verdict=verdict))
-    await moderation.store.add_label(
-        caller.site,
-        {
-            "id": comment_id or "",
-            "label": "spam" if spam else "approved",
-            "by": SUBMITTER,
-            "at": str(at),
-            "reason": "",
-            "doc": doc,
-            "source": "submit-spam" if spam else "submit-ham",
-        },
+    fields = label_fields(
+        caller.site, comment_id or "", comment, version, verdict.spam_score, label="spam" if spam else "approved",
+        reason="", by=SUBMITTER, at=at, source="submit-spam" if spam else "submit-ham",
     )
+    await moderation.store.add_label(caller.site, dict(zip(fields[::2], fields[1::2], strict=True)))
     return Answer(THANKS)

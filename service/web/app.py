@@ -16,7 +16,9 @@ from redis.backoff import NoBackoff
 from service.core.metrics import Metrics
 from service.core.schemas import MAX_BODY_BYTES
 from service.core.settings import Settings
+from service.moderation.archive import Archive
 from service.moderation.operations import Moderation
+from service.moderation.retention import Retention
 from service.moderation.webhooks import stop_task, wait_or_stop
 from service.scoring.batcher import Batcher
 from service.scoring.scorer import Scorer
@@ -26,7 +28,7 @@ from service.web import appkeys
 from service.web.hardening import quiet_server
 from service.web.middleware import problems
 from service.web.routes import setup_routes
-from service.web.tasks import webhooks_ctx
+from service.web.tasks import retention_ctx, webhooks_ctx
 from service.web.ui import security_headers
 
 log = logging.getLogger("moderation")
@@ -106,6 +108,8 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     app[appkeys.RATE_LIMITER] = RateLimiter(
         app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip
     )
+    archive = Archive(settings.archive_dir) if settings.archive_dir is not None else None
+    app[appkeys.RETENTION] = Retention(store, archive)
     yield
 
 
@@ -160,6 +164,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     app.cleanup_ctx.append(domain_ctx)
     app.cleanup_ctx.append(model_watch_ctx)
     app.cleanup_ctx.append(webhooks_ctx)
+    app.cleanup_ctx.append(retention_ctx)
     setup_routes(app)
     app.on_response_prepare.append(security_headers)
     return app

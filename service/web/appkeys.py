@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from service.core.metrics import Metrics
 from service.core.settings import Settings
 from service.moderation.operations import Moderation
+from service.moderation.retention import Retention
 from service.scoring.batcher import Batcher
 from service.store.comments import Store
 from service.store.ratelimit import RateLimiter
@@ -19,3 +20,4 @@ BATCHER = web.AppKey("batcher", Batcher)
 MODERATION = web.AppKey("moderation", Moderation)
 METRICS = web.AppKey("metrics", Metrics)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+RETENTION = web.AppKey("retention", Retention)

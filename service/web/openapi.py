@@ -302,6 +302,27 @@ def _integration_paths() -> dict[str, Any]:
     }
 
 
+def _erasure() -> dict[str, Any]:
+    counts = ("comments", "pending", "labels", "archived", "flood", "trusted", "blocked_emails")
+    return {
+        "type": "object",
+        "required": ["site", "at", "removed"],
+        "properties": {
+            "site": _STR,
+            "at": {"type": "string", "format": "date-time"},
+            "removed": {
+                "type": "object",
+                "description": "comments: stored comments removed (pending: of which in the review queue); "
+                "labels: labels stripped of the author's name and digest (text and decision stay for "
+                "retraining); archived: archive records removed; flood, trusted, blocked_emails: records "
+                "keyed by the email",
+                "required": list(counts),
+                "properties": {c: {"type": "integer", "minimum": 0} for c in counts},
+            },
+        },
+    }
+
+
 def _site_settings_schema() -> dict[str, Any]:
     from service.moderation import sitesettings
 
@@ -316,6 +337,10 @@ def _site_settings_schema() -> dict[str, Any]:
                 "maxItems": sitesettings.MAX_LIST_ENTRIES,
                 "default": default,
             }
+        elif name == "retention_days":
+            props[name] = {"type": "number", "exclusiveMinimum": 0, "maximum": sitesettings.MAX_RETENTION_DAYS,
+                           "default": default, "description": "Days after its decision a decided comment "
+                           "leaves Redis (fractions allowed); pending comments never expire"}
         elif isinstance(default, float):
             props[name] = {"type": "number", "minimum": 0, "maximum": 1, "default": default}
         elif isinstance(default, int):
@@ -519,6 +544,7 @@ def build_spec() -> dict[str, Any]:
                 "Verdict": _verdict(),
                 "CommentView": _comment_view(),
                 "SiteSettings": _site_settings_schema(),
+                "Erasure": _erasure(),
                 "Reason": {
                     "type": "object",
                     "required": ["code", "message"],
@@ -600,8 +626,39 @@ def build_spec() -> dict[str, Any]:
                     "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": _STR}],
                     "responses": {
                         "200": _json("Current status", _ref("CommentView")),
-                        "404": _problem("No such comment for this site"),
+                        "404": _problem("No such comment for this site (never stored, another site's, or erased)"),
+                        "410": _problem(
+                            "Gone: the id dates from before the site's retention_days, so the comment may "
+                            "have existed and left the service (decided comments expire; erasure removes "
+                            "comments of any age)"
+                        ),
                         **COMMON_ERRORS,
+                    },
+                }
+            },
+            "/v1/authors/forget": {
+                "post": {
+                    "operationId": "forgetAuthor",
+                    "summary": "Erase one author (by email) from this site: comments in every status, flood and "
+                    "trusted-author records, block-list entry, the personal fields of their labels, archived "
+                    "records. Idempotent; audited without the email",
+                    "security": site_auth,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "required": ["author_email"],
+                            "additionalProperties": False,
+                            "properties": {"author_email": {
+                                "type": "string", "format": "email", "maxLength": schemas.MAX_AUTHOR_EMAIL_BYTES,
+                            }},
+                        }}},
+                    },
+                    "responses": {
+                        "200": _json("What was removed (zeros when there was nothing left)", _ref("Erasure")),
+                        **BODY_ERRORS,
+                        **COMMON_ERRORS,
+                        "429": _problem("Rate limited"),
                     },
                 }
             },

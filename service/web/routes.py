@@ -11,6 +11,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/comments", views.submit_comment)
     app.router.add_post("/v1/check", views.check_comment)
     app.router.add_get("/v1/comments/{comment_id}", views.get_comment)
+    app.router.add_post("/v1/authors/forget", views.forget_author)
     app.router.add_get("/v1/review/queue", views.review_queue)
     app.router.add_post("/v1/review/claim", views.claim)
     app.router.add_post("/v1/review/{comment_id}/decision", views.decision)

@@ -16,6 +16,7 @@ from service.store.comments import REDIS_UNAVAILABLE
 from service.web import appkeys
 
 log = logging.getLogger("moderation.webhooks")
+retention_log = logging.getLogger("moderation.retention")
 
 
 async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -55,3 +56,28 @@ async def _supervised(deliverer: Deliverer, poll_seconds: float, stop: asyncio.E
             # Redis down: events are safe in Redis; try again after a pause.
             log.warning("webhook delivery paused, redis unavailable: %s", type(exc).__name__)
             await wait_or_stop(stop, max(poll_seconds, 1.0))
+
+
+async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Every worker sweeps every site each retention_sweep_seconds; the per-site lock makes
+    one of them do a site's work at a time (service/moderation/retention.py)."""
+    settings = app[appkeys.SETTINGS]
+    if settings.retention_sweep_seconds <= 0:
+        yield
+        return
+    retention = app[appkeys.RETENTION]
+
+    async def sweep() -> None:
+        while not stop.is_set():
+            try:
+                await retention.sweep_all()
+            except REDIS_UNAVAILABLE as exc:
+                retention_log.warning("retention sweep paused, redis unavailable: %s", type(exc).__name__)
+            except OSError as exc:  # the archive's disk: nothing was removed without being written
+                retention_log.error("retention sweep stopped for this round, archive not writable: %s", exc)
+            await wait_or_stop(stop, settings.retention_sweep_seconds)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(sweep())
+    yield
+    await stop_task(task, stop, settings.redis_timeout_seconds + 1)

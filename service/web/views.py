@@ -20,6 +20,7 @@ from service.core.schemas import (
     parse_claim,
     parse_comment,
     parse_decision,
+    parse_forget,
     parse_idempotency_key,
     require_json,
 )
@@ -89,6 +90,14 @@ async def get_comment(request: web.Request) -> web.Response:
     caller = await site_caller(request)
     view = await request.app[appkeys.MODERATION].get_for_site(caller, request.match_info["comment_id"])
     return _json(view)
+
+
+async def forget_author(request: web.Request) -> web.Response:
+    caller = await site_caller(request)
+    email = parse_forget(await read_json(request))
+    # The audit names the credential by a short digest prefix, never the key.
+    by = "api-key:" + caller.key_digest[:12]
+    return _json(await request.app[appkeys.RETENTION].forget(caller.site, email, by=by))
 
 
 def _limit(raw: str | None) -> int:

@@ -1,0 +1,396 @@
+"""Retention, labels that outlive comments, the archive and erasure, against real Redis.
+
+The sweeps are called with an explicit ``now`` past the retention instead of waiting for it
+(the background loop only calls the same function every few seconds). test_cluster.py runs
+this module again on the local Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from service.core.settings import Settings
+from service.moderation import feedback
+from service.moderation import retention as retention_module
+from service.moderation.archive import Archive
+from service.moderation.operations import now_ms
+from service.moderation.retention import Retention
+from service.moderation.sitesettings import DAY_MS
+from service.store import keys
+from service.store.retention import author_digest, author_prefix
+from service.web import appkeys
+from tests.conftest import Api, AppFactory, Site, comment
+from tests.test_api import force_pending
+
+MONTH_MS = 30 * DAY_MS
+
+
+@pytest.fixture
+async def api(make_api: AppFactory) -> Api:
+    # No background sweep: the tests call the sweep with their own clock, and a background
+    # sweep holding a site's lock would make "one of two workers swept" nondeterministic.
+    return await make_api(retention_sweep_seconds=0)
+
+
+async def submit(api: Api, site: Site, **overrides: object) -> dict[str, Any]:
+    resp = await api.request("POST", "/v1/comments", site.api_key, json=comment(**overrides))
+    assert resp.status == 202, await resp.text()
+    return dict(await resp.json())
+
+
+async def approved_comments(api: Api, site: Site, n: int, tag: str = "") -> list[str]:
+    """``n`` comments the model approves, each from its own author (the flood rule allows one
+    comment per author every 15 s)."""
+    ids = []
+    for i in range(n):
+        reply = await submit(api, site, author_email=f"ok{tag}{i}@example.vn", user_ip=f"113.160.{len(tag)}.{i}",
+                             content=f"Cảm ơn tác giả, bài viết số {i}{tag} về giao thông rất hữu ích.")
+        assert reply["status"] == "approved", reply
+        ids.append(reply["id"])
+    return ids
+
+
+async def decide(api: Api, site: Site, comment_id: str, decision: str, **extra: object) -> None:
+    resp = await api.request("POST", f"/v1/review/{comment_id}/decision", site.moderator_token,
+                             json={"decision": decision, **extra})
+    assert resp.status == 200, await resp.text()
+
+
+async def values_of(redis: Redis, key: str) -> str:
+    """A key's whole value as text, whatever its type (for 'nothing names X' checks)."""
+    kind = await redis.type(key)
+    if kind == "string":
+        return str(await redis.get(key))
+    if kind == "hash":
+        return json.dumps(await redis.hgetall(key), ensure_ascii=False)
+    if kind == "set":
+        return json.dumps(sorted(await redis.smembers(key)), ensure_ascii=False)
+    if kind == "zset":
+        return json.dumps(await redis.zrange(key, 0, -1), ensure_ascii=False)
+    if kind == "list":
+        return json.dumps(await redis.lrange(key, 0, -1), ensure_ascii=False)
+    if kind == "stream":
+        return json.dumps(await redis.xrange(key), ensure_ascii=False)
+    return ""
+
+
+# Keys of the rules' sliding windows name recent comment ids and expire with their window
+# (per-IP flood: 1 minute; campaign bands: 10 minutes): README "Retention" states the bound.
+RULE_WINDOWS = (":flood:ip:", ":camp:")
+
+
+async def keys_naming(redis: Redis, site: str, needle: str) -> list[str]:
+    found = []
+    async for key in redis.scan_iter(match=f"site:{{{site}}}:*"):
+        if any(w in key for w in RULE_WINDOWS):
+            continue
+        if needle in key or needle in await values_of(redis, key):
+            found.append(key)
+    return sorted(found)
+
+
+def retention(api: Api) -> Retention:
+    return api.app[appkeys.RETENTION]
+
+
+async def test_decided_comments_leave_redis_after_the_retention_pending_ones_stay(
+    api: Api, site: Site, redis: Redis
+) -> None:
+    approved = await approved_comments(api, site, 2)
+    pending = await force_pending(redis, site, 3, api)
+    await decide(api, site, pending[0], "spam")
+    await decide(api, site, pending[1], "approve")
+    decided = [*approved, pending[0], pending[1]]
+    still_pending = pending[2]
+    start = now_ms()
+    r = retention(api)
+
+    # A minute before the retention ends nothing goes.
+    early = await r.sweep_site(site.site_id, start - 60_000 + MONTH_MS)
+    assert early.removed == 0
+    for cid in decided:
+        assert await redis.exists(keys.comment(site.site_id, cid))
+
+    # Past it every decided comment goes, with everything that names it; the pending one stays.
+    later = start + MONTH_MS + 60_000
+    report = await r.sweep_site(site.site_id, later)
+    assert report.removed == len(decided)
+    for cid in decided:
+        assert await keys_naming(redis, site.site_id, cid) == [], cid
+    assert await redis.exists(keys.comment(site.site_id, still_pending))
+    counts = (await (await api.request(
+        "GET", f"/v1/review/queue?site={site.site_id}&status=pending", site.moderator_token)).json())["counts"]
+    assert counts == {"pending": 1, "approved": 0, "spam": 0, "rejected": 0}
+    claim = await api.request("POST", "/v1/review/claim", site.moderator_token,
+                              json={"site": site.site_id, "count": 10})
+    assert [i["id"] for i in (await claim.json())["items"]] == [still_pending]
+    # Sweeping again (another worker, another tick) finds nothing more.
+    assert (await r.sweep_site(site.site_id, later + 10 * MONTH_MS)).removed == 0
+    assert await redis.exists(keys.comment(site.site_id, still_pending))
+
+
+async def test_retention_counts_from_the_decision_and_allows_a_fraction_of_a_day(
+    api: Api, site: Site, redis: Redis
+) -> None:
+    current = await (await api.request("GET", f"/v1/sites/{site.site_id}/settings", site.moderator_token)).json()
+    assert current["settings"]["retention_days"] == 30
+    resp = await api.request("PUT", f"/v1/sites/{site.site_id}/settings", site.moderator_token,
+                             json={"version": current["version"], "retention_days": 0.5})
+    assert resp.status == 200, await resp.text()
+    [cid] = await force_pending(redis, site, 1, api)
+    decided_at = now_ms()
+    await decide(api, site, cid, "reject", reason="off_topic")
+    r = retention(api)
+    assert (await r.sweep_site(site.site_id, decided_at + DAY_MS // 2 - 60_000)).removed == 0
+    assert (await r.sweep_site(site.site_id, decided_at + DAY_MS // 2 + 60_000)).removed == 1
+    assert not await redis.exists(keys.comment(site.site_id, cid))
+
+
+async def test_expired_comment_reads_410_unknown_404(api: Api, site: Site, redis: Redis) -> None:
+    [cid] = await approved_comments(api, site, 1)
+    await retention(api).sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    # The service's clock has not moved: an id from 31 days ago is what a client would hold.
+    old_id = f"{now_ms() - MONTH_MS - DAY_MS:011x}0123456789"
+    resp = await api.request("GET", f"/v1/comments/{old_id}", site.api_key)
+    assert resp.status == 410, await resp.text()
+    body = await resp.json()
+    assert body["code"] == "gone" and "retention" in body["detail"]
+    assert resp.content_type == "application/problem+json"
+    fresh_unknown = f"{now_ms():011x}0123456789"
+    assert (await api.request("GET", f"/v1/comments/{fresh_unknown}", site.api_key)).status == 404
+    assert (await api.request("GET", "/v1/comments/not-an-id", site.api_key)).status == 404
+    assert not await redis.exists(keys.comment(site.site_id, cid))
+
+
+async def test_labels_outlive_their_comments_without_email_or_ip(api: Api, site: Site, redis: Redis) -> None:
+    pending = await force_pending(redis, site, 2, api)
+    await decide(api, site, pending[0], "spam")
+    await decide(api, site, pending[1], "approve")
+    await retention(api).sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    for cid in pending:
+        assert not await redis.exists(keys.comment(site.site_id, cid))
+    rows = await feedback.label_rows(redis, site.site_id)
+    assert sorted((r.label, r.decision) for r in rows) == [("ham", "approved"), ("spam", "spam")]
+    assert all(r.text.startswith("Tổng hợp nguồn") and r.author == "Nguyễn Văn An" for r in rows)
+    raw = await values_of(redis, keys.labels(site.site_id))
+    assert "@example.vn" not in raw and "113.160.12.34" not in raw
+    for cid in pending:
+        assert cid not in raw
+
+
+async def test_sweep_work_is_bounded_and_workers_share_it(
+    api: Api, site: Site, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await approved_comments(api, site, 12)
+    monkeypatch.setattr(retention_module, "SWEEP_BATCH", 3)
+    monkeypatch.setattr(retention_module, "SWEEP_MAX_BATCHES", 2)
+    later = now_ms() + MONTH_MS + 60_000
+    # Two workers (two Retention objects on their own connections) sweep at the same time.
+    other = Retention(api.app[appkeys.STORE])
+    first = await asyncio.gather(retention(api).sweep_site(site.site_id, later),
+                                 other.sweep_site(site.site_id, later))
+    assert sum(r.removed for r in first) == 6  # one sweep ran (6 = 3 x 2), the other found the lock
+    assert sorted(r.skipped_locked for r in first) == [False, True]
+    assert (await other.sweep_site(site.site_id, later)).removed == 6
+    for cid in ids:
+        assert not await redis.exists(keys.comment(site.site_id, cid))
+    assert await redis.zcard(keys.decided(site.site_id)) == 0
+
+
+async def test_archive_written_before_removal_and_listed_by_date(
+    api: Api, site: Site, redis: Redis, tmp_path: Path
+) -> None:
+    ids = await approved_comments(api, site, 3)
+    [held] = await force_pending(redis, site, 1, api)
+    await decide(api, site, held, "spam", note="bán hàng")
+    archive = Archive(tmp_path / "archive")
+    r = Retention(api.app[appkeys.STORE], archive)
+    report = await r.sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    assert report.archived == report.removed == 4
+    [day_file] = archive.files(site.site_id)
+    records = [json.loads(line) for line in archive.export(site.site_id, day_file.day, day_file.day)]
+    assert sorted(rec["id"] for rec in records) == sorted([*ids, held])
+    spam = next(rec for rec in records if rec["id"] == held)
+    assert spam["status"] == "spam" and spam["decided_by"] == "mod-a" and spam["note"] == "bán hàng"
+    assert spam["comment"]["author_email"] == "reader0@example.vn"
+    assert list(archive.export(site.site_id, day_file.day.replace(year=day_file.day.year - 1),
+                               day_file.day.replace(year=day_file.day.year - 1))) == []
+
+
+async def forget(api: Api, site: Site, email: str) -> dict[str, Any]:
+    resp = await api.request("POST", "/v1/authors/forget", site.api_key, json={"author_email": email})
+    assert resp.status == 200, await resp.text()
+    return dict(await resp.json())
+
+
+async def test_forget_leaves_no_trace_of_the_email_in_redis(
+    api: Api, site: Site, redis: Redis, tmp_path: Path, make_site: Any
+) -> None:
+    email = "Thu.Tran.Forget@Example.vn"
+    archive = Archive(tmp_path / "archive")
+    api.app[appkeys.RETENTION].archive = archive
+    other_site = await make_site()
+    # One comment expired into the archive, one approved by a moderator (trusted author),
+    # one spam with a block-list entry, one still pending in the queue; flood record fresh.
+    base = {"author_email": email, "author_name": "Trần Thu"}
+    old = await submit(api, site, **base, content="Bài viết hay, cảm ơn tác giả về chuyện học phí.")
+    await retention(api).sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    assert archive.files(site.site_id)
+    held = []
+    for i in range(3):
+        await redis.delete(keys.flood_email(site.site_id, author_digest(email)))
+        reply = await submit(api, site, **base, content=f"Xem thêm {i} tại https://a.vn/1 https://b.vn/2 https://c.vn/3")
+        held.append(reply["id"])
+    await decide(api, site, held[0], "approve")
+    await decide(api, site, held[1], "spam", block_email=True)
+    await api.request("POST", "/v1/review/claim", site.moderator_token, json={"site": site.site_id, "count": 5})
+    # The same reader on another site and another reader here must be untouched.
+    elsewhere = await submit(api, other_site, **base)
+    neighbour = await submit(api, site, author_email="khac@example.vn", content="Ý kiến của tôi khác hẳn.")
+
+    body = await forget(api, site, email.lower())
+    assert body["removed"]["comments"] == 3 and body["removed"]["pending"] == 1
+    assert body["removed"]["archived"] == 1 and body["removed"]["labels"] == 2
+    assert body["removed"]["trusted"] >= 1 and body["removed"]["blocked_emails"] == 1
+    assert body["removed"]["flood"] == 1
+
+    needles = {email, email.lower(), email.casefold()}
+    async for key in redis.scan_iter(match="*"):
+        if other_site.site_id in key:
+            continue
+        text = key + await values_of(redis, key)
+        assert not any(n in text for n in needles), key
+    for f in archive.files(site.site_id):
+        assert email.lower() not in f.path.read_text(encoding="utf-8").lower()
+    assert old["id"] not in "".join(f.path.read_text() for f in archive.files(site.site_id))
+    # Labels keep text and decision for retraining, without the author.
+    rows = await feedback.label_rows(redis, site.site_id)
+    assert sorted(r.decision for r in rows) == ["approved", "spam"] and all(r.author == "" for r in rows)
+    assert await redis.exists(keys.comment(other_site.site_id, elsewhere["id"]))
+    assert await redis.exists(keys.comment(site.site_id, neighbour["id"]))
+    for cid in held:
+        assert (await api.request("GET", f"/v1/comments/{cid}", site.api_key)).status == 404
+
+    again = await forget(api, site, email)
+    assert all(v == 0 for v in again["removed"].values()), again
+    audit = await values_of(redis, keys.audit(site.site_id))
+    assert "forget" in audit and email.lower() not in audit.lower()
+    entries = await redis.xrange(keys.audit(site.site_id))
+    assert [e[1]["records"] for e in entries][-2:] == [str(sum(body["removed"].values()) - 1), "0"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({}, "author_email"), ({"author_email": ""}, "author_email"),
+     ({"author_email": "khong-phai-email"}, "author_email"), ({"author_email": 5}, "author_email"),
+     ({"author_email": "a@b.vn", "extra": 1}, "extra")],
+)
+async def test_forget_rejects_bad_bodies(api: Api, site: Site, body: dict[str, object], field: str) -> None:
+    resp = await api.request("POST", "/v1/authors/forget", site.api_key, json=body)
+    assert resp.status == 422, await resp.text()
+    assert field in [e["field"] for e in (await resp.json())["errors"]]
+
+
+async def test_forget_needs_the_site_key(api: Api, site: Site) -> None:
+    resp = await api.request("POST", "/v1/authors/forget", site.moderator_token, json={"author_email": "a@b.vn"})
+    assert resp.status == 401
+
+
+@pytest.mark.parametrize("value", [0, -1, 3651, "30", True, None])
+async def test_retention_days_is_validated(api: Api, site: Site, value: object) -> None:
+    current = await (await api.request("GET", f"/v1/sites/{site.site_id}/settings", site.moderator_token)).json()
+    resp = await api.request("PUT", f"/v1/sites/{site.site_id}/settings", site.moderator_token,
+                             json={"version": current["version"], "retention_days": value})
+    if value is None:  # null resets to the default
+        assert resp.status == 200
+        return
+    assert resp.status == 422, await resp.text()
+    assert [e["field"] for e in (await resp.json())["errors"]] == ["retention_days"]
+
+
+async def test_cli_archive_list_export_forget_and_audit(
+    api: Api, site: Site, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], settings: Settings,
+) -> None:
+    from service.cli.main import main
+
+    ids = await approved_comments(api, site, 2, tag="cli")
+    archive_dir = tmp_path / "archive"
+    await Retention(api.app[appkeys.STORE], Archive(archive_dir)).sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("REDIS_CLUSTER", "1" if settings.redis_cluster else "")
+    monkeypatch.setenv("MODERATION_ARCHIVE_DIR", str(archive_dir))
+    capsys.readouterr()
+
+    assert await asyncio.to_thread(main, ["archive", "list", "--site", site.site_id]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    day = listed["day"]
+    out = tmp_path / "export.jsonl"
+    args = ["archive", "export", "--site", site.site_id, "--from", day, "--to", day, "--out", str(out)]
+    assert await asyncio.to_thread(main, args) == 0
+    assert sorted(json.loads(line)["id"] for line in out.read_text().splitlines()) == sorted(ids)
+
+    email = "okcli0@example.vn"
+    assert await asyncio.to_thread(main, ["forget", "--site", site.site_id, "--email", email, "--by", "dpo"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["removed"]["archived"] == 1 and reply["removed"]["comments"] == 0
+    assert email not in (archive_dir / site.site_id / f"{day}.jsonl").read_text()
+    assert await asyncio.to_thread(main, ["retention", "audit", "--site", site.site_id]) == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    removed = reply["removed"]
+    assert entry["by"] == "operator:dpo" and email not in json.dumps(entry)
+    assert entry["records"] == str(sum(removed.values()) - removed["pending"])
+    assert await asyncio.to_thread(main, ["forget", "--site", site.site_id, "--email", "not an email"]) == 2
+
+
+async def test_backfill_indexes_comments_and_labels_from_before_retention(
+    api: Api, site: Site, redis: Redis
+) -> None:
+    [approved] = await approved_comments(api, site, 1, tag="old")
+    [held] = await force_pending(redis, site, 1, api)
+    # What a site looked like before: no retention indexes, the whole doc in the label.
+    s = site.site_id
+    doc = await redis.hget(keys.comment(s, approved), "doc")
+    await redis.delete(keys.decided(s), keys.authors(s))
+    await redis.xadd(keys.labels(s), {"id": approved, "label": "approved", "by": "m", "at": "1", "reason": "",
+                                      "doc": doc})
+    assert (await retention(api).sweep_site(s, now_ms() + MONTH_MS + 60_000)).removed == 0
+
+    report = await retention(api).backfill(s)
+    assert report == {"comments": 2, "decided": 1, "labels": 1}
+    assert await retention(api).backfill(s) == {"comments": 0, "decided": 0, "labels": 0}
+    labels = await values_of(redis, keys.labels(s))
+    assert "okold0@example.vn" not in labels and "113.160" not in labels and approved not in labels
+    [row] = await feedback.label_rows(redis, s)
+    assert row.text.startswith("Cảm ơn tác giả") and row.decision == "approved"
+    assert (await retention(api).sweep_site(s, now_ms() + MONTH_MS + 60_000)).removed == 1
+    assert await keys_naming(redis, s, approved) == []
+    assert (await forget(api, site, "reader0@example.vn"))["removed"]["pending"] == 1
+    assert not await redis.exists(keys.comment(s, held))
+
+
+async def test_dead_letters_leave_with_the_retention(api: Api, site: Site, redis: Redis) -> None:
+    s = site.site_id
+    decided_at = now_ms()
+    await redis.hset(keys.webhook_event(s, "ev1"), mapping={"body": '{"comment_id": "x"}', "attempts": 8})
+    await redis.zadd(keys.webhook_dead(s), {"ev1": decided_at})
+    r = retention(api)
+    assert (await r.sweep_site(s, decided_at + MONTH_MS - 60_000)).dead_letters == 0
+    assert (await r.sweep_site(s, decided_at + MONTH_MS + 60_000)).dead_letters == 1
+    assert not await redis.exists(keys.webhook_event(s, "ev1"))
+    assert await redis.zcard(keys.webhook_dead(s)) == 0
+
+
+async def test_forget_spares_another_author_whose_digest_prefix_collides(api: Api, site: Site, redis: Redis) -> None:
+    [theirs] = await approved_comments(api, site, 1, tag="collide")
+    # Pretend the comment's author shared the forgotten author's index prefix (48 bits).
+    await redis.zadd(keys.authors(site.site_id), {author_prefix("quen@example.vn") + theirs: 0})
+    body = await forget(api, site, "quen@example.vn")
+    assert body["removed"]["comments"] == 0
+    assert await redis.exists(keys.comment(site.site_id, theirs))
