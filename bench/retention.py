@@ -35,16 +35,16 @@ from redis.asyncio import Redis
 
 from bench import corpus
 from bench.run import RESULTS, start_redis
-from service import auth, feedback, keys
-from service.auth import SiteCaller
-from service.batcher import Batcher
-from service.moderation import Moderation
-from service.retention import Retention
-from service.schemas import CommentIn
-from service.scoring import Scorer
-from service.settings import DEFAULT_MODELS_DIR
-from service.sitesettings import DAY_MS, DEFAULTS, encode
-from service.store import Store
+from service.core.schemas import CommentIn
+from service.core.settings import DEFAULT_MODELS_DIR
+from service.moderation.operations import Moderation
+from service.moderation.retention import Retention
+from service.moderation.sitesettings import DAY_MS, DEFAULTS, encode
+from service.scoring.batcher import Batcher
+from service.scoring.scorer import Scorer
+from service.store import auth, keys, labels
+from service.store.auth import SiteCaller
+from service.store.comments import Store
 
 SITE = "retention-bench"
 HOUR_MS = 3_600_000
@@ -135,7 +135,7 @@ async def run(args: argparse.Namespace, redis: Redis) -> dict[str, Any]:
     pipe = redis.pipeline(transaction=False)
     for k in range(LABEL_SAMPLE):
         c = comment_in(samples[k % len(samples)], f"l{k}@example.vn", "10.0.0.1")
-        fields = feedback.label_fields(SITE, f"{k:021x}", c, "m1", 0.5, label="spam", reason="", by="mod",
+        fields = labels.label_fields(SITE, f"{k:021x}", c, "m1", 0.5, label="spam", reason="", by="mod",
                                        at=sim["now"], source="moderator")
         pipe.xadd(keys.labels(SITE), dict(zip(fields[::2], fields[1::2], strict=True)))
     await pipe.execute()
