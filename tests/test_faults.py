@@ -25,6 +25,7 @@ import pytest
 from redis.asyncio import Redis
 
 from service.store import keys
+from service.store.retention import comment_ref
 from tests.conftest import RedisServer, comment, free_port, start_redis
 
 pytestmark = pytest.mark.faults
@@ -401,8 +402,8 @@ async def run_worker_kill(
         a, b = await asyncio.gather(decide(mod_a, cid, "approve"), decide(mod_b, cid, "reject"))
         assert sorted([a, b]) == [200, 409], (cid, a, b)
     labels = await redis.xrange(keys.labels(site_id))
-    decided = [fields["id"] for _, fields in labels]
-    assert sorted(decided) == sorted(held)
+    decided = [fields["ref"] for _, fields in labels]
+    assert sorted(decided) == sorted(comment_ref(site_id, cid) for cid in held)
     assert service.process.poll() is None
 
 
