@@ -125,10 +125,14 @@ async def run(args: argparse.Namespace, redis: Redis) -> dict[str, Any]:
             next_sample += HOUR_MS
     seconds = time.perf_counter() - started
     batcher.close()
-    day_rows = [c for c in curve if c["sim_hour"] <= 24 * args.retention_days]
-    first, last_day = day_rows[1], day_rows[-1]
-    grown_mb = last_day["used_memory_mb"] - first["used_memory_mb"]
-    per_comment = grown_mb * 2**20 / (last_day["stored"] - first["stored"])
+    # Bytes per stored comment: least-squares slope of memory over stored comments while
+    # nothing is old enough to go (the first hours are left out: Redis's own start-up
+    # allocations, script cache and client buffers, settle there).
+    day_rows = [c for c in curve if 4 <= c["sim_hour"] <= 24 * args.retention_days]
+    last_day = day_rows[-1]
+    xs = [float(c["stored"]) for c in day_rows]
+    ys = [c["used_memory_mb"] * 2**20 for c in day_rows]
+    per_comment = statistics.linear_regression(xs, ys).slope
     later = [c["used_memory_mb"] for c in curve if c["sim_hour"] > 24 * args.retention_days + 1]
     # Labels: what one moderator decision keeps after its comment is gone.
     before = await used_memory(redis)
