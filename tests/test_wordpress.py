@@ -464,7 +464,12 @@ async def _save_settings(env: Env, **values: str) -> None:
         assert resp.status == 200
 
 
-async def test_service_unreachable_holds_the_comment_in_wordpress(env: Env) -> None:
+async def _run_wp_cron(env: Env) -> None:
+    async with env.visitor.get(f"{env.wp.url}/wp-cron.php") as resp:
+        assert resp.status == 200
+
+
+async def test_service_unreachable_holds_the_comment_and_wp_cron_sends_it_later(env: Env) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
@@ -475,9 +480,17 @@ async def test_service_unreachable_holds_the_comment_in_wordpress(env: Env) -> N
         assert status == 302 and comment_id is not None
         assert env.wp.comment_status(comment_id) == "0"
         assert env.wp.comment_meta(comment_id, "_moderation_id") is None
+        await _run_wp_cron(env)  # still down: stays unsent
+        assert env.wp.comment_meta(comment_id, "_moderation_unsent") == "1"
     finally:
         await _save_settings(env, url=env.service_url)
-    # The secrets survived both saves: the next comment goes through again.
+    # Back up: the next WP-Cron run sends it, and it gets the status it would have had.
+    await _run_wp_cron(env)
+    service_id = await service_id_of(env, comment_id)
+    assert env.wp.comment_meta(comment_id, "_moderation_unsent") is None
+    assert (await env.service_comment(service_id))["status"] == "approved"
+    assert env.wp.comment_status(comment_id) == "1"
+    # The secrets survived both saves: the next comment goes through at once.
     _, comment_id, _ = await env.post_comment("Cảm ơn tòa soạn đã cập nhật thông tin kịp thời.", author="Hải")
     assert comment_id is not None and env.wp.comment_status(comment_id) == "1"
 
@@ -507,3 +520,20 @@ async def test_wordpress_discussion_settings_still_apply(env: Env) -> None:
     assert status == 302 and comment_id is not None
     assert env.wp.comment_status(comment_id) in {"spam", "trash"}
     assert env.wp.comment_meta(comment_id, "_moderation_id") is None
+
+
+async def test_comment_decided_in_wp_admin_before_it_was_sent_carries_that_decision(env: Env) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    await _save_settings(env, url=dead)
+    try:
+        _, comment_id, _ = await env.post_comment("Bình luận này lạc đề, nói về chuyện bóng đá.", author="Lạc")
+        assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+        await env.admin_action(comment_id, "trashcomment")
+    finally:
+        await _save_settings(env, url=env.service_url)
+    await _run_wp_cron(env)
+    stored = await env.service_comment(await service_id_of(env, comment_id))
+    assert stored["status"] == "rejected" and stored["decision"]["by"] == "wordpress"
+    assert env.wp.comment_status(comment_id) == "trash"

@@ -34,13 +34,16 @@ ADMIN_USER = "admin"
 START_TIMEOUT = 60.0
 
 # Test-only must-use plugin: the visitor's address comes from a header, so each test comment
-# can come from its own address (WordPress's flood check keys on it), and a comment whose text
+# can come from its own address (WordPress's flood check keys on it), unsent comments are retried
+# at the next WP-Cron run, and a comment whose text
 # contains REFUSE-AFTER-CHECK is refused by a filter running after the moderation plugin's
 # (what another plugin, or a failed insert, does to a comment the service already has).
 _TEST_MU_PLUGIN = r"""<?php
 if ( isset( $_SERVER['HTTP_X_TEST_VISITOR_IP'] ) ) {
 	$_SERVER['REMOTE_ADDR'] = $_SERVER['HTTP_X_TEST_VISITOR_IP'];
 }
+// Comments the service could not take are sent again by the next WP-Cron run, not 5 minutes on.
+add_filter( 'moderation_service_retry_delay', '__return_zero' );
 add_filter( 'pre_comment_approved', function ( $approved, $commentdata ) {
 	if ( false !== strpos( wp_unslash( $commentdata['comment_content'] ), 'REFUSE-AFTER-CHECK' ) ) {
 		return new WP_Error( 'refused_by_test', 'Refused after the moderation check.', 403 );

@@ -10,9 +10,10 @@
  *
  * Both directions, in short (README.md, "WordPress", says why):
  *   comment → service  `pre_comment_approved`, after WordPress's own duplicate and flood checks,
- *                      POST /v1/comments; the answer sets the comment's status.
+ *                      POST /v1/comments; the answer sets the comment's status. Held and sent
+ *                      again by WP-Cron when the service cannot take it.
  *   service → here     POST /wp-json/moderation/v1/events (or ?rest_route=…), a signed webhook:
- *                      approve / hold / spam / trash the comment it names.
+ *                      approve / spam / trash the comment it names.
  *   wp-admin → service approve, spam, not spam, trash become moderator decisions
  *                      (POST /v1/review/{id}/decision with the moderator token).
  */
@@ -30,6 +31,12 @@ final class Moderation_Service {
 	const META_DECIDED_AT = '_moderation_decided_at';
 	// Why the comment is not (or no longer) in step with the service, for the admin to see.
 	const META_SYNC = '_moderation_sync';
+	// Not sent yet (the service was down): WordPress's own status at posting, for the retry.
+	const META_UNSENT = '_moderation_unsent';
+	const RETRY_HOOK = 'moderation_service_retry';
+	// Seconds before WP-Cron sends unsent comments again; comments taken per run.
+	const RETRY_DELAY = 300;
+	const RETRY_BATCH = 50;
 	// The webhook signature is refused when its timestamp is further than this from our clock.
 	const SIGNATURE_TOLERANCE = 300;
 	// Seconds to wait for the service while a visitor waits for the comment form's answer.
@@ -67,6 +74,8 @@ final class Moderation_Service {
 
 	/** @var array{id: string, status: string}|null The service's answer for the comment being saved. */
 	private static $submitted = null;
+	/** @var int|string|null WordPress's own status for a comment the service could not take now. */
+	private static $unsent = null;
 	/** True while a webhook changes a status, so that change is not sent back as a decision. */
 	private static $applying = false;
 	/** @var array<int, string> Statuses to set once the wp-admin request is done (see transition()). */
@@ -78,6 +87,7 @@ final class Moderation_Service {
 		add_action( 'shutdown', array( __CLASS__, 'shutdown' ) );
 		add_action( 'transition_comment_status', array( __CLASS__, 'transition' ), 10, 3 );
 		add_action( 'rest_api_init', array( __CLASS__, 'routes' ) );
+		add_action( self::RETRY_HOOK, array( __CLASS__, 'retry_unsent' ) );
 		if ( is_admin() ) {
 			add_action( 'admin_menu', array( __CLASS__, 'menu' ) );
 			add_action( 'admin_init', array( __CLASS__, 'register_settings' ) );
@@ -109,6 +119,7 @@ final class Moderation_Service {
 	 */
 	public static function check( $approved, $commentdata ) {
 		self::$submitted = null;
+		self::$unsent    = null;
 		if ( is_wp_error( $approved ) || '' === self::setting( 'url' ) || '' === self::setting( 'api_key' ) ) {
 			return $approved;
 		}
@@ -152,6 +163,9 @@ final class Moderation_Service {
 		if ( 409 === $code ) {
 			return 'spam';
 		}
+		if ( self::retryable( $code ) ) {
+			self::$unsent = $approved;
+		}
 		return 0;
 	}
 
@@ -184,6 +198,11 @@ final class Moderation_Service {
 
 	/** WordPress stored the comment: remember the service's id for webhooks and decisions. */
 	public static function stored( $comment_id, $approved, $commentdata ) {
+		if ( null !== self::$unsent ) {
+			add_comment_meta( $comment_id, self::META_UNSENT, (string) self::$unsent, true );
+			self::$unsent = null;
+			self::schedule_retry();
+		}
 		if ( null === self::$submitted ) {
 			return;
 		}
@@ -230,6 +249,83 @@ final class Moderation_Service {
 			return wp_set_comment_status( $comment_id, $verb );
 		} finally {
 			self::$applying = false;
+		}
+	}
+
+	/** Unreachable, unavailable or a key being fixed: worth sending again. Refusals are not. */
+	private static function retryable( $code ) {
+		return 0 === $code || 401 === $code || 403 === $code || 408 === $code || $code >= 500;
+	}
+
+	private static function schedule_retry() {
+		if ( ! wp_next_scheduled( self::RETRY_HOOK ) ) {
+			wp_schedule_single_event( time() + (int) apply_filters( 'moderation_service_retry_delay', self::RETRY_DELAY ), self::RETRY_HOOK );
+		}
+	}
+
+	/**
+	 * WP-Cron: send the comments the service could not take when they were posted. A comment
+	 * still held gets the status it would have had (the stricter of WordPress's and the
+	 * service's); one a moderator already decided in wp-admin sends that decision too.
+	 */
+	public static function retry_unsent() {
+		$ids = get_comments(
+			array(
+				'meta_key' => self::META_UNSENT,
+				'status'   => 'any',
+				'fields'   => 'ids',
+				'number'   => self::RETRY_BATCH,
+				'orderby'  => 'comment_ID',
+				'order'    => 'ASC',
+			)
+		);
+		$left = false;
+		foreach ( $ids as $comment_id ) {
+			$comment = get_comment( (int) $comment_id );
+			if ( ! $comment ) {
+				continue;
+			}
+			$response = self::request(
+				'POST',
+				'/v1/comments',
+				self::setting( 'api_key' ),
+				self::comment_payload( (array) $comment->to_array() ),
+				// The same comment sent twice (a retry after a lost answer) is stored once.
+				array( 'Idempotency-Key' => 'wp-' . md5( home_url() ) . '-' . $comment->comment_ID ),
+				self::SUBMIT_TIMEOUT
+			);
+			$code = $response['code'];
+			if ( $code >= 200 && $code < 300 && isset( $response['json']['id'], $response['json']['status'] ) ) {
+				self::sent_late( $comment, (string) $response['json']['id'], (string) $response['json']['status'] );
+			} elseif ( self::retryable( $code ) ) {
+				$left = true;
+				break; // still down: the rest waits for the next run
+			} else {
+				delete_comment_meta( $comment->comment_ID, self::META_UNSENT );
+				update_comment_meta( $comment->comment_ID, self::META_SYNC, 'the service refused it (HTTP ' . $code . ')' );
+			}
+		}
+		if ( $left || count( $ids ) === self::RETRY_BATCH ) {
+			self::schedule_retry();
+		}
+	}
+
+	private static function sent_late( $comment, $service_id, $status ) {
+		$comment_id = (int) $comment->comment_ID;
+		$own        = (string) get_comment_meta( $comment_id, self::META_UNSENT, true );
+		add_comment_meta( $comment_id, self::META_ID, $service_id, true );
+		delete_comment_meta( $comment_id, self::META_UNSENT );
+		$current = wp_get_comment_status( $comment_id );
+		if ( 'unapproved' === $current ) {
+			$verbs = array( 'spam' => 'spam', 'rejected' => 'trash', 'approved' => '1' === $own ? 'approve' : null );
+			if ( isset( $verbs[ $status ] ) ) {
+				self::set_status( $comment_id, $verbs[ $status ] );
+			}
+			return;
+		}
+		$decisions = array( 'approved' => 'approve', 'spam' => 'spam', 'trash' => 'reject' );
+		if ( isset( $decisions[ $current ] ) ) {
+			self::decide( $service_id, $decisions[ $current ], 'wp-admin, before the service had the comment', 'reject' === $decisions[ $current ] ? 'other' : null );
 		}
 	}
 
