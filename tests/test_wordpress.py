@@ -19,7 +19,7 @@ import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +54,6 @@ HELD_TEXTS = {
 # How long a change may take to cross over (webhook poll + delivery + PHP); polled, not slept.
 SYNC_DEADLINE = 20.0
 SITE = "wp-test"
-# The webhook SSRF guard (issue 14) refuses loopback targets unless the operator allows private
-# ones (MODERATION_WEBHOOK_ALLOW_PRIVATE=1); this WordPress listens on 127.x.y.z. Until the
-# guard is on main the setting does not exist and nothing needs allowing.
-ALLOW_PRIVATE = "webhook_allow_private" in {f.name for f in fields(Settings)}
 
 
 @dataclass
@@ -164,7 +160,9 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
             webhook_backoff_seconds=0.2,
             webhook_backoff_max_seconds=1.0,
             webhook_timeout_seconds=10.0,
-            **({"webhook_allow_private": True} if ALLOW_PRIVATE else {}),  # type: ignore[arg-type]
+            # The webhook SSRF guard refuses loopback targets unless the operator allows private
+            # ones (MODERATION_WEBHOOK_ALLOW_PRIVATE=1); this WordPress listens on 127.x.y.z.
+            webhook_allow_private=True,
         )
         app = create_app(settings, scorer=scorer)
         server = TestServer(app, host="127.0.0.1")
@@ -176,9 +174,7 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
             api_key = await auth.create_site(redis, SITE, "WordPress test site", int(time.time() * 1000))
             await Store(redis, idempotency_ttl=60).ensure_group(SITE)
             wp_token = await auth.add_moderator(redis, [SITE], "wordpress")
-            secret = await webhooks.configure(
-                redis, SITE, wp.events_url, **({"allow_private": True} if ALLOW_PRIVATE else {})
-            )
+            secret = await webhooks.configure(redis, SITE, wp.events_url, allow_private=True)
             e = Env(wp, str(server.make_url("")).rstrip("/"), service, visitor, admin, api_key, wp_token, secret)
             # A moderator working in the service's own queue.
             e.hoa_token = await auth.add_moderator(redis, [SITE], "hoa")
