@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 1
 
-.PHONY: run test venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
+.PHONY: run stop test venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@# Debian's python3 creates virtualenvs only with python3-venv (ensurepip) installed.
@@ -46,6 +46,10 @@ wordpress-bin:
 
 run: $(STAMP)
 	@bash scripts/run.sh
+
+# Stops what `make run` started (the service, and the redis-server it started), by the PIDs in var/.
+stop:
+	@bash scripts/stop.sh
 
 test: $(STAMP) redis-server-bin chromium-bin wordpress-bin
 	$(PY) -m pytest -q -p no:cacheprovider
