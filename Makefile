@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 1
 
-.PHONY: run stop test venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
+.PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@# Debian's python3 creates virtualenvs only with python3-venv (ensurepip) installed.
@@ -53,6 +53,11 @@ stop:
 
 test: $(STAMP) redis-server-bin chromium-bin wordpress-bin
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Refreshes the README's screenshots in docs/screenshots (committed). `make test` writes its
+# screenshots to build/screenshots instead and fails if any test changes a tracked file.
+screenshots: $(STAMP) redis-server-bin chromium-bin wordpress-bin
+	MODERATION_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider -m browser
 
 # Many more generated requests per API operation than `make test` sends (20).
 fuzz: $(STAMP) redis-server-bin

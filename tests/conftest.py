@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -23,6 +24,60 @@ from service.scoring.scorer import Scorer
 from service.store import auth
 from service.store.comments import Store
 from service.web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def screenshot_dir() -> Path:
+    """Where browser tests save screenshots: build/screenshots (git-ignored) unless
+    ``MODERATION_SCREENSHOTS_DIR`` names another folder (`make screenshots` names docs/screenshots)."""
+    path = Path(os.environ.get("MODERATION_SCREENSHOTS_DIR") or ROOT / "build" / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _tracked_changes() -> dict[str, str] | None:
+    """Tracked files that differ from HEAD, each with a digest of its content (None: no git)."""
+    try:
+        names = subprocess.run(
+            ["git", "diff", "--name-only", "-z", "HEAD"], cwd=ROOT, capture_output=True, check=True, timeout=60
+        ).stdout.decode("utf-8", "surrogateescape").split("\0")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out: dict[str, str] = {}
+    for name in filter(None, names):
+        path = ROOT / name
+        out[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "deleted"
+    return out
+
+
+_TRACKED_KEY = pytest.StashKey[dict[str, str] | None]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.stash[_TRACKED_KEY] = _tracked_changes()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test wrote a tracked file (screenshots, fixtures, the README…).
+
+    Tests write under build/ or a temporary folder; `make screenshots` is the one run that is
+    meant to rewrite tracked files, and it says so with MODERATION_SCREENSHOTS_DIR.
+    """
+    before = session.stash.get(_TRACKED_KEY, None)
+    if before is None or os.environ.get("MODERATION_SCREENSHOTS_DIR"):
+        return
+    after = _tracked_changes() or {}
+    changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+    if changed:
+        writer = session.config.get_terminal_writer()
+        writer.line()
+        writer.line(
+            "tracked files changed during the test run (tests must write under build/ or a temporary "
+            "folder; edits made by hand during the run also show here): " + ", ".join(changed),
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def free_port() -> int:

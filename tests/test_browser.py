@@ -11,20 +11,17 @@ import json
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from redis.asyncio import Redis
 
 from service.store import auth
-from tests.conftest import Api, AppFactory, Site, comment
+from tests.conftest import Api, AppFactory, Site, comment, screenshot_dir
 from tests.test_api import submit
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -176,8 +173,7 @@ async def test_work_the_queue_with_keyboard_bulk_and_rescue(
     )
     # Claimed through the claim API: this moderator holds them.
     await expect(newest.locator(".badge.mine")).to_be_visible()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+    await page.screenshot(path=str(screenshot_dir() / "queue.png"), full_page=True)
 
     # Approve the first (newest) with the keyboard.
     await expect(newest).to_be_focused()
@@ -368,7 +364,7 @@ async def test_filters_and_narrow_screen(
     overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
     await expect(item(page, first)).to_be_visible()
-    await page.screenshot(path=str(SCREENSHOTS / "queue-360.png"), full_page=True)
+    await page.screenshot(path=str(screenshot_dir() / "queue-360.png"), full_page=True)
 
 
 # English words of the rules' messages (service/moderation/policy.py) that have no place on
@@ -544,7 +540,7 @@ async def test_stats_view_shows_the_days_counts_and_charts(
     figures = await (await api.request("GET", f"/v1/sites/{site.site_id}/stats?days=14", site.moderator_token)).json()
     assert figures["totals"]["decided"] == {"approved": 1, "spam": 1, "rejected": 1}
     assert figures["totals"]["decision_reasons"] == {"off_topic": 1, "spam": 1}
-    await page.screenshot(path=str(SCREENSHOTS / "stats.png"), full_page=True)
+    await page.screenshot(path=str(screenshot_dir() / "stats.png"), full_page=True)
     # English on the same data.
     await page.get_by_role("button", name="English").click()
     await expect(view.locator("[data-stat=submitted] dt")).to_have_text("Comments received")
