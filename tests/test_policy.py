@@ -519,8 +519,30 @@ async def test_flood_per_ip_is_a_rate(env: Env) -> None:
 
 async def test_concurrent_flood_stores_one(env: Env, redis: Redis) -> None:
     email = "dong.thoi@example.vn"
-    results = await asyncio.gather(*(env.submit(env.body(author_email=email)) for _ in range(10)))
+    topics = ("giao thông", "giá điện", "học phí", "bóng đá", "thời tiết", "xe buýt", "cây xanh", "chợ đêm",
+              "ngập lụt", "vỉa hè")  # fmt: skip
+    # Ten different comments at once (the same one ten times would be duplicates, checked first).
+    bodies = [env.body(author_email=email, content=f"Bài viết về {topic} rất hay.") for topic in topics]
+    results = await asyncio.gather(*(env.submit(body) for body in bodies))
     assert sorted(s for s, _, _ in results) == [202] + [429] * 9
+    assert await redis.zcard(keys.status_index(env.site.site_id, "approved")) == 1
+
+
+async def test_the_same_comment_again_is_a_duplicate_before_a_flood(env: Env, redis: Redis) -> None:
+    # WordPress checks for a duplicate before the flood interval: resending the same comment
+    # within the flood window is a 409 duplicate, not a 429 flood.
+    body = env.body(author_email="gui.lai@example.vn", content="Cảm ơn tác giả, bài viết rất hữu ích.")
+    first = await env.submit(body)
+    assert first[0] == 202
+    env.clock.advance(2)
+    status, reply, _ = await env.submit(body)
+    assert (status, reply["code"], reply["duplicate_of"]) == (409, "duplicate", first[1]["id"])
+    # With another Idempotency-Key the refusal is made by the submit script: the same order.
+    status, reply, _ = await env.submit(body, **{"Idempotency-Key": "wp-resend-2"})
+    assert (status, reply["code"]) == (409, "duplicate")
+    # A different comment within the window is still a flood.
+    status, reply, _ = await env.submit(dict(body, content="Một ý kiến khác hẳn về chủ đề này."))
+    assert (status, reply["code"]) == (429, "flood")
     assert await redis.zcard(keys.status_index(env.site.site_id, "approved")) == 1
 
 

@@ -169,15 +169,17 @@ class Rules:
 
     @staticmethod
     def _refusals(pre: Precheck, g: Guards) -> list[Refusal]:
+        # WordPress's order (wp_allow_comment): the duplicate check comes before the flood
+        # check, so the same comment sent twice is a 409 duplicate, not a 429 flood.
         out: list[Refusal] = []
+        if g.duplicate_field and pre.duplicate_of:
+            out.append(Refusal("duplicate", existing_id=pre.duplicate_of))
         if g.flood_ms and pre.last_email_ms is not None and g.now_ms - pre.last_email_ms < g.flood_ms:
             out.append(Refusal("flood_email", retry_ms=pre.last_email_ms + g.flood_ms - g.now_ms))
         if g.ip and g.ip_limit and len(pre.ip_times_ms) >= g.ip_limit:
             times = sorted(t for t in pre.ip_times_ms if t > g.now_ms - IP_WINDOW_MS)
             if len(times) >= g.ip_limit:
                 out.append(Refusal("flood_ip", retry_ms=times[len(times) - g.ip_limit] + IP_WINDOW_MS - g.now_ms))
-        if g.duplicate_field and pre.duplicate_of:
-            out.append(Refusal("duplicate", existing_id=pre.duplicate_of))
         return out
 
     # ---- settings API and CLI

@@ -79,6 +79,11 @@ local flood_ms = tonumber(ARGV[A + 1])
 local ip_limit = tonumber(ARGV[A + 2])
 local dup_field = ARGV[A + 3]
 if ARGV[A + 6] == '1' then
+  -- Duplicate first, as WordPress checks (409 for a repeated comment, not a 429 flood).
+  if dup_field ~= '' then
+    local first = redis.call('HGET', KEYS[G + 2], dup_field)
+    if first then return {3, first} end
+  end
   if flood_ms > 0 then
     local last = redis.call('GET', KEYS[G])
     if last and now - tonumber(last) < flood_ms then
@@ -93,10 +98,6 @@ if ARGV[A + 6] == '1' then
       local e = redis.call('ZRANGEBYSCORE', KEYS[G + 1], since, '+inf', 'WITHSCORES', 'LIMIT', n - ip_limit, 1)
       return {2, 'ip', tonumber(e[2]) + 60000 - now}
     end
-  end
-  if dup_field ~= '' then
-    local first = redis.call('HGET', KEYS[G + 2], dup_field)
-    if first then return {3, first} end
   end
 end
 if flood_ms > 0 then redis.call('SET', KEYS[G], now, 'PX', flood_ms) end
