@@ -242,7 +242,24 @@ async def test_openapi_is_valid_31(api: Api) -> None:
     validate(spec)
     # Every route the app serves is documented.
     served = {r.resource.canonical for r in api.app.router.routes() if r.resource is not None}
-    assert served <= set(spec["paths"]) | {"/moderate", "/static"} | {p for p in served if p.startswith("/static")}
+    pages = {"/", "/moderate", "/static"}
+    assert served <= set(spec["paths"]) | pages | {p for p in served if p.startswith("/static")}
+
+
+async def test_root_is_an_index_of_the_page_the_schema_and_the_operations(api: Api) -> None:
+    resp = await api.request("GET", "/")
+    assert resp.status == 200 and resp.content_type == "text/html"
+    page = await resp.text()
+    for link in ('href="/moderate"', 'href="/openapi.json"', 'href="/healthz"', 'href="/metrics"'):
+        assert link in page
+    # Every documented operation is listed, read from the same spec /openapi.json serves.
+    spec = await (await api.request("GET", "/openapi.json")).json()
+    for path, item in spec["paths"].items():
+        for method in item:
+            assert f"<code>{method.upper()} {path}</code>" in page, (method, path)
+    # Plain HTML under the API's strict policy: nothing to load, nothing to frame.
+    assert "<script" not in page and "<style" not in page
+    assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
 async def test_status_view_repeats_the_submission_reply(api: Api, site: Site) -> None:

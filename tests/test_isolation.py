@@ -52,6 +52,7 @@ async def expect(resp: aiohttp.ClientResponse, *statuses: int) -> None:
 
 # Routes that hold no site's data, with the reason.
 NOT_SITE_SCOPED = {
+    ("GET", "/"): "an index of links and the documented operations",
     ("GET", "/healthz"): "process liveness only",
     ("GET", "/readyz"): "Redis and model readiness only",
     ("GET", "/metrics"): "the operator's scraper; MODERATION_METRICS_TOKEN guards it (test_access)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.web import ui, views
+from service.web import home, ui, views
 
 
 def setup_routes(app: web.Application) -> None:
@@ -18,6 +18,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/sites/{site}/settings", views.get_site_settings)
     app.router.add_put("/v1/sites/{site}/settings", views.put_site_settings)
     app.router.add_get("/v1/sites/{site}/stats", views.site_stats)
+    # The URL `make run` prints: links to the moderator page, the schema and the operations.
+    app.router.add_get("/", home.index)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_get("/readyz", views.readyz)
     app.router.add_get("/metrics", views.metrics)
