@@ -21,6 +21,7 @@ from service.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from service.core.metrics import Metrics
 from service.core.schemas import DECISIONS, CommentIn, DecisionIn
 from service.moderation.policy import Decision, decide
 from service.moderation.rules import Rules, refusal_error
@@ -140,12 +141,13 @@ class Moderation:
         lease_seconds: int,
         clock: Callable[[], int] = now_ms,
         claim_limit: int = CLAIM_LIMIT,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.batcher = batcher
         self.lease_ms = lease_seconds * 1000
         self.claim_limit = claim_limit
-        self.decisions: dict[str, int] = {s: 0 for s in keys.STATUSES}
+        self.metrics = metrics
         # Milliseconds for the rules' time windows (flood, campaign) and comment ids;
         # tests move it forward instead of sleeping.
         self.clock = clock
@@ -234,7 +236,8 @@ class Moderation:
                     errors=[FieldError("Idempotency-Key", "reused", "the key was used for another submission")],
                 )
             return SubmitResult(earlier.reply, replayed=True)
-        self.decisions[decision.status] += 1
+        if self.metrics is not None:
+            self.metrics.decided(decision.status)
         return SubmitResult(reply, replayed=False)
 
     async def get_for_site(self, caller: SiteCaller, comment_id: str) -> dict[str, Any]:
@@ -360,8 +363,8 @@ class Moderation:
                 f"comment {comment_id} is claimed by {outcome.previous!r} until the lease ends",
                 extra={"claimed_by": outcome.previous},
             )
-        if outcome.result == "ok":
-            self.decisions[status] += 1
+        if outcome.result == "ok" and self.metrics is not None:
+            self.metrics.decided(status)
         blocked = None
         if body.block_email or body.block_ip:
             # Only on the moderator's explicit request: a spam decision alone adds nothing.

@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from service.core.metrics import Metrics
 from service.scoring.scorer import Score, ScoreInput, Scorer
 
 
 class Batcher:
-    def __init__(self, scorer: Scorer, *, max_size: int, max_wait_ms: float) -> None:
+    def __init__(self, scorer: Scorer, *, max_size: int, max_wait_ms: float, metrics: Metrics | None = None) -> None:
         self.scorer = scorer
         self.max_size = max(1, max_size)
         self.max_wait = max(0.0, max_wait_ms) / 1000.0
         self._pending: list[tuple[ScoreInput, asyncio.Future[Score]]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self.batches = 0
-        self.documents = 0
+        self.metrics = metrics
 
     def swap(self, scorer: Scorer) -> None:
         """Use a newly loaded model for every batch that starts from now on."""
@@ -59,8 +59,8 @@ class Batcher:
                 if not fut.done():
                     fut.set_exception(exc)
             return
-        self.batches += 1
-        self.documents += len(live)
+        if self.metrics is not None:
+            self.metrics.scored(len(live))
         for (_, fut), result in zip(live, results, strict=True):
             if not fut.done():
                 fut.set_result(result)

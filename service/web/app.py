@@ -22,6 +22,7 @@ from service.moderation.retention import Retention
 from service.moderation.webhooks import stop_task, wait_or_stop
 from service.scoring.batcher import Batcher
 from service.scoring.scorer import Scorer
+from service.store import keys
 from service.store.comments import REDIS_UNAVAILABLE, Store
 from service.store.ratelimit import RateLimiter
 from service.web import appkeys
@@ -58,7 +59,9 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def model_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     scorer = app.get(_PRELOADED) or Scorer.load(settings.models_dir)
-    batcher = Batcher(scorer, max_size=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms)
+    batcher = Batcher(
+        scorer, max_size=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms, metrics=app[appkeys.METRICS]
+    )
     app[appkeys.BATCHER] = batcher
     loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[None]] = set()
@@ -103,7 +106,11 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[appkeys.STORE] = store
     app[appkeys.MODERATION] = Moderation(
-        store, app[appkeys.BATCHER], lease_seconds=settings.lease_seconds, claim_limit=settings.claim_limit
+        store,
+        app[appkeys.BATCHER],
+        lease_seconds=settings.lease_seconds,
+        claim_limit=settings.claim_limit,
+        metrics=app[appkeys.METRICS],
     )
     app[appkeys.RATE_LIMITER] = RateLimiter(
         app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip
@@ -120,7 +127,6 @@ MODEL_WATCH_SECONDS = 2.0
 async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Reload the models when `moderation retrain` (or anyone) bumps this models dir's
     generation counter in Redis; unlike SIGHUP it reaches every worker on every host."""
-    from service.store import keys
 
     settings = app[appkeys.SETTINGS]
     redis = app[appkeys.REDIS]
@@ -156,7 +162,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Appli
     quiet_server()
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[problems])
     app[appkeys.SETTINGS] = settings
-    app[appkeys.METRICS] = Metrics()
+    app[appkeys.METRICS] = Metrics(keys.STATUSES)
     if scorer is not None:
         app[_PRELOADED] = scorer
     app.cleanup_ctx.append(redis_ctx)

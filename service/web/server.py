@@ -8,14 +8,18 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from service.core.metrics import MULTIPROC_ENV
 from service.core.settings import Settings
 
 log = logging.getLogger("moderation")
@@ -68,8 +72,38 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
     )
 
 
+def _metrics_folder(workers: int) -> Path | None:
+    """Prepare prometheus_client's multiprocess folder; returns one this run made (to remove).
+
+    Set before any worker starts (workers inherit the environment, and prometheus_client reads
+    it on import). Values left from an earlier run would be added to this one's, so *.db files
+    in a folder the operator named are removed first, as prometheus_client asks.
+    """
+    named = os.environ.get(MULTIPROC_ENV)
+    if named:
+        folder = Path(named)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers == 1:
+        return None  # one process: values in memory
+    made = Path(tempfile.mkdtemp(prefix="moderation-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(made)
+    return made
+
+
 def serve(settings: Settings) -> int:
     workers = max(1, settings.workers)
+    made = _metrics_folder(workers)
+    try:
+        return _serve(settings, workers)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _serve(settings: Settings, workers: int) -> int:
     print(f"moderation: serving on http://{settings.host}:{settings.port} with {workers} worker(s)", flush=True)
     if workers == 1:
         run_worker(settings, reuse_port=False)

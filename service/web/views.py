@@ -218,10 +218,7 @@ async def metrics(request: web.Request) -> web.Response:
         for site in sites:
             for status in keys.STATUSES:
                 depth[(site, status)] = int(next(values))
-    batcher = app[appkeys.BATCHER]
-    text = app[appkeys.METRICS].render(
-        app[appkeys.MODERATION].decisions, depth, batcher.scorer.version, batcher.batches, batcher.documents
-    )
+    text = app[appkeys.METRICS].render(depth, app[appkeys.BATCHER].scorer.version)
     return web.Response(text=text, content_type="text/plain", charset="utf-8", headers={"X-Format": "0.0.4"})
 
 
