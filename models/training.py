@@ -558,12 +558,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``train`` and ``evaluate`` on the ``moderation`` CLI."""
     train = subparsers.add_parser("train", help="train a spam or toxicity model from CSV files")
-    train.add_argument("--task", choices=("spam", "toxicity"), required=True)
+    train.add_argument("--task", choices=("spam", "toxicity"), required=True, help="which model to train")
     train.add_argument("--data", type=_paths, required=True, help="CSV[,CSV...]")
-    train.add_argument("--text-column", required=True)
-    train.add_argument("--label-column", required=True)
+    train.add_argument("--text-column", required=True, help="the CSV column holding the comment text")
+    train.add_argument("--label-column", required=True, help="the CSV column holding the label")
     train.add_argument("--positive-label", default="1", help="spam: label value meaning spam")
-    train.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same data and seed, same model)")
     train.add_argument("--no-tune", action="store_true",
                        help="spam: fixed C and 0.5 decision threshold instead of choosing both by 5-fold CV")
     train.add_argument("--out", type=Path, required=True, help="artifact directory, e.g. models/NAME")
@@ -571,12 +571,12 @@ def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     train.set_defaults(handler=cmd_train, func=lambda args, _settings=None: cmd_train(args))
 
     ev = subparsers.add_parser("evaluate", help="print JSON metrics of a model on a labelled CSV")
-    ev.add_argument("--model", type=Path, required=True)
+    ev.add_argument("--model", type=Path, required=True, help="an artifact folder, e.g. models/spam")
     ev.add_argument("--data", type=_paths, required=True, help="CSV[,CSV...]")
-    ev.add_argument("--text-column", required=True)
-    ev.add_argument("--label-column", required=True)
-    ev.add_argument("--positive-label", default="1")
-    ev.add_argument("--report", type=Path, default=None, help="directory for PNG plots")
+    ev.add_argument("--text-column", required=True, help="the CSV column holding the comment text")
+    ev.add_argument("--label-column", required=True, help="the CSV column holding the label")
+    ev.add_argument("--positive-label", default="1", help="spam: label value meaning spam")
+    ev.add_argument("--report", type=Path, default=None, help="folder for PNG plots and metrics.json")
     ev.set_defaults(handler=cmd_evaluate, func=lambda args, _settings=None: cmd_evaluate(args))
 
 

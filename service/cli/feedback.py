@@ -101,26 +101,48 @@ def _paths(value: str) -> list[Path]:
 
 
 def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    export = sub.add_parser("export-labels", help="write a site's labelled examples as CSV (train reads it)")
-    export.add_argument("--site", required=True)
-    export.add_argument("--out", default="-", help="file to write; '-' for stdout")
+    export = sub.add_parser(
+        "export-labels", help="write a site's labelled examples as CSV (train reads it)",
+        description="Write a site's labelled examples (moderator decisions, Akismet submit-spam and "
+        "submit-ham) as CSV: text, label (spam or ham), author, decision, reason, who, when, ids and "
+        "the model's score at the time. A summary goes to standard error.",
+        epilog="example:\n  moderation export-labels --site baotinh --out baotinh-labels.csv",
+    )
+    export.add_argument("--site", required=True, help="the site whose labels to export")
+    export.add_argument("--out", default="-", help="file to write; '-' for standard output")
     export.set_defaults(func=cmd_export_labels)
 
-    re = sub.add_parser("retrain", help="train on base data + a site's labels; promote if not worse; reload")
-    re.add_argument("--site", required=True)
+    re = sub.add_parser(
+        "retrain", help="train on base data + a site's labels; promote if not worse; reload",
+        description="Train a candidate spam model on the base CSVs plus the site's labels, compare it "
+        "with the current model on held-out site labels, and promote it only if its macro-F1 is not "
+        "lower (the old model stays as spam.previous; workers reload within 2 s). Prints a JSON "
+        "report; exits 3 when the current model is kept.",
+        epilog="example:\n  moderation retrain --site baotinh --base data/spam-base.csv --holdout 0.3",
+    )
+    re.add_argument("--site", required=True, help="the site whose labels to learn from")
     re.add_argument("--base", type=_paths, required=True, help="base training CSV[,CSV...]")
-    re.add_argument("--base-text-column", default="text")
-    re.add_argument("--base-label-column", default="label")
+    re.add_argument("--base-text-column", default="text", help="the base CSVs' text column")
+    re.add_argument("--base-label-column", default="label", help="the base CSVs' label column")
     re.add_argument("--base-positive-label", default="1", help="the base CSVs' label value meaning spam")
     re.add_argument("--holdout", type=float, default=DEFAULT_HOLDOUT, help="share of site labels held out")
-    re.add_argument("--site-weight", type=float, default=DEFAULT_SITE_WEIGHT)
-    re.add_argument("--seed", type=int, default=None)
-    re.add_argument("--work-dir", default=None, help="keep the candidate and the split here")
+    re.add_argument("--site-weight", type=float, default=DEFAULT_SITE_WEIGHT,
+                    help="how many base rows one site label weighs")
+    re.add_argument("--seed", type=int, default=None,
+                    help="random seed of the split and the training (default: the training default)")
+    re.add_argument("--work-dir", default=None,
+                    help="keep the candidate and the split here (default: a temporary folder)")
     re.add_argument("--no-reload", action="store_true", help="promote without telling the workers")
     re.set_defaults(func=cmd_retrain)
 
-    rc = sub.add_parser("recheck", help="re-score a site's pending backlog with the current model")
-    rc.add_argument("--site", required=True)
+    rc = sub.add_parser(
+        "recheck", help="re-score a site's pending backlog with the current model",
+        description="Re-score a site's pending comments with the current model, oldest first, and file "
+        "those now clearly approved or spam (with a webhook event). Items a moderator holds are left "
+        "alone.",
+        epilog="example:\n  moderation recheck --site baotinh --rate 20",
+    )
+    rc.add_argument("--site", required=True, help="the site whose backlog to re-score")
     rc.add_argument("--rate", type=float, default=DEFAULT_RECHECK_RATE, help="comments per second")
-    rc.add_argument("--limit", type=int, default=None)
+    rc.add_argument("--limit", type=int, default=None, help="stop after this many comments (default: all)")
     rc.set_defaults(func=cmd_recheck)

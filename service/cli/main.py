@@ -1,4 +1,4 @@
-"""The ``moderation`` command: serve, manage sites and moderators, train and evaluate."""
+"""The moderation command: serve, manage sites and moderators, train and evaluate."""
 
 from __future__ import annotations
 
@@ -8,14 +8,24 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from service.core.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class OperatorError(Exception):
+    """A mistake the operator can fix (bad argument, unknown site): one line, exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _run(coro_factory: Callable[[Any], Awaitable[int]], settings: Settings) -> int:
@@ -39,8 +49,7 @@ def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
     from service.store import auth
 
     if not auth.SITE_ID_RE.match(args.site_id):
-        print("site id must be 1-63 characters of a-z, 0-9, '-' or '_'", file=sys.stderr)
-        return 2
+        raise OperatorError("site id must be 1-63 characters of a-z, 0-9, '-' or '_'", 2)
 
     async def go(redis: Any) -> int:
         from service.store.comments import Store
@@ -48,8 +57,7 @@ def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
         try:
             api_key = await auth.create_site(redis, args.site_id, args.name or args.site_id, int(time.time() * 1000))
         except ValueError as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
+            raise OperatorError(str(exc)) from exc
         await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
         token = await auth.add_moderator(redis, [args.site_id], args.moderator)
         _print({"site_id": args.site_id, "api_key": api_key, "moderator": args.moderator, "moderator_token": token})
@@ -75,8 +83,7 @@ def cmd_sites_rotate(args: argparse.Namespace, settings: Settings) -> int:
         try:
             api_key = await auth.rotate_site_key(redis, args.site_id)
         except LookupError as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
+            raise OperatorError(str(exc)) from exc
         _print({"site_id": args.site_id, "api_key": api_key})
         return 0
 
@@ -94,13 +101,11 @@ def cmd_sites_set(args: argparse.Namespace, settings: Settings) -> int:
     for pair in args.pairs:
         name, sep, raw = pair.partition("=")
         if not sep:
-            print(f"expected key=value, got {pair!r}", file=sys.stderr)
-            return 2
+            raise OperatorError(f"expected key=value, got {pair!r}", 2)
         try:
             update[name] = sitesettings.parse_cli_value(name, raw)
         except ValueError as exc:
-            print(f"{name}: {exc}", file=sys.stderr)
-            return 2
+            raise OperatorError(f"{name}: {exc}", 2) from exc
 
     async def go(redis: Any) -> int:
         rules = Rules(Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds))
@@ -112,11 +117,9 @@ def cmd_sites_set(args: argparse.Namespace, settings: Settings) -> int:
             # Based on the version just read: a concurrent edit makes this fail, not vanish.
             _print(await rules.update(args.site_id, {**update, "version": version}))
         except ProblemError as exc:
-            for error in exc.errors or ():
-                print(f"{error.field}: {error.message}", file=sys.stderr)
-            if not exc.errors:
-                print(exc.detail, file=sys.stderr)
-            return 1
+            if exc.errors:
+                raise OperatorError("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from exc
+            raise OperatorError(exc.detail) from exc
         return 0
 
     return _run(go, settings)
@@ -131,8 +134,7 @@ def cmd_moderators_add(args: argparse.Namespace, settings: Settings) -> int:
         try:
             token = await auth.add_moderator(redis, sites, args.name)
         except LookupError as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
+            raise OperatorError(str(exc)) from exc
         _print({"sites": sites, "moderator": args.name, "moderator_token": token})
         return 0
 
@@ -206,14 +208,12 @@ def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
                 redis, args.site_id, args.url, allow_private=settings.webhook_allow_private
             )
         except (LookupError, ValueError) as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
+            raise OperatorError(str(exc)) from exc
         _print({"site_id": args.site_id, "webhook_url": args.url, "webhook_secret": secret})
         return 0
 
     if not args.disable and not args.url:
-        print("give --url URL or --disable", file=sys.stderr)
-        return 2
+        raise OperatorError("give --url URL or --disable", 2)
     return _run(go, settings)
 
 
@@ -226,8 +226,7 @@ def cmd_sites_coral(args: argparse.Namespace, settings: Settings) -> int:
         try:
             stored = await coral.configure(redis, args.site_id, secret)
         except LookupError as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
+            raise OperatorError(str(exc)) from exc
         doc = {"site_id": args.site_id, "phase_url": f"/v1/integrations/coral/{args.site_id}"}
         _print(doc if secret else {**doc, "coral_secret": stored})
         return 0
@@ -257,71 +256,198 @@ def cmd_webhooks_redeliver(args: argparse.Namespace, settings: Settings) -> int:
     return _run(go, settings)
 
 
-def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moderation", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions but keeps example lines as written; ends each option's help with its default."""
 
-    serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, help="processes sharing the port")
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith("  ") or not line.strip():
+                lines.append(indent + line)
+            else:
+                lines.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(lines)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if (
+            text
+            and "%(default)" not in text
+            and action.option_strings
+            and action.default not in (None, False, argparse.SUPPRESS)
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    return [
+        sub
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for sub in action.choices.values()
+    ]
+
+
+def _use_formatter(parser: argparse.ArgumentParser) -> None:
+    """The formatter above for every (sub)command, including those other modules register."""
+    parser.formatter_class = HelpFormatter
+    for sub in _subparsers(parser):
+        _use_formatter(sub)
+
+
+def command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, description: str,
+    *examples: str,
+) -> argparse.ArgumentParser:
+    """A subcommand with a one-line summary (in its parent's list) and a description with examples."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return sub.add_parser(name, help=summary, description=description, epilog=f"example:\n{lines}")
+
+
+DESCRIPTION = (
+    "The moderation service's command line: serve the HTTP API, manage sites, moderators and "
+    "webhooks, and train, evaluate and retrain the models. Commands that read or write sites talk "
+    "to Redis directly (REDIS_URL, default redis://127.0.0.1:6379/0)."
+)
+
+EPILOG = """\
+examples:
+  moderation serve --workers 2
+  moderation sites add baotinh --name "Báo Tỉnh"
+  moderation sites set baotinh mode=first max_links=3
+  moderation COMMAND --help      describes one command, with an example"""
+
+
+def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moderation", description=DESCRIPTION, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = command(
+        sub, "serve", "run the HTTP service",
+        "Serve the API and the moderator page. Listen settings default to MODERATION_HOST, "
+        "MODERATION_PORT and MODERATION_WORKERS; SIGTERM or Ctrl-C finishes in-flight requests and "
+        "stops, SIGHUP reloads the models.",
+        "moderation serve --host 0.0.0.0 --port 8080 --workers 2",
+    )
+    serve.add_argument("--host", help="address to listen on (default: MODERATION_HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: MODERATION_PORT, else 8080)")
+    serve.add_argument("--workers", type=int, help="processes sharing the port (default: MODERATION_WORKERS, else 1)")
     serve.set_defaults(func=cmd_serve)
 
-    sites = sub.add_parser("sites", help="manage sites").add_subparsers(dest="sites_command", required=True)
-    add = sites.add_parser("add", help="create a site; prints its API key and a first moderator token")
-    add.add_argument("site_id")
-    add.add_argument("--name")
+    sites = sub.add_parser("sites", help="manage sites: add, list, rotate-key, set, webhook, coral",
+                           description="Manage sites.").add_subparsers(
+        dest="sites_command", required=True, metavar="SUBCOMMAND"
+    )
+    add = command(
+        sites, "add", "create a site; prints its API key and a first moderator token",
+        "Create a site. Prints its API key and a first moderator's token as JSON; both are shown "
+        "only this once (Redis keeps their SHA-256 digests).",
+        'moderation sites add baotinh --name "Báo Tỉnh" --moderator hoa',
+    )
+    add.add_argument("site_id", help="1-63 characters of a-z, 0-9, '-' or '_'")
+    add.add_argument("--name", help="display name (default: the site id)")
     add.add_argument("--moderator", default="admin", help="name of the first moderator")
     add.set_defaults(func=cmd_sites_add)
-    sites.add_parser("list", help="list sites").set_defaults(func=cmd_sites_list)
-    rotate = sites.add_parser("rotate-key", help="replace a site's API key; the old one stops working")
-    rotate.add_argument("site_id")
-    rotate.set_defaults(func=cmd_sites_rotate)
-    sset = sites.add_parser(
-        "set",
-        help="change moderation settings, e.g. mode=first max_links=3 disallowed_words='nhà cái,casino' "
-        "(lists comma-separated; key=default resets); without pairs, print the settings",
+    command(
+        sites, "list", "list sites", "Print every site with its name and creation time as JSON.",
+        "moderation sites list",
+    ).set_defaults(func=cmd_sites_list)
+    rotate = command(
+        sites, "rotate-key", "replace a site's API key; the old one stops working",
+        "Mint a new API key for a site and print it. The old key fails on its very next request.",
+        "moderation sites rotate-key baotinh",
     )
-    sset.add_argument("site_id")
-    sset.add_argument("pairs", nargs="*", metavar="key=value")
+    rotate.add_argument("site_id", help="the site whose key to replace")
+    rotate.set_defaults(func=cmd_sites_rotate)
+    sset = command(
+        sites, "set", "change moderation settings (without pairs, print them)",
+        "Change a site's moderation settings, based on the version just read (a concurrent edit "
+        "makes this fail rather than vanish). Lists are comma-separated or a JSON array, booleans "
+        "on/off, and key=default resets a setting. Without pairs, print the effective settings.",
+        "moderation sites set baotinh mode=first max_links=3 disallowed_words='nhà cái,casino'",
+        "moderation sites set baotinh shadow_mode=default",
+        "moderation sites set baotinh",
+    )
+    sset.add_argument("site_id", help="the site to change or show")
+    sset.add_argument("pairs", nargs="*", metavar="key=value", help="settings to change (see the README's table)")
     sset.set_defaults(func=cmd_sites_set)
-    hook = sites.add_parser("webhook", help="set the site's webhook URL; prints a new signing secret (shown once)")
-    hook.add_argument("site_id")
-    hook.add_argument("--url")
+    hook = command(
+        sites, "webhook", "set the site's webhook URL; prints a new signing secret (shown once)",
+        "Send every final decision to the site's URL, signed with a new secret (printed once), "
+        "or stop sending with --disable.",
+        "moderation sites webhook baotinh --url https://baotinh.vn/wp-json/moderation/v1/events",
+        "moderation sites webhook baotinh --disable",
+    )
+    hook.add_argument("site_id", help="the site to configure")
+    hook.add_argument("--url", help="the https URL that receives the events")
     hook.add_argument("--disable", action="store_true", help="stop sending events")
     hook.set_defaults(func=cmd_sites_webhook)
-    coral = sites.add_parser("coral", help="store the Coral phase signing secret (or generate one and print it)")
-    coral.add_argument("site_id")
-    coral.add_argument("--secret-stdin", action="store_true", help="read Coral's secret from stdin")
+    coral = command(
+        sites, "coral", "store the Coral phase signing secret (or generate one and print it)",
+        "Store the signing secret of the site's Coral Talk external moderation phase, read from "
+        "standard input, or generate one, print it and store it.",
+        'echo "$CORAL_SIGNING_SECRET" | moderation sites coral baotinh --secret-stdin',
+        "moderation sites coral baotinh",
+    )
+    coral.add_argument("site_id", help="the site to configure")
+    coral.add_argument("--secret-stdin", action="store_true", help="read Coral's secret from standard input")
     coral.set_defaults(func=cmd_sites_coral)
 
-    hooks = sub.add_parser("webhooks", help="webhook dead letters").add_subparsers(
-        dest="webhooks_command", required=True
+    hooks = sub.add_parser("webhooks", help="webhook dead letters: dead, redeliver",
+                           description="Webhook events given up on.").add_subparsers(
+        dest="webhooks_command", required=True, metavar="SUBCOMMAND"
     )
-    dead = hooks.add_parser("dead", help="list events given up on")
-    dead.add_argument("--site", required=True)
-    dead.add_argument("--limit", type=int, default=100)
+    dead = command(
+        hooks, "dead", "list events given up on",
+        "List a site's webhook events that ran out of attempts, with the last error of each.",
+        "moderation webhooks dead --site baotinh",
+    )
+    dead.add_argument("--site", required=True, help="the site whose dead letters to list")
+    dead.add_argument("--limit", type=int, default=100, help="at most this many events")
     dead.set_defaults(func=cmd_webhooks_dead)
-    redeliver = hooks.add_parser("redeliver", help="send dead letters again (all, or --id ...)")
-    redeliver.add_argument("--site", required=True)
-    redeliver.add_argument("--id", action="append", help="an event id; repeatable")
+    redeliver = command(
+        hooks, "redeliver", "send dead letters again (all, or --id ...)",
+        "Queue a site's dead letters for delivery again: all of them, or the ones named with --id.",
+        "moderation webhooks redeliver --site baotinh",
+        "moderation webhooks redeliver --site baotinh --id evt_5f0c --id evt_77aa",
+    )
+    redeliver.add_argument("--site", required=True, help="the site whose dead letters to send")
+    redeliver.add_argument("--id", action="append", help="an event id; repeatable (default: every dead letter)")
     redeliver.set_defaults(func=cmd_webhooks_redeliver)
 
-    mods = sub.add_parser("moderators", help="manage moderators").add_subparsers(
-        dest="moderators_command", required=True
+    mods = sub.add_parser("moderators", help="manage moderators: add, revoke",
+                          description="Manage moderators.").add_subparsers(
+        dest="moderators_command", required=True, metavar="SUBCOMMAND"
     )
-    madd = mods.add_parser("add", help="mint a token for one more moderator")
+    madd = command(
+        mods, "add", "mint a token for one more moderator",
+        "Mint a moderator token (printed once) with access to one or more sites.",
+        "moderation moderators add baotinh hoa",
+        "moderation moderators add baotinh,baohuyen hoa",
+    )
     madd.add_argument("site_id", help="a site id, or several separated by commas")
-    madd.add_argument("name")
+    madd.add_argument("name", help="the moderator's name, recorded with each decision")
     madd.set_defaults(func=cmd_moderators_add)
-    mrev = mods.add_parser("revoke", help="revoke a moderator's token")
-    mrev.add_argument("site_id")
-    mrev.add_argument("name")
+    mrev = command(
+        mods, "revoke", "revoke a moderator's token",
+        "Revoke a moderator's token for a site; their page sessions end on the next request. "
+        "Exits 1 when there was no such moderator.",
+        "moderation moderators revoke baotinh hoa",
+    )
+    mrev.add_argument("site_id", help="the site")
+    mrev.add_argument("name", help="the moderator's name")
     mrev.set_defaults(func=cmd_moderators_revoke)
 
-    demo = sub.add_parser("demo", help="create the demo site for `make run` if it does not exist")
-    demo.add_argument("--site-id", default="demo")
-    demo.add_argument("--keys-file", default="demo-keys.json")
+    demo = command(
+        sub, "demo", "create the demo site for make run if it does not exist",
+        "Create the demo site once and write its API key and a moderator token to a file (mode "
+        "0600). Does nothing when the site and the file both exist; mints new keys when the file "
+        "was lost.",
+        "moderation demo --keys-file demo-keys.json",
+    )
+    demo.add_argument("--site-id", default="demo", help="the demo site's id")
+    demo.add_argument("--keys-file", default="demo-keys.json", help="where to write the keys")
     demo.set_defaults(func=cmd_demo)
 
     from service.cli import retention
@@ -338,17 +464,82 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
             pass
         else:
             training.add_subcommands(sub)
+            _describe_training(sub)
+    _use_formatter(parser)
     return parser
+
+
+def _describe_training(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Descriptions and examples for the commands models/training.py registers."""
+    texts = {
+        "train": (
+            "Train a spam or toxicity model from labelled CSV files and write its artifact folder "
+            "(weights pinned by SHA-256, a manifest with data hashes, library versions and metrics). "
+            "Seeded: the same data and seed give the same artifact.",
+            "moderation train --task spam --data labels.csv --text-column text --label-column label "
+            "--positive-label spam --out models/spam-new",
+        ),
+        "evaluate": (
+            "Print a model's metrics on a labelled CSV as JSON (macro-F1, PR-AUC, recall and false "
+            "positives at the thresholds), with PNG plots when --report names a folder.",
+            "moderation evaluate --model models/spam --data test.csv --text-column text "
+            "--label-column label --report reports/spam",
+        ),
+    }
+    for name, (description, example) in texts.items():
+        if name in sub.choices:
+            sub.choices[name].description = description
+            sub.choices[name].epilog = f"example:\n  {example}"
+
+
+def _redis_where(url: str) -> str:
+    """host:port of a Redis URL, never its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+
+
+def _operator_message(exc: BaseException, settings: Settings) -> str | None:
+    """The one line an operator needs for an error they can fix; None for a bug (traceback)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from service.scoring.artifacts import ModelError
+
+    if isinstance(exc, OperatorError):
+        return str(exc)
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        password = urlsplit(settings.redis_url).password
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if password:
+            reason = reason.replace(password, "***")
+        return f"cannot reach Redis at {_redis_where(settings.redis_url)} (REDIS_URL): {reason}"
+    if isinstance(exc, ModelError):
+        return f"cannot load the model: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    return None
+
+
+# Commands that never need the training code (scikit-learn, matplotlib: 1-3 s to import).
+LIGHT_COMMANDS = frozenset({"serve", "sites", "moderators", "webhooks", "demo"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # The training commands import scikit-learn (1-2 s); `serve` must not wait for that
-    # before it even starts its workers, and the serving process never loads training code.
-    args = build_parser(with_training=argv[:1] != ["serve"]).parse_args(argv)
+    # The training commands import scikit-learn; `serve` must not wait for that before it even
+    # starts its workers (and the serving process never loads training code), nor should a
+    # quick `sites list`. Help without a command lists every command, so it loads them.
+    args = build_parser(with_training=not (argv[:1] and argv[0] in LIGHT_COMMANDS)).parse_args(argv)
     settings = Settings.from_env()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
     )
     func: Command = args.func
-    return func(args, settings)
+    try:
+        return func(args, settings)
+    except Exception as exc:  # mapped to one line when the operator can fix it, else re-raised
+        message = _operator_message(exc, settings)
+        if message is None:
+            raise
+        print(f"moderation: {message}", file=sys.stderr)
+        return exc.code if isinstance(exc, OperatorError) else 1

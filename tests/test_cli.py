@@ -1,0 +1,183 @@
+"""The `moderation` command as an operator meets it: help that explains, errors in one line.
+
+Operator mistakes (Redis unreachable, a file or model folder that is not there) end with one
+line on stderr and a non-zero exit, never a traceback; secrets in REDIS_URL never show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.cli.main import build_parser, main
+from tests.conftest import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+
+def unreachable_redis_url() -> str:
+    # A free port nobody listens on; the password must never appear in any output.
+    return f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"
+
+
+def subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> Iterator[
+    tuple[tuple[str, ...], argparse.ArgumentParser]
+]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name), sub
+                yield from subcommands(sub, (*prefix, name))
+
+
+def leaf_commands() -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    return [
+        (path, sub) for path, sub in subcommands(build_parser())
+        if not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions)
+    ]
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str], code: int) -> str:
+    out = capsys.readouterr()
+    assert code != 0
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1, out.err
+    assert "Traceback" not in out.err
+    assert lines[0].startswith("moderation: ")
+    return lines[0]
+
+
+REDIS_COMMANDS = [
+    ["sites", "list"],
+    ["sites", "add", "cli-site"],
+    ["sites", "rotate-key", "cli-site"],
+    ["sites", "set", "cli-site"],
+    ["sites", "webhook", "cli-site", "--url", "https://baotinh.vn/hook"],
+    ["sites", "coral", "cli-site"],
+    ["moderators", "add", "cli-site", "hoa"],
+    ["moderators", "revoke", "cli-site", "hoa"],
+    ["webhooks", "dead", "--site", "cli-site"],
+    ["webhooks", "redeliver", "--site", "cli-site"],
+    ["demo", "--keys-file", "/nonexistent/demo-keys.json"],
+    ["export-labels", "--site", "cli-site"],
+    ["recheck", "--site", "cli-site"],
+]
+
+
+@pytest.mark.parametrize("argv", REDIS_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_unreachable_redis_is_one_line_without_the_password(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = unreachable_redis_url()
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("MODERATION_REDIS_TIMEOUT_SECONDS", "2")
+    line = one_line_error(capsys, main(argv))
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    assert "Redis" in line and f"127.0.0.1:{port}" in line
+    assert "hunter2" not in line
+
+
+def test_every_redis_command_is_covered() -> None:
+    offline = {("serve",), ("train",), ("evaluate",), ("retrain",)}
+    for path, _ in leaf_commands():
+        assert path in offline or any(tuple(argv[: len(path)]) == path for argv in REDIS_COMMANDS), path
+
+
+def test_the_real_process_exits_non_zero_with_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_"))}
+    env["REDIS_URL"] = unreachable_redis_url()
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "sites", "list"], env=env, cwd=ROOT, capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_missing_data_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.csv"
+    code = main(["evaluate", "--model", str(MODELS / "spam"), "--data", str(missing),
+                 "--text-column", "text", "--label-column", "label"])  # fmt: skip
+    line = one_line_error(capsys, code)
+    assert str(missing) in line
+
+
+def test_missing_base_file_for_retrain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "base.csv"
+    code = main(["train", "--task", "spam", "--data", str(missing), "--text-column", "text",
+                 "--label-column", "label", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert str(missing) in one_line_error(capsys, code)
+
+
+def test_bad_model_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("text,label\nbài viết hay,0\nvay tiền zalo 0908123456,1\n", encoding="utf-8")
+    (tmp_path / "empty-model").mkdir()
+    for model in (tmp_path / "empty-model", tmp_path / "no-such-model"):
+        code = main(["evaluate", "--model", str(model), "--data", str(data),
+                     "--text-column", "text", "--label-column", "label"])  # fmt: skip
+        assert str(model) in one_line_error(capsys, code)
+
+
+def test_bad_models_dir_for_recheck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MODERATION_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("REDIS_URL", unreachable_redis_url())
+    line = one_line_error(capsys, main(["recheck", "--site", "cli-site"]))
+    assert str(tmp_path) in line
+
+
+def test_missing_output_folder_for_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    redis_server: RedisServer,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    out = tmp_path / "no-such-folder" / "labels.csv"
+    line = one_line_error(capsys, main(["export-labels", "--site", "cli-missing-site", "--out", str(out)]))
+    assert str(out.parent) in line or "cli-missing-site" in line
+
+
+def test_every_option_has_help_and_shows_its_default() -> None:
+    for path, sub in leaf_commands():
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction) or not action.option_strings:
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, (path, action.option_strings)
+        text = " ".join(sub.format_help().split())  # wrapped lines joined
+        for action in sub._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) \
+                    and not isinstance(action, argparse._HelpAction):
+                assert f"(default: {action.default})" in text, (path, action.option_strings)
+
+
+def test_every_positional_has_help() -> None:
+    for path, sub in leaf_commands():
+        for action in sub._actions:
+            if not action.option_strings and not isinstance(action, argparse._SubParsersAction):
+                assert action.help, (path, action.dest)
+
+
+def test_every_subcommand_has_a_description_with_an_example() -> None:
+    for path, sub in subcommands(build_parser()):
+        if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            continue
+        text = sub.format_help()
+        assert sub.description, path
+        assert "example:" in text.lower(), path
+        assert "moderation " + " ".join(path) in text, path
+
+
+def test_no_raw_backticks_in_any_help() -> None:
+    parser = build_parser()
+    assert "`" not in parser.format_help()
+    for path, sub in subcommands(parser):
+        assert "`" not in sub.format_help(), path
