@@ -59,7 +59,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a test wrote a tracked file (screenshots, fixtures, the README…).
+    """Fail the run in CI (warn elsewhere) if a test wrote a tracked file (screenshots, fixtures…).
 
     Tests write under build/ or a temporary folder; `make screenshots` is the one run that is
     meant to rewrite tracked files, and it says so with MODERATION_SCREENSHOTS_DIR.
@@ -74,10 +74,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         writer.line()
         writer.line(
             "tracked files changed during the test run (tests must write under build/ or a temporary "
-            "folder; edits made by hand during the run also show here): " + ", ".join(changed),
+            "folder): " + ", ".join(changed),
             red=True,
         )
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        # In CI (a fresh clone nobody edits) this fails the run; on a developer's machine the
+        # same list would also catch their own edits made while the suite ran, so it only warns.
+        if os.environ.get("CI"):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def free_port() -> int:
