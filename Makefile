@@ -56,7 +56,7 @@ test: $(STAMP) redis-server-bin chromium-bin wordpress-bin
 
 # Refreshes the README's screenshots in docs/screenshots (committed). `make test` writes its
 # screenshots to build/screenshots instead and fails if any test changes a tracked file.
-screenshots: $(STAMP) redis-server-bin chromium-bin wordpress-bin
+screenshots: $(STAMP) redis-server-bin chromium-bin
 	MODERATION_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider -m browser
 
 # Many more generated requests per API operation than `make test` sends (20).

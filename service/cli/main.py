@@ -465,8 +465,53 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
         else:
             training.add_subcommands(sub)
             _describe_training(sub)
+    _describe(parser)
     _use_formatter(parser)
     return parser
+
+
+# Descriptions and examples of commands other modules register (path -> description, examples).
+_MORE_DESCRIPTIONS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {
+    ("forget",): (
+        "Erase one author's comments, labels and rule records from a site (and the site's archive), "
+        "as POST /v1/authors/forget does, and record who asked in the erasure audit log.",
+        ("moderation forget --site baotinh --email lan@example.vn --by hoa",),
+    ),
+    ("archive", "list"): (
+        "List a site's archive files of expired comments, one per UTC day of decision.",
+        ("moderation archive list --site baotinh --from 2026-11-01",),
+    ),
+    ("archive", "export"): (
+        "Write a site's archived comment records as JSON Lines, optionally for a range of days.",
+        ("moderation archive export --site baotinh --from 2026-11-01 --to 2026-11-30 --out nov.jsonl",),
+    ),
+    ("retention", "sweep"): (
+        "Run one retention sweep now: expired decided comments are archived (when an archive is "
+        "configured) and deleted. The workers run one every few seconds anyway.",
+        ("moderation retention sweep --site baotinh",),
+    ),
+    ("retention", "backfill"): (
+        "Once after upgrading: index the comments stored before retention existed so sweeps reach "
+        "them, and compact old labels.",
+        ("moderation retention backfill --site baotinh",),
+    ),
+    ("retention", "audit"): (
+        "Print a site's erasure log: who asked, when, and how many records were erased.",
+        ("moderation retention audit --site baotinh --count 20",),
+    ),
+}
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Apply _MORE_DESCRIPTIONS to the commands registered by other modules."""
+    for path, (description, examples) in _MORE_DESCRIPTIONS.items():
+        node: argparse.ArgumentParser | None = parser
+        for name in path:
+            node = next((sub for action in node._actions if isinstance(action, argparse._SubParsersAction)
+                         for key, sub in action.choices.items() if key == name), None) if node else None
+        if node is not None and node.description is None:
+            node.description = description
+            node.epilog = "example:\n" + "\n".join(f"  {example}" for example in examples)
 
 
 def _describe_training(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -521,7 +566,7 @@ def _operator_message(exc: BaseException, settings: Settings) -> str | None:
 
 
 # Commands that never need the training code (scikit-learn, matplotlib: 1-3 s to import).
-LIGHT_COMMANDS = frozenset({"serve", "sites", "moderators", "webhooks", "demo"})
+LIGHT_COMMANDS = frozenset({"serve", "sites", "moderators", "webhooks", "demo", "forget", "archive", "retention"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -136,8 +136,8 @@ def _day(value: str) -> date:
 
 def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     forget = sub.add_parser("forget", help="erase one author (by email) from a site, as POST /v1/authors/forget")
-    forget.add_argument("--site", required=True)
-    forget.add_argument("--email", required=True)
+    forget.add_argument("--site", required=True, help="the site to erase the author from")
+    forget.add_argument("--email", required=True, help="the author's email address")
     forget.add_argument("--by", default=None, help="who asked, for the audit log (default: the OS user)")
     forget.add_argument("--archive-dir", default=None, help="default: MODERATION_ARCHIVE_DIR")
     forget.set_defaults(func=cmd_forget)
@@ -148,7 +148,7 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name, func, text in (("list", cmd_archive_list, "list a site's archive files (one per UTC day of decision)"),
                              ("export", cmd_archive_export, "write a site's archived records as JSON Lines")):
         p = archive.add_parser(name, help=text)
-        p.add_argument("--site", required=True)
+        p.add_argument("--site", required=True, help="the site whose archive to read")
         p.add_argument("--from", dest="start", type=_day, default=None, help="first day (YYYY-MM-DD), inclusive")
         p.add_argument("--to", dest="end", type=_day, default=None, help="last day (YYYY-MM-DD), inclusive")
         p.add_argument("--archive-dir", default=None, help="default: MODERATION_ARCHIVE_DIR")
@@ -166,10 +166,10 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     backfill = ret.add_parser(
         "backfill", help="once after upgrading: index comments stored before retention existed, compact old labels"
     )
-    backfill.add_argument("--site", required=True)
+    backfill.add_argument("--site", required=True, help="the site to backfill")
     backfill.add_argument("--keep-labels", action="store_true", help="leave labels in the old format")
     backfill.set_defaults(func=cmd_backfill)
     audit = ret.add_parser("audit", help="a site's erasure log (who, when, how many records)")
-    audit.add_argument("--site", required=True)
-    audit.add_argument("--count", type=int, default=100)
+    audit.add_argument("--site", required=True, help="the site whose erasure log to print")
+    audit.add_argument("--count", type=int, default=100, help="at most this many entries, newest first")
     audit.set_defaults(func=cmd_audit)
