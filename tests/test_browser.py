@@ -553,3 +553,27 @@ async def test_stats_view_shows_the_days_counts_and_charts(
     )
     overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+async def test_highlights_cover_whole_words_only(api: Api, make_page: PageFactory) -> None:
+    page = await make_page()
+    await page.goto(api.url("/moderate"))
+    marks = await page.evaluate(
+        """async () => {
+            const { renderHighlighted } = await import("/static/js/highlight.js");
+            const el = document.createElement("p");
+            const text = "Phiên NGHỊ TÒA hôm nay, gọi 0912 345 678 hoặc hill";
+            renderHighlighted(el, text, [
+                { feature: "'hi'", weight: 0.9 },
+                { feature: "'nghị tòa'", weight: 0.8 },
+                { feature: "'hôm'", weight: 0.5 },
+                { feature: "phone number", weight: 0.4 },
+                { feature: "'hoặc'", weight: -0.2 },
+            ]);
+            return { marks: [...el.querySelectorAll("mark")].map((m) => m.textContent), text: el.textContent };
+        }"""
+    )
+    # 'hi' is inside "nghị" and "hill": no mark; a phrase and a signal are marked whole;
+    # a feature pulling toward ham (negative weight) is not marked.
+    assert marks["marks"] == ["NGHỊ TÒA", "hôm", "0912 345 678"], marks
+    assert marks["text"] == "Phiên NGHỊ TÒA hôm nay, gọi 0912 345 678 hoặc hill"

@@ -234,30 +234,77 @@ def test_artifacts_are_small() -> None:
         assert (MODELS / name / WEIGHTS_NAME).stat().st_size <= 25 * 1024 * 1024
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Bài viết rất hay, cảm ơn tác giả!",
-        "Vay tiền nhanh không thế chấp, liên hệ Zalo 09O8 123 456",
-        "n.h.a c.a.i uy tín, nạp 100k tặng 200k",
-        "Đm bọn chó này ngu vl",
-        "check out my channel http://bit.ly/x please subscribe",
-    ],
-)
-def test_explanations_name_only_words_the_comment_contains(scorer: Scorer, text: str) -> None:
-    # Hashed n-gram columns are shared by many n-grams; a name from the training table that
-    # is not in this comment must not be shown to a moderator.
-    from service.scoring.features import prepare
+EXPLAINED = [
+    "Bài viết rất hay, cảm ơn tác giả!",
+    "Vay tiền nhanh không thế chấp, liên hệ Zalo 09O8 123 456",
+    "n.h.a c.a.i uy tín, nạp 100k tặng 200k",
+    "Đm bọn chó này ngu vl",
+    "check out my channel http://bit.ly/x please subscribe",
+    "Hội đồng xét xử nghị án, phiên tòa sẽ tuyên án vào thứ hai",
+    "The central bank should stop printing money, my savings lost a third of their value",
+    "You are a complete idiot and a disgrace to this country",
+    "Đầu tư siêu lợi nhuận 30%/tháng, tham gia nhóm telegram @dautu247",
+    "a b c d e f g h i",
+]
+
+
+def _whole_words_of(phrase: str, text: str) -> bool:
+    """*phrase* occurs in *text* starting and ending at word boundaries."""
+    at = text.find(phrase)
+    while at != -1:
+        end = at + len(phrase)
+        before = at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_")
+        after = end == len(text) or not (text[end].isalnum() or text[end] == "_")
+        if before and after:
+            return True
+        at = text.find(phrase, at + 1)
+    return False
+
+
+@pytest.mark.parametrize("text", EXPLAINED)
+def test_explanations_are_whole_words_or_named_signals(scorer: Scorer, text: str) -> None:
+    # Hashed n-gram columns are shared by many n-grams, and character n-grams cut through
+    # words: a moderator is shown only whole words of this comment, or a named signal.
+    from service.scoring.features import SIGNAL_NAMES, prepare
     from service.scoring.scorer import MAX_EXPLAINED, OTHER_WORDING
 
     prep = prepare(text)
     [score] = scorer.score([ScoreInput(text)])
     for feats in (score.spam_features, score.toxicity_features):
         assert 0 < len(feats) <= MAX_EXPLAINED
+        assert len({f.name for f in feats}) == len(feats), feats
         for f in feats:
-            if f.name.startswith("'") and f.name != OTHER_WORDING:
-                inner = f.name[1:-1]
-                if inner.startswith("…"):
-                    assert inner.strip("…") in prep.folded, f.name
-                else:
-                    assert inner in prep.normalized, f.name
+            if f.name in SIGNAL_NAMES or f.name == OTHER_WORDING:
+                continue
+            assert f.name.startswith("'") and f.name.endswith("'"), f.name
+            inner = f.name[1:-1]
+            assert "…" not in inner and max(len(w) for w in inner.split()) >= 2, f.name
+            assert _whole_words_of(inner, prep.normalized) or _whole_words_of(inner, prep.folded), f.name
+
+
+def test_character_ngram_is_shown_as_the_words_it_falls_in() -> None:
+    from service.scoring.features import prepare
+    from service.scoring.scorer import OTHER_WORDING, grounded
+
+    prep = prepare("Hội đồng NGHỊ TÒA hôm nay")
+    # "hi t" is a character 4-gram of the folded "nghi toa": it names the words around it.
+    feats = grounded([("'…hi t…'", 0.7), ("'…hom…'", 0.2), ("'…zzzz…'", 0.1), ("'a'", 0.05)], prep)
+    assert [(f.name, f.weight) for f in feats] == [("'nghị tòa'", 0.7), ("'hôm'", 0.2), (OTHER_WORDING, 0.15)]
+    # Word names are matched as whole words: 'hi' is not shown for "nghị" or "hill".
+    feats = grounded([("'hi'", 0.3)], prepare("nghị hill"))
+    assert [(f.name, f.weight) for f in feats] == [(OTHER_WORDING, 0.3)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Bài viết rất hay, cảm ơn tác giả", "vi"),
+        ("Bai viet rat hay, cam on tac gia", "vi"),
+        ("I think the mayor is right about the new bus lanes", "en"),
+        ("😀😀😀", "other"),
+        ("Привет всем, хорошая статья", "other"),
+        ("12345", "other"),
+    ],
+)
+def test_language_signal(scorer: Scorer, text: str, language: str) -> None:
+    assert score_one(scorer, text).language == language

@@ -71,6 +71,8 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     toxicity: ToxicityOut
     explanation: Explanation
     model_version: str
+    # "vi", "en" or "other"; empty only in documents stored before it was reported.
+    language: str = ""
     # Empty (and so omitted) in the stored document: the comment hash's `created` field
     # holds the time, and 40 bytes a comment matter at a million pending items.
     created_at: str = ""
@@ -116,6 +118,7 @@ def build_verdict(
             toxicity=[FeatureOut(f.name, _round(f.weight)) for f in score.toxicity_features],
         ),
         model_version=model_version,
+        language=score.language,
         created_at=iso(created_ms),
         shadow_status=decision.shadow_status,
     )

@@ -9,6 +9,7 @@ Only the first ``features.MAX_SCORED_CHARS`` (4,000) characters of a comment are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import scipy.sparse as sp
 
 from service.scoring.artifacts import Artifact, ModelError, load_artifact
 from service.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare
+from service.scoring.language import detect as detect_language
 
 __all__ = [
     "DEFAULT_APPROVE_THRESHOLD",
@@ -72,6 +74,8 @@ class Score:
     spam_features: tuple[Feature, ...]
     toxicity: Toxicity
     toxicity_features: tuple[Feature, ...]
+    # "vi", "en" or "other" (service/scoring/language.py): reported, not used by the models.
+    language: str = "other"
 
 
 def _names(artifact: Artifact) -> tuple[np.ndarray, np.ndarray]:
@@ -170,31 +174,65 @@ OTHER_WORDING: Final = "other wording"
 CANDIDATES: Final = 3 * MAX_EXPLAINED
 
 
+_WORD_RE: Final = re.compile(r"\w+")
+
+
+def _words_around(fragment: str, prep: Prepared) -> str | None:
+    """The whole words of the comment that the first occurrence of a char n-gram falls in.
+
+    Character n-grams are taken from the folded text (no diacritics); the folded text keeps
+    the normalized text's character positions whenever both have the same length (always,
+    for Vietnamese in NFC), so the words are shown with their diacritics.
+    """
+    folded = prep.folded
+    at = folded.find(fragment)
+    if at < 0:
+        return None
+    start, end = at, at + len(fragment)
+    while start > 0 and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
+        start -= 1
+    while end < len(folded) and (folded[end].isalnum() or folded[end] == "_"):
+        end += 1
+    source = prep.normalized if len(prep.normalized) == len(folded) else folded
+    phrase = source[start:end].strip()
+    # A lone letter or punctuation run tells a moderator nothing.
+    return phrase if any(len(w) >= 2 for w in _WORD_RE.findall(phrase)) else None
+
+
 def grounded(candidates: Sequence[Candidate], prep: Prepared) -> tuple[Feature, ...]:
-    """Keep n-gram names that really occur in the comment; pool the rest as "other wording".
+    """Name each contribution by whole words of the comment or a signal; pool the rest.
 
     The n-gram block is hashed, and a column's display name is the n-gram seen most often in
     training for that column: another n-gram of this comment may have landed in the same
-    column. A moderator must never be shown words the comment does not contain.
+    column. A moderator must never be shown words the comment does not contain, nor pieces
+    of words: a character n-gram is shown as the word(s) of the comment it falls in, a word
+    name only when the comment has that word (or word pair) as whole words. Everything else
+    is pooled as "other wording".
     """
-    kept: list[Feature] = []
+    kept: dict[str, float] = {}
     other = 0.0
+    words: str | None = None
     for name, weight in candidates:
         if len(kept) == MAX_EXPLAINED:
             break
-        if len(name) >= 2 and name[0] == "'" and name[-1] == "'":
-            inner = name[1:-1]
+        if name.startswith("'"):
+            inner = name[1:-1] if len(name) >= 2 and name.endswith("'") else ""
+            shown: str | None = None
             if len(inner) >= 2 and inner[0] == "…" and inner[-1] == "…":
-                present = inner[1:-1] in prep.folded
-            else:
-                present = inner in prep.normalized
-            if not present:
+                shown = _words_around(inner[1:-1], prep)
+            elif len(inner) >= 2:
+                if words is None:
+                    words = " " + " ".join(_WORD_RE.findall(prep.normalized)) + " "
+                shown = inner if f" {inner} " in words else None
+            if shown is None:
                 other += weight
                 continue
-        kept.append(Feature(name, weight))
-    if other and len(kept) < MAX_EXPLAINED:
-        kept.append(Feature(OTHER_WORDING, round(other, 4)))
-    return tuple(kept)
+            name = f"'{shown}'"
+        kept[name] = kept.get(name, 0.0) + weight
+    features = [Feature(name, round(weight, 4)) for name, weight in kept.items()]
+    if other and len(features) < MAX_EXPLAINED:
+        features.append(Feature(OTHER_WORDING, round(other, 4)))
+    return tuple(features)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -291,6 +329,7 @@ class Scorer:
                         probabilities={c: float(tox[i, j]) for j, c in enumerate(tox_classes)},
                     ),
                     toxicity_features=grounded(tox_feats[i], prepared[i]),
+                    language=detect_language(prepared[i].normalized),
                 )
             )
         return results

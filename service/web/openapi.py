@@ -101,6 +101,11 @@ def _verdict() -> dict[str, Any]:
                 },
             },
             "model_version": _STR,
+            "language": {
+                "type": "string",
+                "enum": ["vi", "en", "other"],
+                "description": "Language the comment is written in (Vietnamese, English, anything else).",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "shadow_status": {
                 "type": "string",

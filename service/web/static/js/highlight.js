@@ -1,10 +1,10 @@
 // Highlights the model's top features in a comment, building text nodes and <mark>
 // elements only: the comment is always text, never parsed as HTML.
 //
-// Feature names come from the scorer: 'word' or 'word pair' (accented words),
-// '…ngram…' (character n-grams of the text with diacritics removed) or a plain signal
-// name such as "phone number". Matching folds case and diacritics so that an n-gram
-// "zalo" marks "Zálo" in the original text.
+// Feature names come from the scorer: a quoted word or phrase of the comment ('zalo',
+// 'nghị tòa') or a plain signal name such as "phone number". Matching folds case and
+// diacritics so that 'zalo' marks "Zálo" in the original text, and every mark is widened
+// to whole words: a moderator never sees a mark that starts or ends inside a word.
 
 function foldChar(ch) {
   return ch.normalize("NFD").replace(/\p{M}/gu, "").replace(/đ/g, "d").replace(/Đ/g, "d").toLowerCase();
@@ -52,19 +52,33 @@ function signalRanges(text, features) {
 export function featureTerm(name) {
   const quoted = /^'(.*)'$/su.exec(name);
   if (!quoted) return null;
-  const term = quoted[1].replace(/^…/u, "").replace(/…$/u, "").trim();
+  const term = quoted[1].trim();
   if (term.length < 2) return null;
   return fold(term).folded;
 }
 
+const WORD_UNIT = /[\p{L}\p{N}\p{M}_]/u;
+
+// [start, end) widened so that it neither starts nor ends inside a word.
+export function wholeWords(text, start, end) {
+  let from = start;
+  let to = end;
+  while (from > 0 && WORD_UNIT.test(text[from - 1])) from -= 1;
+  while (to < text.length && WORD_UNIT.test(text[to])) to += 1;
+  return [from, to];
+}
+
 function ranges(text, terms, extra) {
   const { folded, origin } = fold(text);
-  const found = [...extra];
+  const found = extra.map(([start, end]) => wholeWords(text, start, end));
   for (const term of terms) {
     let at = folded.indexOf(term);
     while (at !== -1) {
-      found.push([origin[at], origin[at + term.length]]);
-      at = folded.indexOf(term, at + term.length);
+      const end = at + term.length;
+      // Names are whole words: 'hi' must not mark the inside of "nghị".
+      const bounded = (at === 0 || !WORD_UNIT.test(folded[at - 1])) && (end === folded.length || !WORD_UNIT.test(folded[end]));
+      if (bounded) found.push(wholeWords(text, origin[at], origin[end]));
+      at = folded.indexOf(term, at + 1);
     }
   }
   found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
