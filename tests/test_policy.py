@@ -612,6 +612,53 @@ async def test_rule_keys_expire(env: Env, redis: Redis) -> None:
     assert all(ttl > 0 for ttl in rule_keys.values()), rule_keys
 
 
+# ---------------------------------------------------------------- personal data
+
+# Each carries the stub's "[high]" marker: P(spam) 0.99, as the real model gives a comment
+# with a phone or a long number in it.
+PERSONAL = [
+    "Mẹ tôi bị lừa, số CCCD của bà là 079123456789, ai biết cách lấy lại tiền không [high]",
+    "Số điện thoại của tôi là 0912 345 678, ai chứng kiến vụ tai nạn xin gọi giúp [high]",
+    "Tôi chuyển nhầm 5 triệu vào STK 0123456789 Vietcombank, làm sao lấy lại? [high]",
+    "My number is 555-123-4567 if anyone saw the accident on Main Street [high]",
+    "Email của tôi là nguyenvana@gmail.com, mong toà soạn phản hồi [high]",
+]
+PROMOTIONAL = [
+    "Vay tiền nhanh không thế chấp, liên hệ số của tôi 0912345678 [high]",
+    "Em gái xinh nhận đi chơi qua đêm, số của em 0987654321 nha [high]",
+    "Cho thuê nhà giá rẻ, sđt của em 0912345678 [high]",
+    "Tuyển CTV làm tại nhà, stk nhận lương 0123456789 Vietcombank, ib zalo [high]",
+]
+
+
+@pytest.mark.parametrize("text", PERSONAL)
+async def test_personal_data_is_held_not_spam(env: Env, text: str) -> None:
+    env.stub.set("[high]", spam=0.99)
+    reply = await env.post(content=text)
+    assert reply["status"] == "pending" and "personal_data" in codes(reply), reply
+
+
+@pytest.mark.parametrize("text", PROMOTIONAL)
+async def test_promotional_contact_details_stay_spam(env: Env, text: str) -> None:
+    env.stub.set("[high]", spam=0.99)
+    reply = await env.post(content=text)
+    assert reply["status"] == "spam" and "personal_data" not in codes(reply), reply
+
+
+async def test_personal_data_check_can_be_switched_off(env: Env) -> None:
+    env.stub.set("[high]", spam=0.99)
+    await env.configure(personal_data_check=False)
+    reply = await env.post(content=PERSONAL[0])
+    assert reply["status"] == "spam" and "personal_data" not in codes(reply), reply
+
+
+async def test_personal_data_does_not_soften_other_rules(env: Env) -> None:
+    env.stub.set("[high]", spam=0.99)
+    await env.configure(disallowed_words=["lừa"])
+    reply = await env.post(content=PERSONAL[0])
+    assert reply["status"] == "spam" and {"personal_data", "disallowed_word"} <= set(codes(reply)), reply
+
+
 # ---------------------------------------------------------------- shadow mode
 
 

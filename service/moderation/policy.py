@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from service.core.schemas import CommentIn
 from service.moderation.campaign import CAMPAIGN_MIN_POSTINGS, CAMPAIGN_WINDOW_SECONDS
+from service.moderation.personal_data import personal_data
 from service.moderation.sitesettings import ActiveSettings
 from service.moderation.wordlists import FIELDS, PreparedFields
 from service.scoring.normalize import count_links
@@ -179,7 +180,15 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
         params = {"probability": round(offensive, 2), "threshold": round(s.offensive_hold_at, 2)}
         outcomes.append(_hold("offensive", message, params))
 
-    outcomes.append(_spam_band(score, active, facts))
+    band = _spam_band(score, active, facts)
+    exposed = personal_data(comment.content) if s.personal_data_check else ()
+    if exposed:
+        # A reader exposing their own (or a relative's) ID, account or contact is no
+        # spammer; the phone or number is what drives P(spam) up. Held, never marked spam.
+        outcomes.append(_hold("personal_data", f"the comment exposes personal data ({', '.join(exposed)})"))
+        if band[0] == "spam":
+            band = ("pending", band[1])
+    outcomes.append(band)
 
     links = links_in(comment.content)
     if links > s.max_links:

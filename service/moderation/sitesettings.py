@@ -70,6 +70,9 @@ class SiteSettings:
     duplicate_check: bool = True
     # The same text (near-duplicates included) posted 3+ times in 10 minutes is spam.
     campaign_check: bool = True
+    # Comments exposing an ID number, bank account or someone's own phone/email outside any
+    # offer are held (personal_data) instead of being marked spam.
+    personal_data_check: bool = True
     # Report the decision but always answer pending, to watch before enforcing.
     shadow_mode: bool = False
     # Decided comments (approved, spam, rejected) leave Redis this many days after their
@@ -82,7 +85,9 @@ SETTING_NAMES: Final = tuple(f.name for f in fields(SiteSettings))
 _LIST_SETTINGS: Final = frozenset(
     {"moderation_words", "disallowed_words", "blocked_emails", "blocked_email_domains", "blocked_ips"}
 )
-_BOOL_SETTINGS: Final = frozenset({"trusted_authors", "duplicate_check", "campaign_check", "shadow_mode"})
+_BOOL_SETTINGS: Final = frozenset(
+    {"trusted_authors", "duplicate_check", "campaign_check", "personal_data_check", "shadow_mode"}
+)
 _FLOAT_SETTINGS: Final = frozenset({"approve_below", "spam_at", "offensive_hold_at", "hate_reject_at"})
 _INT_SETTINGS: Final = {
     "max_links": MAX_LINKS_LIMIT,
