@@ -81,7 +81,7 @@ bench: $(STAMP) redis-server-bin wrk-bin
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,
 # reproducible; ≈ 7-15 min on 2 cores). See models/README.md for what each figure means.
 models: $(STAMP)
-	$(PY) models/build.py --data-root ../shared/data --lovo --vispam-cli
+	nice -n 10 $(PY) models/build.py --data-root ../shared/data
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy

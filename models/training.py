@@ -223,6 +223,7 @@ def _calibrated(z: np.ndarray, a: float, b: float) -> np.ndarray:
 def train_spam_model(
     x: sp.csr_matrix, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None,
     c: float = SPAM_C, c_grid: Sequence[float] | None = None, tune_threshold: bool = False,
+    cv_folds: int = CV_FOLDS,
 ) -> TrainResult:
     """Fit the spam model; optionally pick C and the decision threshold on out-of-fold data.
 
@@ -233,7 +234,7 @@ def train_spam_model(
     never involved.
     """
     weights = _balanced_weights(y, sample_weight)
-    folds = list(StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    folds = list(StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     grid = _THRESHOLD_GRID if tune_threshold else np.asarray([0.5])
     selection: dict[str, Any] = {}
     best: tuple[float, float, np.ndarray, float, float, float] | None = None
@@ -258,9 +259,9 @@ def train_spam_model(
         coef=sign * model.coef_,
         intercept=sign * model.intercept_,
         extra_manifest={
-            "calibration": {"a": a, "b": b, "method": "platt on 5-fold oof"},
+            "calibration": {"a": a, "b": b, "method": f"platt on {cv_folds}-fold oof"},
             "decision_threshold": decision,
-            "model_selection": {"C": c, "cv_folds": CV_FOLDS, "tune_threshold": tune_threshold,
+            "model_selection": {"C": c, "cv_folds": cv_folds, "tune_threshold": tune_threshold,
                                 "candidates": selection},
         },
     )
@@ -285,10 +286,12 @@ def _tune_bias(proba: np.ndarray, y: np.ndarray) -> list[float]:
     return [float(b) for b in bias]
 
 
-def train_toxicity_model(x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = TOXICITY_C) -> TrainResult:
+def train_toxicity_model(
+    x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = TOXICITY_C, cv_folds: int = CV_FOLDS
+) -> TrainResult:
     n_classes = len(TOXICITY_LABELS)
     oof = np.zeros((len(y), n_classes), dtype=np.float64)
-    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in tqdm(
         list(folds.split(np.zeros(len(y)), y)), desc="toxicity cv", file=sys.stderr
     ):
@@ -309,20 +312,23 @@ def build_artifact(
     task: str, out: Path, prepared: Sequence[Prepared], y: np.ndarray, seed: int,
     data_sources: list[dict[str, Any]], notes: dict[str, Any] | None = None,
     sample_weight: np.ndarray | None = None, c_grid: Sequence[float] | None = None,
-    tune_threshold: bool = False,
+    tune_threshold: bool = False, cv_folds: int = CV_FOLDS, x: sp.csr_matrix | None = None,
 ) -> Path:
-    """Fit a model of *task* on prepared rows and write the artifact to *out*."""
-    x = featurize(prepared)
+    """Fit a model of *task* on prepared rows (features *x* when already computed) and write it to *out*."""
+    if x is None:
+        x = featurize(prepared)
     thresholds = {"approve": DEFAULT_APPROVE_THRESHOLD, "spam": DEFAULT_SPAM_THRESHOLD}
     if task == "spam":
         if len(np.unique(y)) != 2:
             raise SystemExit("spam training needs both classes in the labels")
-        result = train_spam_model(x, y, seed, sample_weight, c_grid=c_grid, tune_threshold=tune_threshold)
+        result = train_spam_model(
+            x, y, seed, sample_weight, c_grid=c_grid, tune_threshold=tune_threshold, cv_folds=cv_folds
+        )
         # The binary ham/spam cut used by `evaluate` (the service itself routes on approve/spam).
         thresholds["decision"] = float(result.extra_manifest.pop("decision_threshold"))
         classes = ["ham", "spam"]
     else:
-        result = train_toxicity_model(x, y, seed)
+        result = train_toxicity_model(x, y, seed, cv_folds=cv_folds)
         classes = list(TOXICITY_LABELS)
     name_index, name_text = column_names(prepared, result.coef)
     # Explanations measure a signal against its training average, so an always-present
