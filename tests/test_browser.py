@@ -11,12 +11,15 @@ import json
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from redis.asyncio import Redis
 
-from service.store import auth
+from service.store import auth, stats
+from service.web import appkeys
 from tests.conftest import Api, AppFactory, Site, comment, screenshot_dir
 from tests.test_api import submit
 
@@ -487,10 +490,74 @@ async def test_counts_move_during_the_undo_window(
     assert (await status_of(api, site, ids[-1]))["status"] == "spam"
 
 
+_READER_TEXTS = (
+    "Cảm ơn tác giả, bài viết về giá điện rất dễ hiểu.",
+    "Mong thành phố sớm sửa con đường này, mưa xuống là ngập.",
+    "Đội tuyển chơi tốt, hàng tiền vệ phối hợp nhịp nhàng hơn trận trước.",
+    "Tôi đồng ý, học sinh cần được nghỉ ngơi nhiều hơn.",
+    "Thông tin hữu ích, gia đình tôi sẽ tiêm phòng đầy đủ.",
+    "Giá rau tuần này ở chợ gần nhà tôi cũng tăng gần gấp đôi.",
+    "Bài phân tích hay nhưng nên có thêm ý kiến của chuyên gia.",
+    "Mình ở Đà Nẵng, sáng nay trời đã tạnh mưa rồi.",
+    "Cần xử lý nghiêm các trường hợp lấn chiếm vỉa hè.",
+)
+
+
+@dataclass
+class History:
+    statuses: list[str]
+    per_day: list[int]
+    decided: int
+
+
+async def past_days(api: Api, site: Site) -> History:
+    """Comments on the three days before today (the service's clock moved back), every held one
+    approved by a moderator one to two and a half hours later, so the charts have a few days."""
+    moderation = api.app[appkeys.MODERATION]
+    real = moderation.clock
+    today = stats.day_of(real(), api.app[appkeys.SETTINGS].stats_utc_offset_minutes)
+    noon = int(datetime.fromisoformat(today).replace(tzinfo=UTC).timestamp() * 1000) + 5 * 3600_000
+    out = History([], [], 0)
+    n = 0
+    try:
+        for back, count in ((3, 4), (2, 6), (1, 3)):
+            at = noon - back * 86_400_000
+            moderation.clock = lambda at=at: at  # type: ignore[misc]
+            held_ids = []
+            for i in range(count):
+                n += 1
+                # The day's first comment has three links, so the link rule holds it.
+                links = f" Nguồn: https://vnexpress.net/h{n} https://tuoitre.vn/h{n} https://thanhnien.vn/h{n}"
+                body = comment(
+                    content=_READER_TEXTS[n % len(_READER_TEXTS)] + (links if i == 0 else ""),
+                    author_name=f"Bạn đọc {n}",
+                    author_email=f"ban.doc{n}@example.vn",
+                    user_ip=f"14.160.3.{n}",
+                )
+                status, reply = await submit(api, site, body)
+                assert status == 202, reply
+                out.statuses.append(reply["status"])
+                if reply["status"] == "pending":
+                    held_ids.append(reply["id"])
+            out.per_day.append(count)
+            for k, cid in enumerate(held_ids):
+                wait_ms = (20 + 40 * back + 25 * k) * 60_000
+                moderation.clock = lambda at=at, wait_ms=wait_ms: at + wait_ms  # type: ignore[misc]
+                resp = await api.request(
+                    "POST", f"/v1/review/{cid}/decision", site.moderator_token, json={"decision": "approve"}
+                )
+                assert resp.status == 200, await resp.text()
+                out.decided += 1
+    finally:
+        moderation.clock = real
+    return out
+
+
 async def test_stats_view_shows_the_days_counts_and_charts(
     make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
 ) -> None:
     api = await make_api(ui_undo_seconds=0.2)
+    history = await past_days(api, site)
     ids = await held(api, site, 5)
     status, spam = await submit(
         api,
@@ -503,6 +570,8 @@ async def test_stats_view_shows_the_days_counts_and_charts(
         ),
     )
     assert status == 202 and spam["status"] == "spam", spam
+    received = len(history.statuses) + 6
+    spam_share = round((history.statuses.count("spam") + 1) / received * 100, 1)
     page = await make_page(locale="vi-VN")
     await sign_in(page, api, site.moderator_token)
     # Three decisions through the page: approve, spam, reject with a reason.
@@ -522,23 +591,25 @@ async def test_stats_view_shows_the_days_counts_and_charts(
     await page.get_by_role("tab", name="Thống kê").click()
     view = page.locator("#stats-view")
     await expect(view).to_have_attribute("data-ready", "1")
-    await expect(view.locator("[data-stat=submitted] dd")).to_have_text("6")
-    await expect(view.locator("[data-stat=decided] dd")).to_have_text("3")
+    await expect(view.locator("[data-stat=submitted] dd")).to_have_text(str(received))
+    await expect(view.locator("[data-stat=decided] dd")).to_have_text(str(3 + history.decided))
     await expect(view.locator("[data-stat=pending] dd")).to_have_text("2")
-    await expect(view.locator("[data-stat=spamShare] dd")).to_have_text(re.compile(r"^16,7\s?%$"))
+    shown = f"{spam_share:g}".replace(".", ",")
+    await expect(view.locator("[data-stat=spamShare] dd")).to_have_text(re.compile(rf"^{shown}\s?%$"))
     # Today's row: 6 received, 5 held, 1 spam, 3 decided; the chart columns match.
     today = view.locator("table.daily tbody tr").last
     await expect(today.locator("td")).to_have_text(["6", "0", "5", "1", "0", "3"])
     await expect(view.locator("table.reasons")).to_contain_text("Quá nhiều liên kết")
     links_row = view.locator("table.reasons tbody tr", has_text="Quá nhiều liên kết")
-    await expect(links_row.locator("td")).to_have_text("5")
+    await expect(links_row.locator("td")).to_have_text(str(5 + 3))  # and one a day before today
     # Three decisions on held comments, all within the first 30 seconds.
     await expect(view.locator("table.wait tbody tr", has_text="≤ 30 giây").locator("td")).to_have_text("3")
     # The charts are uPlot canvases, served by this service (no CDN).
     await expect(view.locator(".chart .uplot canvas")).to_have_count(3)
     await expect(view.locator("[data-chart=daily] .u-legend")).to_contain_text("Chờ duyệt")
     figures = await (await api.request("GET", f"/v1/sites/{site.site_id}/stats?days=14", site.moderator_token)).json()
-    assert figures["totals"]["decided"] == {"approved": 1, "spam": 1, "rejected": 1}
+    assert [d["submitted"] for d in figures["daily"][-4:-1]] == history.per_day
+    assert figures["totals"]["decided"] == {"approved": 1 + history.decided, "spam": 1, "rejected": 1}
     assert figures["totals"]["decision_reasons"] == {"off_topic": 1, "spam": 1}
     await page.screenshot(path=str(screenshot_dir() / "stats.png"), full_page=True)
     # English on the same data.
