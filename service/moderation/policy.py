@@ -185,7 +185,9 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
     if exposed:
         # A reader exposing their own (or a relative's) ID, account or contact is no
         # spammer; the phone or number is what drives P(spam) up. Held, never marked spam.
-        outcomes.append(_hold("personal_data", f"the comment exposes personal data ({', '.join(exposed)})"))
+        message = f"the comment exposes personal data ({', '.join(exposed)})"
+        kinds = ",".join(k.replace(" ", "_") for k in exposed)  # for the page's wording
+        outcomes.append(_hold("personal_data", message, {"kinds": kinds}))
         if band[0] == "spam":
             band = ("pending", band[1])
     outcomes.append(band)

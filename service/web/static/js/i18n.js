@@ -144,6 +144,12 @@ const STRINGS = {
       shadow_mode: (p) => `chế độ theo dõi: quy tắc quyết định “${tx("statusNames", p.status)}”, nhưng trả lời “Chờ duyệt”`,
       flood: (p) => `quá nhiều bình luận từ ${p.who === "ip" ? "địa chỉ IP này" : "địa chỉ email này"}; thử lại sau ${p.retry_seconds} giây`,
       duplicate: () => "tác giả đã đăng đúng bình luận này trong bài viết",
+      personal_data: (p) => `bình luận để lộ thông tin cá nhân (${String(p.kinds).split(",").map((k) => tx("personalKinds", k)).join(", ")})`,
+    },
+    personalKinds: {
+      identity_number: "số CCCD/CMND",
+      bank_account: "số tài khoản ngân hàng",
+      own_phone_number_or_email: "số điện thoại hoặc email của người viết",
     },
     fieldNames: {
       author_name: "Tên tác giả",
@@ -343,6 +349,12 @@ const STRINGS = {
       shadow_mode: (p) => `shadow mode: the rules decided “${tx("statusNames", p.status)}”; answering pending`,
       flood: (p) => `too many comments from this ${p.who === "ip" ? "IP address" : "email address"}; retry in ${p.retry_seconds} s`,
       duplicate: () => "the same author already posted this comment on this post",
+      personal_data: (p) => `the comment exposes personal data (${String(p.kinds).split(",").map((k) => tx("personalKinds", k)).join(", ")})`,
+    },
+    personalKinds: {
+      identity_number: "identity number",
+      bank_account: "bank account",
+      own_phone_number_or_email: "own phone number or email",
     },
     fieldNames: {
       author_name: "Author name",
