@@ -394,3 +394,16 @@ async def test_forget_spares_another_author_whose_digest_prefix_collides(api: Ap
     body = await forget(api, site, "quen@example.vn")
     assert body["removed"]["comments"] == 0
     assert await redis.exists(keys.comment(site.site_id, theirs))
+
+
+async def test_an_unreadable_document_does_not_stall_the_sweep(api: Api, site: Site, redis: Redis) -> None:
+    s = site.site_id
+    [good] = await approved_comments(api, site, 1, tag="unreadable")
+    bad = f"{now_ms() - 1:011x}00000000ff"
+    await redis.hset(keys.comment(s, bad), mapping={"doc": '{"comment": 7}', "status": "approved", "created": "1"})
+    await redis.zadd(keys.status_index(s, "approved"), {bad: 0})
+    await redis.zadd(keys.decided(s), {bad: now_ms() - 1})
+    report = await retention(api).sweep_site(s, now_ms() + MONTH_MS + 60_000)
+    assert report.removed == 2
+    assert not await redis.exists(keys.comment(s, bad)) and not await redis.exists(keys.comment(s, good))
+    assert await keys_naming(redis, s, bad) == []

@@ -288,7 +288,14 @@ def _removals(ids: Sequence[str], rows: Sequence[Mapping[str, str] | None]) -> l
         if row is None or not row.get("doc"):
             out.append(Removal(comment_id))
             continue
-        comment = _stored_decoder.decode(row["doc"]).comment
+        try:
+            comment = _stored_decoder.decode(row["doc"]).comment
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            # A document this version cannot read must not stall the site's sweep for ever:
+            # the comment still goes; only its duplicate entry is left to its own TTL.
+            email = _doc_email(row["doc"])
+            out.append(Removal(comment_id, author_prefix(email) if email else ""))
+            continue
         post, field = duplicate_entry(comment)
         out.append(Removal(comment_id, author_prefix(comment.author_email), post, field))
     return out
@@ -304,4 +311,6 @@ def _doc_email(raw: str) -> str:
     except msgspec.DecodeError:
         return ""
     comment = doc.get("comment") if isinstance(doc, dict) else None
-    return str((comment or {}).get("author_email") or "").casefold()
+    if not isinstance(comment, dict):
+        return ""
+    return str(comment.get("author_email") or "").casefold()
