@@ -29,6 +29,7 @@ from service.moderation.sitesettings import decode, retention_ms
 from service.moderation.webhooks import build_event
 from service.scoring.batcher import Batcher
 from service.scoring.scorer import Score, ScoreInput
+from service.scoring.text import CommentText
 from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller
 from service.store.comments import CLAIM_LIMIT, Guards, Refusal, Store, new_comment_id
@@ -164,8 +165,10 @@ class Moderation:
     async def _evaluate(
         self, site: str, comment: CommentIn, now: int, *, refuse_early: bool = False
     ) -> tuple[Score, Decision, str, Guards]:
+        # One normalization of the text, shared by the rules, the word lists and the model.
+        text = CommentText(comment)
         # The rules' Redis reads come first: a refused flood costs no model time.
-        prepared = await self.rules.prepare(site, comment, now, refuse_early=refuse_early)
+        prepared = await self.rules.prepare(site, text, now, refuse_early=refuse_early)
         scorer = self.batcher.scorer
         score = await self.batcher.score(
             ScoreInput(
@@ -173,6 +176,7 @@ class Moderation:
                 author_name=comment.author_name,
                 author_email=comment.author_email,
                 author_url=comment.author_url or "",
+                text=text,
             )
         )
         if len(comment.content) > THREADED_DECIDE_CHARS:
@@ -180,9 +184,9 @@ class Moderation:
             # tens of ms at the limits (bench/wordlists.py): done in a worker thread, the
             # event loop keeps serving every other site meanwhile (the automatons release
             # the GIL while they scan; the Python parts yield it every few ms).
-            decision = await asyncio.to_thread(decide, comment, score, prepared.active, prepared.facts)
+            decision = await asyncio.to_thread(decide, comment, score, prepared.active, prepared.facts, text)
         else:
-            decision = decide(comment, score, prepared.active, prepared.facts)
+            decision = decide(comment, score, prepared.active, prepared.facts, text)
         return score, decision, scorer.version, prepared.guards
 
     async def check(self, caller: SiteCaller, comment: CommentIn) -> bytes:

@@ -17,9 +17,10 @@ from service.core.schemas import CommentIn
 from service.moderation.campaign import CAMPAIGN_MIN_POSTINGS, CAMPAIGN_WINDOW_SECONDS
 from service.moderation.personal_data import personal_data
 from service.moderation.sitesettings import ActiveSettings
-from service.moderation.wordlists import FIELDS, PreparedFields
+from service.moderation.wordlists import PreparedFields
 from service.scoring.normalize import count_links
 from service.scoring.scorer import Score
+from service.scoring.text import CommentText
 
 # Strictness of outcomes: a rule can only make a decision stricter.
 SEVERITY = {"approved": 0, "pending": 1, "spam": 2, "rejected": 3}
@@ -45,6 +46,15 @@ def links_in(text: str) -> int:
     """Links in *text*, as normalize.count_links counts them, in bounded time."""
     head = _HOST_RUN_RE.sub(_break_run, text[:LINK_SCAN_CHARS])
     return count_links(head) + len(_EXPLICIT_LINK_RE.findall(text, LINK_SCAN_CHARS))
+
+
+def comment_links(text: CommentText) -> int:
+    """:func:`links_in` of the content, reusing the link scan of the shared forms when it is the same."""
+    content = text.comment.content
+    if len(content) <= LINK_SCAN_CHARS and _HOST_RUN_RE.search(content) is None:
+        # Nothing to cut or break up: links_in would scan exactly the content.
+        return len(text.content.urls)
+    return links_in(content)
 
 
 # A reason's parameters: what its message was built from, so that a page can say it in
@@ -80,10 +90,6 @@ class Facts:
     campaign_count: int = 0
     # Refusals the submit script would make (flood, duplicate); reported in shadow mode.
     refusals: tuple[Reason, ...] = ()
-
-
-def _fields(comment: CommentIn) -> list[tuple[str, str | None]]:
-    return [(name, getattr(comment, name)) for name in FIELDS]
 
 
 def _blocked(comment: CommentIn, active: ActiveSettings) -> list[Reason]:
@@ -138,13 +144,21 @@ def _hold(code: str, message: str, params: Params | None = None) -> tuple[str, R
     return "pending", Reason(code, message, params or {})
 
 
-def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Facts | None = None) -> Decision:
+def decide(
+    comment: CommentIn,
+    score: Score,
+    active: ActiveSettings,
+    facts: Facts | None = None,
+    text: CommentText | None = None,
+) -> Decision:
+    """*text*: the submission's shared text forms (built here when not given)."""
     facts = facts or Facts()
+    text = text if text is not None else CommentText(comment)
     s = active.settings
     outcomes: list[tuple[str, Reason]] = [("spam", r) for r in _blocked(comment, active)]
 
     if active.disallowed_words or active.moderation_words:
-        fields = PreparedFields(_fields(comment))
+        fields = PreparedFields(text)
         hit = fields.find(active.disallowed_words)
         if hit is not None:
             message = f"{hit.field} contains the disallowed word {hit.entry!r}"
@@ -192,7 +206,7 @@ def decide(comment: CommentIn, score: Score, active: ActiveSettings, facts: Fact
             band = ("pending", band[1])
     outcomes.append(band)
 
-    links = links_in(comment.content)
+    links = comment_links(text)
     if links > s.max_links:
         message = f"{links} links; more than {s.max_links} are held for review"
         outcomes.append(_hold("too_many_links", message, {"links": links, "max": s.max_links}))

@@ -48,6 +48,7 @@ from service.moderation.sitesettings import (
     to_dict,
 )
 from service.scoring.normalize import skeleton
+from service.scoring.text import CommentText
 from service.store.auth import Moderator
 from service.store.comments import Guards, Precheck, Refusal, Store
 
@@ -80,6 +81,12 @@ class Prepared:
     active: ActiveSettings
     facts: Facts
     guards: Guards
+
+
+def _bands(skel: str, memo: list[tuple[str, ...]]) -> tuple[str, ...]:
+    if not memo:
+        memo.append(tuple(band_ids(skel)))
+    return memo[0]
 
 
 def flood_reason(refusal: Refusal) -> Reason:
@@ -124,7 +131,9 @@ class Rules:
         # Shielded: one cancelled request must not cancel the compilation others wait for.
         return await asyncio.shield(pending)
 
-    def _guards(self, comment: CommentIn, settings: SiteSettings, now: int, skel: str) -> Guards:
+    def _guards(
+        self, comment: CommentIn, settings: SiteSettings, now: int, skel: str, bands: list[tuple[str, ...]]
+    ) -> Guards:
         return Guards(
             now_ms=now,
             email_digest=_digest(comment.author_email.casefold()),
@@ -134,23 +143,25 @@ class Rules:
             post_digest=post_digest(comment.post_id),
             duplicate_field=duplicate_entry(comment, skel)[1] if settings.duplicate_check else "",
             duplicate_ttl=DUPLICATE_TTL_SECONDS,
-            band_ids=tuple(band_ids(skel)) if settings.campaign_check else (),
+            band_ids=_bands(skel, bands) if settings.campaign_check else (),
             campaign_window_ms=CAMPAIGN_WINDOW_SECONDS * 1000,
             enforce=not settings.shadow_mode,
         )
 
-    async def prepare(self, site: str, comment: CommentIn, now: int, *, refuse_early: bool) -> Prepared:
+    async def prepare(self, site: str, text: CommentText, now: int, *, refuse_early: bool) -> Prepared:
         """Read everything the rules need; raise a flood/duplicate refusal when it is certain."""
+        comment = text.comment
         stamp, cached = self._active.get(site, ("-", None))
-        skel = skeleton(comment.content[:FINGERPRINT_CHARS])
+        skel = text.prefix(FINGERPRINT_CHARS).skel
+        bands: list[tuple[str, ...]] = []  # the MinHash bands, computed at most once
         # Built from the cached settings; if they turn out stale, rebuilt below (the pre-check
         # may then have skipped a duplicate/campaign read for this one submission).
-        guards = self._guards(comment, cached.settings if cached else DEFAULTS, now, skel)
+        guards = self._guards(comment, cached.settings if cached else DEFAULTS, now, skel, bands)
         pre = await self.store.precheck(site, stamp, comment.author_email.casefold(), guards)
         if cached is None or pre.stamp != stamp:
             cached = await self._compile(site, pre.stamp, pre.version, pre.settings_doc)
             self._active[site] = (pre.stamp, cached)
-            guards = self._guards(comment, cached.settings, now, skel)
+            guards = self._guards(comment, cached.settings, now, skel, bands)
         refusals = self._refusals(pre, guards)
         if refusals and refuse_early and guards.enforce:
             raise refusal_error(refusals[0])

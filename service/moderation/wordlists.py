@@ -41,6 +41,7 @@ from typing import Final
 import ahocorasick_rs
 
 from service.scoring.normalize import find_phone_numbers, has_diacritics, normalize_text, remove_diacritics, skeleton
+from service.scoring.text import CommentText, TextForms
 
 # Below this many letters/digits a skeleton substring is too likely to hit innocent text.
 MIN_SKELETON_CHARS: Final = 4
@@ -218,13 +219,23 @@ class WordList:
         return None
 
 
+def _from_forms(forms: TextForms) -> _Prepared:
+    """:func:`_prepare` from the submission's shared forms (no second normalization)."""
+    return _Prepared(words(forms.norm), words(forms.fold), forms.skel, frozenset(forms.phones))
+
+
 class PreparedFields:
     """A comment's fields prepared once and matched against several lists."""
 
-    __slots__ = ("_cache", "_fields")
+    __slots__ = ("_cache", "_fields", "_text")
 
-    def __init__(self, fields: Sequence[tuple[str, str | None]]) -> None:
-        self._fields = [(n, v) for n, v in fields if v]
+    def __init__(self, fields: Sequence[tuple[str, str | None]] | CommentText) -> None:
+        # A CommentText: the submission's shared forms, which the rules and the model read too.
+        self._text = fields if isinstance(fields, CommentText) else None
+        if isinstance(fields, CommentText):
+            self._fields = [(n, v) for n in FIELDS if (v := getattr(fields.comment, n))]
+        else:
+            self._fields = [(n, v) for n, v in fields if v]
         self._cache: dict[str, _Prepared] = {}
 
     def find(self, words: WordList) -> Match | None:
@@ -233,8 +244,10 @@ class PreparedFields:
         for name, value in self._fields:
             prepared = self._cache.get(name)
             if prepared is None:
+                forms = self._text.field(name) if self._text is not None else None
                 # Phone extraction is cheap next to normalization; always do it once.
-                prepared = self._cache[name] = _prepare(value, phones=True)
+                prepared = _from_forms(forms) if forms is not None else _prepare(value, phones=True)
+                self._cache[name] = prepared
             hit = words.find_in(prepared)
             if hit is not None:
                 return Match(hit, name)

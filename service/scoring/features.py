@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from service.scoring import normalize as nz
 from service.scoring.ngram_hash import hashed_ngrams
+from service.scoring.text import CommentText, TextForms
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer
@@ -80,9 +81,10 @@ class Prepared:
     signals: tuple[float, ...]
 
 
-def _signals(raw: str, normalized: str, folded: str, author: str) -> tuple[float, ...]:
-    phones = nz.find_phone_numbers(raw)
-    urls = nz.find_urls(raw)
+def _signals(text: TextForms, author: TextForms | None) -> tuple[float, ...]:
+    raw, normalized, folded = text.raw, text.norm, text.fold
+    phones = text.phones
+    urls = text.urls
     short = any(nz.is_short_link(u) for u in urls)
     contacts = nz.find_contacts_folded(folded)
     # map/filter over str methods: same counts as generator expressions, ~3x faster.
@@ -96,7 +98,7 @@ def _signals(raw: str, normalized: str, folded: str, author: str) -> tuple[float
     invisible = nz.strip_invisible(raw) != raw
     lookalike = plain != normalized and nz.strip_invisible(plain) != normalized
     has_diacritics = folded != normalized
-    author_flag = bool(author) and bool(nz.find_urls(author) or nz.find_phone_numbers(author))
+    author_flag = author is not None and bool(author.urls or author.phones)
     return (
         float(bool(phones)),
         float(len(phones) >= 2),
@@ -119,17 +121,32 @@ def _signals(raw: str, normalized: str, folded: str, author: str) -> tuple[float
     )
 
 
-def prepare(text: str, author: str = "") -> Prepared:
-    """Normalize one comment (truncated to ``MAX_SCORED_CHARS``) and compute its signals."""
+def _scored(text: str) -> str:
     raw = text[:MAX_SCORED_CHARS]
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:
         # Unpaired surrogates (possible from JSON "\ud800") cannot be hashed as UTF-8.
         raw = raw.encode("utf-8", "replace").decode("utf-8")
-    normalized = nz.normalize_text(raw)
-    folded = nz.remove_diacritics(normalized)
-    return Prepared(folded, normalized, _signals(raw, normalized, folded, author))
+    return raw
+
+
+def _prepare(text: TextForms, author: TextForms | None) -> Prepared:
+    return Prepared(text.fold, text.norm, _signals(text, author))
+
+
+def prepare(text: str, author: str = "") -> Prepared:
+    """Normalize one comment (truncated to ``MAX_SCORED_CHARS``) and compute its signals."""
+    return _prepare(TextForms(_scored(text)), TextForms(author) if author else None)
+
+
+def prepare_comment(text: CommentText) -> Prepared:
+    """:func:`prepare` of a comment's content and author name, reusing its shared forms."""
+    forms = text.prefix(MAX_SCORED_CHARS)
+    raw = _scored(forms.raw)
+    if raw is not forms.raw:  # surrogates replaced: no longer the shared text
+        forms = TextForms(raw)
+    return _prepare(forms, text.field("author_name"))
 
 
 NGRAM_SIZES: Final = (2, 3, 4, 5)

@@ -20,6 +20,7 @@ from typing import Final
 
 __all__ = [
     "SHORTENER_DOMAINS",
+    "clean_text",
     "collapse_spelled_words",
     "count_links",
     "find_contacts",
@@ -30,10 +31,14 @@ __all__ = [
     "fold_lookalikes",
     "has_diacritics",
     "is_short_link",
+    "normalize_clean",
     "normalize_text",
+    "phones_in_clean",
     "remove_diacritics",
     "skeleton",
+    "squash",
     "strip_invisible",
+    "urls_in_clean",
 ]
 
 # Zero-width spaces/joiners, soft hyphen, bidi marks, BOM, variation selectors, tag chars:
@@ -159,10 +164,18 @@ def collapse_spelled_words(text: str) -> str:
     return _SPELLED_SPACED_RE.sub(lambda m: _SEP_CHARS_RE.sub("", m.group(0)), text)
 
 
+def clean_text(text: str) -> str:
+    """NFKC with invisible characters removed: the first step of every form and detector here."""
+    return strip_invisible(unicodedata.normalize("NFKC", text))
+
+
 def normalize_text(text: str) -> str:
     """Readable normalized form (keeps Vietnamese diacritics), casefolded, single-spaced."""
-    text = unicodedata.normalize("NFKC", text)
-    text = strip_invisible(text)
+    return normalize_clean(clean_text(text))
+
+
+def normalize_clean(text: str) -> str:
+    """:func:`normalize_text` of text already passed through :func:`clean_text`."""
     text = fold_lookalikes(text)
     text = text.casefold()
     text = collapse_spelled_words(text)
@@ -180,7 +193,12 @@ def skeleton(text: str) -> str:
     ``"n h a - c a i"``, ``"nhà cái"`` and ``"NHA.CAl"`` all give ``"nhacai"``; compare word
     lists against this form with substring search when spacing must not matter.
     """
-    return _NON_ALNUM_RE.sub("", fold_for_matching(text)).replace("l", "i")
+    return squash(fold_for_matching(text))
+
+
+def squash(folded: str) -> str:
+    """:func:`skeleton` of text already passed through :func:`fold_for_matching`."""
+    return _NON_ALNUM_RE.sub("", folded).replace("l", "i")
 
 
 # ---------------------------------------------------------------- phone numbers
@@ -261,7 +279,11 @@ def find_phone_numbers(text: str) -> list[str]:
     (letter look-alikes), fullwidth digits, numbers split by zero-width characters, and numbers
     spelled out in words (``không chín tám hai …``, ``khong chin tam``, ``zero nine eight``).
     """
-    text = strip_invisible(unicodedata.normalize("NFKC", text))
+    return phones_in_clean(clean_text(text))
+
+
+def phones_in_clean(text: str) -> list[str]:
+    """:func:`find_phone_numbers` of text already passed through :func:`clean_text`."""
     found: list[str] = []
     for match in _PHONE_CANDIDATE_RE.finditer(text):
         phone = _phone_from_candidate(match.group(0))
@@ -304,7 +326,11 @@ _DOMAIN_RE: Final = re.compile(r"^(?:https?://)?(?:www\.)?([^/\s?#]+)", re.IGNOR
 
 def find_urls(text: str) -> list[str]:
     """URLs, bare domains (``abc.com``, ``dep.com.vn``) and written-out ones (``abc chấm com``)."""
-    text = strip_invisible(unicodedata.normalize("NFKC", text))
+    return urls_in_clean(clean_text(text))
+
+
+def urls_in_clean(text: str) -> list[str]:
+    """:func:`find_urls` of text already passed through :func:`clean_text`."""
     # Every alternative of _URL_RE needs "://", a dot ("." or "。") or a written-out one; two
     # comments in three have none, and the scan costs ~10 µs (it runs several times per submission).
     if "." not in text and "。" not in text and "://" not in text and _URL_HINT_RE.search(text) is None:

@@ -19,8 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from service.scoring.artifacts import Artifact, ModelError, load_artifact
-from service.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare
+from service.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare, prepare_comment
 from service.scoring.language import detect as detect_language
+from service.scoring.text import CommentText
 
 __all__ = [
     "DEFAULT_APPROVE_THRESHOLD",
@@ -50,6 +51,9 @@ class ScoreInput:
     author_name: str = ""
     author_email: str = ""
     author_url: str = ""
+    # The submission's shared text forms (content and author_name are then its fields):
+    # features reuse the normalization the rules already did.
+    text: CommentText | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +304,10 @@ class Scorer:
         return self._prepared_features(batch)[0]
 
     def _prepared_features(self, batch: Sequence[ScoreInput]) -> tuple[sp.csr_matrix, list[Prepared]]:
-        prepared = [prepare(item.content, item.author_name) for item in batch]
+        prepared = [
+            prepare(item.content, item.author_name) if item.text is None else prepare_comment(item.text)
+            for item in batch
+        ]
         return self._featurizer.transform_prepared(prepared), prepared
 
     def score(self, batch: Sequence[ScoreInput]) -> list[Score]:
