@@ -127,6 +127,26 @@ async def test_unknown_key_401(api: Api, site: Site) -> None:
     assert resp.status == 401
 
 
+async def test_unknown_key_401_before_any_complaint_about_the_request(api: Api, site: Site, redis) -> None:  # type: ignore[no-untyped-def]
+    # Submissions verify the key in the rules' pre-check, after the body is parsed: a forged
+    # key still gets 401 for a bad body, a bad header or a good body, and nothing is stored.
+    from service.store import keys
+
+    forged = site.api_key[:-4] + "AAAA"
+    for path in ("/v1/comments", "/v1/check"):
+        assert (await api.request("POST", path, forged, json={"content": 5})).status == 401
+        json_type = {"Content-Type": "application/json"}
+        assert (await api.request("POST", path, forged, data=b"{", headers=json_type)).status == 401
+        assert (await api.request("POST", path, forged, json=comment())).status == 401
+        assert (await api.request("POST", path, "sk-nosuchsite.secret", json=comment())).status == 401
+    bad_header = await api.request("POST", "/v1/comments", forged, json=comment(), headers={"Idempotency-Key": "é"})
+    assert bad_header.status == 401
+    stored = sum([await redis.zcard(keys.status_index(site.site_id, s)) for s in keys.STATUSES])
+    assert stored == 0
+    # The real key with the same bad body gets the body's own answer.
+    assert (await api.request("POST", "/v1/comments", site.api_key, json={"content": 5})).status == 422
+
+
 async def test_rotated_key_stops_working_at_once(api: Api, site: Site, redis) -> None:  # type: ignore[no-untyped-def]
     from service.store import auth
 

@@ -74,11 +74,12 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     model_version: str
     # "vi", "en" or "other"; empty only in documents stored before it was reported.
     language: str = ""
-    # Empty (and so omitted) in the stored document: the comment hash's `created` field
-    # holds the time, and 40 bytes a comment matter at a million pending items.
-    created_at: str = ""
     # Shadow mode only: the status the rules decided (the reply's status is pending).
     shadow_status: str | None = None
+    # Empty (and so omitted) in the stored document: the comment hash's `created` field
+    # holds the time, and 40 bytes a comment matter at a million pending items. Last, so
+    # the reply is the stored verdict's JSON with this field appended (see encode_verdict).
+    created_at: str = ""
 
 
 class StoredComment(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +90,20 @@ class StoredComment(msgspec.Struct, frozen=True, kw_only=True):
 _verdict_encoder = msgspec.json.Encoder()
 _stored_decoder = msgspec.json.Decoder(StoredComment)
 _verdict_decoder = msgspec.json.Decoder(Verdict)
+
+
+def encode_verdict(verdict: Verdict, comment: CommentIn) -> tuple[bytes, bytes]:
+    """The reply to the client and the stored document, from one encoding of the verdict.
+
+    Byte for byte what encoding the verdict, and ``StoredComment(comment, verdict without
+    created_at)``, separately would give (tests/test_api.py checks this).
+    """
+    stored = _verdict_encoder.encode(msgspec.structs.replace(verdict, created_at=""))
+    reply = stored
+    if verdict.created_at:
+        reply = b"".join((stored[:-1], b',"created_at":', _verdict_encoder.encode(verdict.created_at), b"}"))
+    doc = b"".join((b'{"comment":', _verdict_encoder.encode(comment), b',"verdict":', stored, b"}"))
+    return reply, doc
 
 
 def now_ms() -> int:
@@ -163,12 +178,12 @@ class Moderation:
         return score, decision, version
 
     async def _evaluate(
-        self, site: str, comment: CommentIn, now: int, *, refuse_early: bool = False
+        self, site: str, comment: CommentIn, now: int, *, refuse_early: bool = False, caller: SiteCaller | None = None
     ) -> tuple[Score, Decision, str, Guards]:
         # One normalization of the text, shared by the rules, the word lists and the model.
         text = CommentText(comment)
         # The rules' Redis reads come first: a refused flood costs no model time.
-        prepared = await self.rules.prepare(site, text, now, refuse_early=refuse_early)
+        prepared = await self.rules.prepare(site, text, now, refuse_early=refuse_early, caller=caller)
         scorer = self.batcher.scorer
         score = await self.batcher.score(
             ScoreInput(
@@ -193,7 +208,7 @@ class Moderation:
         # Like Akismet's comment-check: the decision rules, but no flood/duplicate refusal
         # (those are about stored submissions, and a check stores nothing).
         now = self.clock()
-        score, decision, version, _ = await self._evaluate(caller.site, comment, now)
+        score, decision, version, _ = await self._evaluate(caller.site, comment, now, caller=caller)
         return _verdict_encoder.encode(build_verdict(None, decision, score, version, now))
 
     async def submit(
@@ -202,14 +217,11 @@ class Moderation:
         fingerprint = comment.fingerprint() if idempotency_key else ""
         created = self.clock()
         score, decision, version, guards = await self._evaluate(
-            caller.site, comment, created, refuse_early=idempotency_key is None
+            caller.site, comment, created, refuse_early=idempotency_key is None, caller=caller
         )
         comment_id = new_comment_id(created)
         verdict = build_verdict(comment_id, decision, score, version, created)
-        reply = _verdict_encoder.encode(verdict)
-        doc = _verdict_encoder.encode(
-            StoredComment(comment=comment, verdict=msgspec.structs.replace(verdict, created_at=""))
-        )
+        reply, doc = encode_verdict(verdict, comment)
         event_id, event_body = build_event(
             caller.site,
             comment_id,

@@ -49,7 +49,7 @@ from service.moderation.sitesettings import (
 )
 from service.scoring.normalize import skeleton
 from service.scoring.text import CommentText
-from service.store.auth import Moderator
+from service.store.auth import Moderator, SiteCaller, check_key_hash
 from service.store.comments import Guards, Precheck, Refusal, Store
 
 IP_WINDOW_MS = 60_000
@@ -148,8 +148,14 @@ class Rules:
             enforce=not settings.shadow_mode,
         )
 
-    async def prepare(self, site: str, text: CommentText, now: int, *, refuse_early: bool) -> Prepared:
-        """Read everything the rules need; raise a flood/duplicate refusal when it is certain."""
+    async def prepare(
+        self, site: str, text: CommentText, now: int, *, refuse_early: bool, caller: SiteCaller | None = None
+    ) -> Prepared:
+        """Read everything the rules need; raise a flood/duplicate refusal when it is certain.
+
+        An unverified *caller* (a site key not yet compared with the stored digest) is checked
+        with the same read: 401 before any other answer.
+        """
         comment = text.comment
         stamp, cached = self._active.get(site, ("-", None))
         skel = text.prefix(FINGERPRINT_CHARS).skel
@@ -157,7 +163,11 @@ class Rules:
         # Built from the cached settings; if they turn out stale, rebuilt below (the pre-check
         # may then have skipped a duplicate/campaign read for this one submission).
         guards = self._guards(comment, cached.settings if cached else DEFAULTS, now, skel, bands)
-        pre = await self.store.precheck(site, stamp, comment.author_email.casefold(), guards)
+        check_key = caller is not None and not caller.verified
+        pre = await self.store.precheck(site, stamp, comment.author_email.casefold(), guards, key_hash=check_key)
+        if check_key:
+            assert caller is not None
+            check_key_hash(caller, pre.key_hash)
         if cached is None or pre.stamp != stamp:
             cached = await self._compile(site, pre.stamp, pre.version, pre.settings_doc)
             self._active[site] = (pre.stamp, cached)

@@ -52,6 +52,9 @@ class SiteCaller:
     site: str
     # The caller's credential digest, kept for per-key rate limits; never the key itself.
     key_digest: str = field(repr=False)
+    # False until the digest was compared with the stored one: a submission defers that
+    # comparison to its rules' pre-check, the round trip it makes anyway.
+    verified: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +82,25 @@ def bearer(header: str | None) -> str:
     return value.strip()
 
 
-async def resolve_site_key(redis: Redis | AutoPipeline, api_key: str) -> SiteCaller:
+def presented_site_key(api_key: str) -> SiteCaller:
+    """The site a key names and the key's digest, not yet checked against the stored digest."""
     site = site_of_key(api_key)
     if site is None:
         raise Unauthorized("unknown API key")
-    stored = await redis.hget(keys.site_meta(site), "key_hash")
-    presented = digest(api_key)
+    return SiteCaller(site=site, key_digest=digest(api_key), verified=False)
+
+
+def check_key_hash(caller: SiteCaller, stored: object) -> SiteCaller:
+    """*caller* verified against the site's stored key digest (``None``: no such site)."""
     # Compare digests in constant time; the stored value is itself a digest.
-    if stored is None or not hmac.compare_digest(str(stored), presented):
+    if stored is None or not hmac.compare_digest(str(stored), caller.key_digest):
         raise Unauthorized("unknown API key")
-    return SiteCaller(site=site, key_digest=presented)
+    return SiteCaller(site=caller.site, key_digest=caller.key_digest)
+
+
+async def resolve_site_key(redis: Redis | AutoPipeline, api_key: str) -> SiteCaller:
+    caller = presented_site_key(api_key)
+    return check_key_hash(caller, await redis.hget(keys.site_meta(caller.site), "key_hash"))
 
 
 async def resolve_moderator(redis: Redis, token: str) -> Moderator:

@@ -230,31 +230,35 @@ return 'ok'
 _PRECHECK_LUA = """#!lua flags=no-writes
 -- Every read the site's rules need before a decision, in one round trip. Declared
 -- read-only so it also runs while writes are paused (CLIENT PAUSE WRITE) or on a replica.
--- KEYS: settings, approved authors, flood email, flood ip, post duplicates, campaign bands...
+-- KEYS: settings, approved authors, site meta, flood email, flood ip, post duplicates,
+--       campaign bands...
 -- ARGV: settings stamp this worker has cached ('-' = none), author email (lowercased),
---       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms
+--       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms,
+--       '1' to return the site's API key digest (the caller's key is checked in Python)
 -- The stamp is random per save, unlike the version it cannot repeat if the hash is deleted.
 local cur = redis.call('HMGET', KEYS[1], 'version', 'stamp')
 local version, stamp = cur[1] or '0', cur[2] or ''
 local doc = ''
 if stamp ~= ARGV[1] then doc = redis.call('HGET', KEYS[1], 'doc') or '' end
 local approved = redis.call('SISMEMBER', KEYS[2], ARGV[2])
-local last = redis.call('GET', KEYS[3]) or ''
+local key_hash = ''
+if ARGV[7] == '1' then key_hash = redis.call('HGET', KEYS[3], 'key_hash') or '' end
+local last = redis.call('GET', KEYS[4]) or ''
 local now = tonumber(ARGV[3])
 local ip_times = {}
 if ARGV[5] == '1' then
-  local rows = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. (now - 60000), '+inf', 'WITHSCORES')
+  local rows = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. (now - 60000), '+inf', 'WITHSCORES')
   for i = 2, #rows, 2 do ip_times[#ip_times + 1] = rows[i] end
 end
 local dup = ''
-if ARGV[4] ~= '' then dup = redis.call('HGET', KEYS[5], ARGV[4]) or '' end
+if ARGV[4] ~= '' then dup = redis.call('HGET', KEYS[6], ARGV[4]) or '' end
 local campaign = 0
 local since = '(' .. (now - tonumber(ARGV[6]))
-for i = 6, #KEYS do
+for i = 7, #KEYS do
   local n = redis.call('ZCOUNT', KEYS[i], since, '+inf')
   if n > campaign then campaign = n end
 end
-return {version, doc, approved, last, ip_times, dup, campaign, stamp}
+return {version, doc, approved, last, ip_times, dup, campaign, stamp, key_hash}
 """
 
 _CLAIM_LUA = """
@@ -387,6 +391,8 @@ class Precheck:
     ip_times_ms: tuple[int, ...]
     duplicate_of: str | None
     campaign_count: int
+    # The site's stored API key digest when asked for ('' = no such site).
+    key_hash: str | None = None
 
 
 def parse_stream_entries(entries: Any) -> list[StreamItem]:
@@ -731,15 +737,26 @@ class Store:
     async def site_exists(self, site: str) -> bool:
         return bool(await self.redis.exists(keys.site_meta(site)))
 
-    async def precheck(self, site: str, known_stamp: str, author_key: str, guards: Guards) -> Precheck:
-        """One round trip: settings (if changed), trusted author, flood, duplicate, campaign."""
+    async def precheck(
+        self, site: str, known_stamp: str, author_key: str, guards: Guards, *, key_hash: bool = False
+    ) -> Precheck:
+        """One round trip: settings (if changed), trusted author, flood, duplicate, campaign
+        and, with *key_hash*, the site's API key digest."""
         g = guards
         result = await self.batched.script(
             self._precheck,
-            keys=[keys.settings(site), keys.approved_authors(site), *g.keys(site)],
-            args=[known_stamp, author_key, g.now_ms, g.duplicate_field, "1" if g.ip else "0", g.campaign_window_ms],
+            keys=[keys.settings(site), keys.approved_authors(site), keys.site_meta(site), *g.keys(site)],
+            args=[
+                known_stamp,
+                author_key,
+                g.now_ms,
+                g.duplicate_field,
+                "1" if g.ip else "0",
+                g.campaign_window_ms,
+                "1" if key_hash else "0",
+            ],
         )
-        version, doc, approved, last, ip_times, dup, campaign, stamp = result
+        version, doc, approved, last, ip_times, dup, campaign, stamp, stored_hash = result
         return Precheck(
             version=int(version),
             stamp=str(stamp),
@@ -749,6 +766,7 @@ class Store:
             ip_times_ms=tuple(int(float(t)) for t in ip_times or ()),
             duplicate_of=str(dup) if dup else None,
             campaign_count=int(campaign),
+            key_hash=(str(stored_hash) or None) if key_hash else None,
         )
 
     async def load_settings(self, site: str) -> tuple[int, str | None]:

@@ -10,12 +10,14 @@ from aiohttp import web
 
 from service.core.errors import (
     FieldError,
+    ProblemError,
     ServiceUnavailable,
     Unauthorized,
     ValidationFailed,
 )
 from service.core.schemas import (
     MAX_BODY_BYTES,
+    CommentIn,
     decode_object,
     parse_claim,
     parse_comment,
@@ -26,7 +28,7 @@ from service.core.schemas import (
 )
 from service.moderation.operations import MAX_PAGE, parse_status
 from service.store import keys, stats
-from service.store.auth import Moderator, SiteCaller, bearer, resolve_moderator, resolve_site_key
+from service.store.auth import Moderator, SiteCaller, bearer, presented_site_key, resolve_moderator, resolve_site_key
 from service.web import akismet, appkeys, coral, ui
 from service.web.bodies import body_deadline, read_body, refuse_declared
 from service.web.client import client_ip
@@ -38,15 +40,36 @@ def _json(data: object, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(data), status=status, content_type=JSON)
 
 
-async def site_caller(request: web.Request) -> SiteCaller:
+async def site_caller(request: web.Request, *, deferred: bool = False) -> SiteCaller:
+    """The calling site. *deferred*: the key may be left for the submission's rules pre-check to
+    verify (one Redis read less per submission); the handler must then see it verified."""
     # The IP budget is spent before the key is looked up, so guessing keys costs budget too.
     limiter = request.app[appkeys.RATE_LIMITER]
     await limiter.check_ip(client_ip(request))
     token = bearer(request.headers.get("Authorization"))
+    if deferred and not limiter.per_key:
+        # A per-key budget needs a verified key first (an unknown key must not create
+        # counters), so only without one is the check deferred.
+        return presented_site_key(token)
     # Through the store's auto-pipeline: the key checks of concurrent submissions share a round trip.
     caller = await resolve_site_key(request.app[appkeys.STORE].batched, token)
     await limiter.check_credential(caller.key_digest)
     return caller
+
+
+async def _verify(request: web.Request, caller: SiteCaller) -> None:
+    """Check a deferred key now: an unknown key is a 401 before any complaint about the request."""
+    if not caller.verified:
+        token = bearer(request.headers.get("Authorization"))
+        await resolve_site_key(request.app[appkeys.STORE].batched, token)
+
+
+async def comment_body(request: web.Request, caller: SiteCaller) -> CommentIn:
+    try:
+        return parse_comment(await read_json(request))
+    except ProblemError:
+        await _verify(request, caller)
+        raise
 
 
 async def moderator(request: web.Request) -> Moderator:
@@ -69,9 +92,13 @@ async def read_json(request: web.Request) -> dict[str, object]:
 
 
 async def submit_comment(request: web.Request) -> web.Response:
-    caller = await site_caller(request)
-    idem = parse_idempotency_key(request.headers.get("Idempotency-Key"))
-    comment = parse_comment(await read_json(request))
+    caller = await site_caller(request, deferred=True)
+    try:
+        idem = parse_idempotency_key(request.headers.get("Idempotency-Key"))
+    except ProblemError:
+        await _verify(request, caller)
+        raise
+    comment = await comment_body(request, caller)
     result = await request.app[appkeys.MODERATION].submit(caller, comment, idem)
     response = web.Response(body=result.body, status=202, content_type=JSON)
     if result.replayed:
@@ -80,8 +107,8 @@ async def submit_comment(request: web.Request) -> web.Response:
 
 
 async def check_comment(request: web.Request) -> web.Response:
-    caller = await site_caller(request)
-    comment = parse_comment(await read_json(request))
+    caller = await site_caller(request, deferred=True)
+    comment = await comment_body(request, caller)
     body = await request.app[appkeys.MODERATION].check(caller, comment)
     return web.Response(body=body, status=200, content_type=JSON)
 
