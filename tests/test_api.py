@@ -262,6 +262,20 @@ async def test_root_is_an_index_of_the_page_the_schema_and_the_operations(api: A
     assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
+def test_openapi_bodies_are_the_structs() -> None:
+    # Generated from the Structs that decode and encode the bodies: a field added to a Struct
+    # is in the document without anyone editing openapi.py.
+    from service.core.schemas import ClaimIn, CommentIn, DecisionIn
+    from service.moderation.operations import Verdict
+    from service.web.openapi import build_spec
+
+    schemas = build_spec()["components"]["schemas"]
+    for struct in (CommentIn, DecisionIn, ClaimIn, Verdict):
+        assert set(schemas[struct.__name__]["properties"]) == set(struct.__struct_fields__), struct
+    assert set(schemas["CommentView"]["properties"]) >= set(Verdict.__struct_fields__)
+    assert "created_at" in schemas["Verdict"]["required"]
+
+
 async def test_status_view_repeats_the_submission_reply(api: Api, site: Site) -> None:
     # The stored document omits created_at (the hash's `created` field holds it): the
     # site must still see the same time and verdict it was answered with.

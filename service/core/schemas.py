@@ -12,7 +12,7 @@ import hashlib
 import ipaddress
 import re
 import unicodedata
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -34,6 +34,7 @@ MAX_POST_URL_BYTES = 2048
 MAX_USER_AGENT_CHARS = 512
 MAX_NOTE_CHARS = 1000
 MAX_CLAIM_COUNT = 100
+DEFAULT_CLAIM_COUNT = 10
 # A JSON body holding a maximal comment: 65,525 content bytes can grow up to six-fold
 # as \uXXXX escapes; anything larger cannot be a valid submission.
 MAX_BODY_BYTES = 512 * 1024
@@ -61,17 +62,33 @@ REJECTION_REASONS = (
 )
 
 
+def _doc(description: str, **schema: object) -> msgspec.Meta:
+    """What /openapi.json says about a field (its schema is generated from these Structs).
+
+    The limits go in ``extra_json_schema``, not as msgspec constraints: parse_comment checks
+    them (reporting every bad field at once), and decoding a stored document must not.
+    """
+    return msgspec.Meta(description=description, extra_json_schema=schema)
+
+
+_Text = str | None
+
+
 class CommentIn(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    post_id: str
-    author_name: str
-    author_email: str
-    content: str
-    author_url: str | None = None
-    post_url: str | None = None
-    parent_id: str | None = None
-    user_ip: str | None = None
-    user_agent: str | None = None
-    lang: str | None = None
+    """A comment to moderate. Text is stored in composed Unicode (NFC)."""
+
+    post_id: Annotated[str, _doc("The article's id; trimmed.", minLength=1, maxLength=MAX_POST_ID_CHARS)]
+    author_name: Annotated[
+        str, _doc(f"Non-empty after trimming; at most {MAX_AUTHOR_NAME_BYTES} UTF-8 bytes.", minLength=1)
+    ]
+    author_email: Annotated[str, _doc(f"A valid address; at most {MAX_AUTHOR_EMAIL_BYTES} bytes.")]
+    content: Annotated[str, _doc(f"Non-empty after trimming; at most {MAX_CONTENT_BYTES} UTF-8 bytes.", minLength=1)]
+    author_url: Annotated[_Text, _doc(f"http(s) URL, at most {MAX_AUTHOR_URL_BYTES} bytes.")] = None
+    post_url: Annotated[_Text, _doc(f"http(s) URL of the article, at most {MAX_POST_URL_BYTES} bytes.")] = None
+    parent_id: Annotated[_Text, _doc("The parent comment's id.", maxLength=MAX_PARENT_ID_CHARS)] = None
+    user_ip: Annotated[_Text, _doc("The author's IPv4 or IPv6 address.")] = None
+    user_agent: Annotated[_Text, _doc("The author's browser.", maxLength=MAX_USER_AGENT_CHARS)] = None
+    lang: Annotated[_Text, _doc("Language tag, e.g. vi or en.", maxLength=35)] = None
 
     def fingerprint(self) -> str:
         """Stable hash of the submission, to tell a retry from a different body."""
@@ -79,16 +96,22 @@ class CommentIn(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class DecisionIn(msgspec.Struct, frozen=True, kw_only=True):
-    decision: str
-    note: str | None = None
-    reason: str | None = None
-    block_email: bool = False
-    block_ip: bool = False
+    """A moderator's decision on a comment."""
+
+    decision: Annotated[str, _doc("approve, reject or spam.", enum=sorted(DECISIONS))]
+    note: Annotated[_Text, _doc("Free text kept with the decision.", maxLength=MAX_NOTE_CHARS)] = None
+    reason: Annotated[_Text, _doc("Why it was rejected.", enum=[*REJECTION_REASONS, None])] = None
+    block_email: Annotated[bool, _doc("Also block the author's email (spam or reject only).")] = False
+    block_ip: Annotated[bool, _doc("Also block the author's IP address (spam or reject only).")] = False
+    # Only narrows the search: the comment id already names the comment.
+    site: Annotated[_Text, _doc("The comment's site, when the moderator has several.")] = None
 
 
 class ClaimIn(msgspec.Struct, frozen=True, kw_only=True):
+    """Lease pending comments of a site."""
+
     site: str
-    count: int
+    count: Annotated[int, _doc("How many items to lease.", minimum=1, maximum=MAX_CLAIM_COUNT)] = DEFAULT_CLAIM_COUNT
 
 
 def require_json(content_type: str | None) -> None:
@@ -233,8 +256,11 @@ def parse_decision(doc: dict[str, Any]) -> DecisionIn:
             errors.add(flag, "type", f"{flag} must be true or false")
             value = False
         flags[flag] = value
+    site = doc.get("site")
     errors.raise_if_any()
-    return DecisionIn(decision=str(decision), note=note, reason=reason, **flags)
+    return DecisionIn(
+        decision=str(decision), note=note, reason=reason, site=site if isinstance(site, str) else None, **flags
+    )
 
 
 def parse_claim(doc: dict[str, Any]) -> ClaimIn:
@@ -242,7 +268,7 @@ def parse_claim(doc: dict[str, Any]) -> ClaimIn:
     site = doc.get("site")
     if not isinstance(site, str) or not site:
         errors.add("site", "required", "site is required")
-    count = doc.get("count", 10)
+    count = doc.get("count", DEFAULT_CLAIM_COUNT)
     if isinstance(count, bool) or not isinstance(count, int):
         errors.add("count", "type", "count must be an integer")
     elif not 1 <= count <= MAX_CLAIM_COUNT:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -28,7 +28,7 @@ from service.moderation.rules import Rules, refusal_error
 from service.moderation.sitesettings import decode, retention_ms
 from service.moderation.webhooks import build_event
 from service.scoring.batcher import Batcher
-from service.scoring.scorer import Score, ScoreInput
+from service.scoring.scorer import TOXICITY_LABELS, Score, ScoreInput
 from service.scoring.text import CommentText
 from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller
@@ -40,24 +40,41 @@ MAX_PAGE = 200
 _COMMENT_ID = re.compile(r"^[0-9a-f]{21}$")
 
 
+# What /openapi.json says about the reply, which is generated from these Structs (the
+# schema keywords are documentation only: msgspec does not enforce extra_json_schema).
+_STATUS = msgspec.Meta(extra_json_schema={"enum": list(keys.STATUSES)})
+
+
 class ReasonOut(msgspec.Struct, frozen=True):
+    """Why: a stable reason code (README lists them) and a message for people."""
+
     code: str
     # English, for API clients; the moderator's page builds its own from code and params.
-    message: str
-    params: dict[str, str | int | float] = {}
+    message: Annotated[str, msgspec.Meta(description="English; built from code and params")]
+    params: Annotated[
+        dict[str, str | int | float],
+        msgspec.Meta(
+            description="What the message was built from (e.g. score, threshold), "
+            "so a client can word the reason in its own language"
+        ),
+    ] = {}
 
 
 class FeatureOut(msgspec.Struct, frozen=True):
+    """A word, character n-gram or signal of the comment and its push on the score."""
+
     feature: str
     weight: float
 
 
 class ToxicityOut(msgspec.Struct, frozen=True):
-    label: str
+    label: Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(TOXICITY_LABELS)})]
     probabilities: dict[str, float]
 
 
 class Explanation(msgspec.Struct, frozen=True):
+    """What pushed each model's answer most (at most five entries each)."""
+
     spam: list[FeatureOut]
     toxicity: list[FeatureOut]
 
@@ -65,21 +82,29 @@ class Explanation(msgspec.Struct, frozen=True):
 class Verdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """The reply to a submission or a check; also stored with the comment."""
 
-    id: str | None
-    status: str
-    spam_score: float
+    id: Annotated[str | None, msgspec.Meta(description="The stored comment's id; null for a check.")]
+    status: Annotated[str, _STATUS]
+    spam_score: Annotated[float, msgspec.Meta(extra_json_schema={"minimum": 0, "maximum": 1})]
     reasons: list[ReasonOut]
     toxicity: ToxicityOut
     explanation: Explanation
     model_version: str
     # "vi", "en" or "other"; empty only in documents stored before it was reported.
-    language: str = ""
+    language: Annotated[
+        str, msgspec.Meta(description="Language the comment is written in: vi, en or other.")
+    ] = ""
     # Shadow mode only: the status the rules decided (the reply's status is pending).
-    shadow_status: str | None = None
+    shadow_status: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Shadow mode only: what the rules decided; status is then always pending.",
+            extra_json_schema={"enum": [*keys.STATUSES, None]},
+        ),
+    ] = None
     # Empty (and so omitted) in the stored document: the comment hash's `created` field
     # holds the time, and 40 bytes a comment matter at a million pending items. Last, so
     # the reply is the stored verdict's JSON with this field appended (see encode_verdict).
-    created_at: str = ""
+    created_at: Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})] = ""
 
 
 class StoredComment(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,10 +1,20 @@
-"""The OpenAPI 3.1 document served at /openapi.json, kept beside the code it describes."""
+"""The OpenAPI 3.1 document served at /openapi.json.
+
+Request and reply bodies that are msgspec Structs (CommentIn, Verdict, DecisionIn, ClaimIn and
+what they contain) are described by ``msgspec.json.schema_components`` from the Structs
+themselves, field docs and limits included; the paths, parameters and the few bodies that are
+plain dicts (problems, pages, settings) are written here.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from service.core import schemas
+from service.core.schemas import ClaimIn, CommentIn, DecisionIn
+from service.moderation.operations import Verdict
 
 _STR = {"type": "string"}
 
@@ -15,6 +25,10 @@ def _ref(name: str) -> dict[str, str]:
 
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -33,103 +47,38 @@ BODY_ERRORS = {
 }
 
 
-def _comment_in() -> dict[str, Any]:
+# Every JSON body the service decodes into, or encodes from, a msgspec Struct is described by
+# that Struct: the document cannot drift from the code.
+_STRUCTS = (CommentIn, Verdict, DecisionIn, ClaimIn)
+
+
+def _struct_schemas() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(_STRUCTS, ref_template="#/components/schemas/{name}")
+    # The stored verdict leaves created_at out (the comment hash keeps the time); every
+    # reply and view carries it.
+    verdict = components["Verdict"]
+    verdict["required"] = [*verdict["required"], "created_at"]
+    verdict["properties"]["created_at"].pop("default")
+    return components
+
+
+def _comment_view(verdict: dict[str, Any]) -> dict[str, Any]:
+    """A stored comment as GET /v1/comments/{id} and the review queue show it: the verdict
+    (msgspec.to_builtins of the stored one) plus where it stands now."""
     return {
-        "type": "object",
-        "required": ["post_id", "author_name", "author_email", "content"],
+        **verdict,
+        "title": "CommentView",
+        "description": "The verdict the comment got, and its status and decision now.",
         "properties": {
-            "post_id": {"type": "string", "minLength": 1, "maxLength": schemas.MAX_POST_ID_CHARS},
-            "author_name": {
-                "type": "string",
-                "description": f"Non-empty after trimming; at most {schemas.MAX_AUTHOR_NAME_BYTES} UTF-8 bytes.",
-            },
-            "author_email": {
-                "type": "string",
-                "description": f"A valid address; at most {schemas.MAX_AUTHOR_EMAIL_BYTES} bytes.",
-            },
-            "content": {
-                "type": "string",
-                "description": f"Non-empty after trimming; at most {schemas.MAX_CONTENT_BYTES} UTF-8 bytes.",
-            },
-            "author_url": {"type": ["string", "null"], "description": "http(s) URL, at most 200 bytes."},
-            "post_url": {"type": ["string", "null"], "description": "http(s) URL of the article."},
-            "parent_id": {"type": ["string", "null"], "maxLength": schemas.MAX_PARENT_ID_CHARS},
-            "user_ip": {"type": ["string", "null"], "description": "IPv4 or IPv6 address."},
-            "user_agent": {"type": ["string", "null"], "maxLength": schemas.MAX_USER_AGENT_CHARS},
-            "lang": {"type": ["string", "null"], "description": "Language tag, e.g. vi or en."},
-        },
-    }
-
-
-def _verdict() -> dict[str, Any]:
-    feature = {
-        "type": "object",
-        "required": ["feature", "weight"],
-        "properties": {"feature": _STR, "weight": {"type": "number"}},
-    }
-    return {
-        "type": "object",
-        "required": [
-            "id",
-            "status",
-            "spam_score",
-            "reasons",
-            "toxicity",
-            "explanation",
-            "model_version",
-            "created_at",
-        ],
-        "properties": {
-            "id": {"type": ["string", "null"]},
-            "status": {"type": "string", "enum": ["approved", "pending", "spam", "rejected"]},
-            "spam_score": {"type": "number", "minimum": 0, "maximum": 1},
-            "reasons": {"type": "array", "items": _ref("Reason")},
-            "toxicity": {
-                "type": "object",
-                "required": ["label", "probabilities"],
-                "properties": {
-                    "label": {"type": "string", "enum": ["CLEAN", "OFFENSIVE", "HATE"]},
-                    "probabilities": {"type": "object", "additionalProperties": {"type": "number"}},
-                },
-            },
-            "explanation": {
-                "type": "object",
-                "required": ["spam", "toxicity"],
-                "properties": {
-                    "spam": {"type": "array", "items": feature},
-                    "toxicity": {"type": "array", "items": feature},
-                },
-            },
-            "model_version": _STR,
-            "language": {
-                "type": "string",
-                "enum": ["vi", "en", "other"],
-                "description": "Language the comment is written in (Vietnamese, English, anything else).",
-            },
-            "created_at": {"type": "string", "format": "date-time"},
-            "shadow_status": {
-                "type": "string",
-                "enum": ["approved", "pending", "spam", "rejected"],
-                "description": "Shadow mode only: what the rules decided; status is then always pending.",
-            },
-        },
-    }
-
-
-def _comment_view() -> dict[str, Any]:
-    view = _verdict()
-    view = {**view, "properties": dict(view["properties"])}
-    view["properties"].update(
-        {
+            **verdict["properties"],
             "id": _STR,
             "auto_status": _STR,
             "post_id": _STR,
             "decision": {"type": ["object", "null"]},
-            "comment": {"type": "object"},
-            "claim": {"type": ["object", "null"]},
-        }
-    )
-    return view
+            "comment": {**_ref("CommentIn"), "description": "Moderator views only."},
+            "claim": {"type": ["object", "null"], "description": "Moderator views only."},
+        },
+    }
 
 
 def _session_paths() -> dict[str, Any]:
@@ -514,7 +463,8 @@ def build_spec() -> dict[str, Any]:
     # The moderator's page uses a session cookie; its state-changing calls add the CSRF header.
     mod_auth: list[dict[str, list[str]]] = [{"moderatorToken": []}, {"moderatorSession": [], "csrfToken": []}]
     mod_read_auth: list[dict[str, list[str]]] = [{"moderatorToken": []}, {"moderatorSession": []}]
-    comment_body = {"required": True, "content": {"application/json": {"schema": _ref("CommentIn")}}}
+    comment_body = _body("CommentIn")
+    structs = _struct_schemas()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -545,26 +495,12 @@ def build_spec() -> dict[str, Any]:
                 },
             },
             "schemas": {
-                "CommentIn": _comment_in(),
-                "Verdict": _verdict(),
-                "CommentView": _comment_view(),
+                **structs,
+                "CommentView": _comment_view(structs["Verdict"]),
                 "SiteSettings": _site_settings_schema(),
                 "Erasure": _erasure(),
-                "Reason": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {
-                        "code": _STR,
-                        "message": {**_STR, "description": "English; built from code and params"},
-                        "params": {
-                            "type": "object",
-                            "description": "What the message was built from (e.g. score, threshold), "
-                            "so a client can word the reason in its own language",
-                            "additionalProperties": {"type": ["string", "number"]},
-                        },
-                    },
-                },
                 "SiteStats": _site_stats_schema(),
+                # ProblemError.body(): a dict, since problems add their own members.
                 "Problem": {
                     "type": "object",
                     "required": ["type", "title", "status", "detail"],
@@ -707,21 +643,7 @@ def build_spec() -> dict[str, Any]:
                 "post": {
                     "operationId": "claimItems",
                     "security": mod_auth,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["site"],
-                                    "properties": {
-                                        "site": _STR,
-                                        "count": {"type": "integer", "minimum": 1, "maximum": schemas.MAX_CLAIM_COUNT},
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _body("ClaimIn"),
                     "responses": {
                         "200": _json(
                             "Leased items",
@@ -747,28 +669,7 @@ def build_spec() -> dict[str, Any]:
                     "operationId": "decide",
                     "security": mod_auth,
                     "parameters": [{"name": "comment_id", "in": "path", "required": True, "schema": _STR}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["decision"],
-                                    "properties": {
-                                        "decision": {"type": "string", "enum": sorted(schemas.DECISIONS)},
-                                        "note": {"type": ["string", "null"], "maxLength": schemas.MAX_NOTE_CHARS},
-                                        "reason": {
-                                            "type": ["string", "null"],
-                                            "enum": [*schemas.REJECTION_REASONS, None],
-                                        },
-                                        "site": _STR,
-                                        "block_email": {"type": "boolean"},
-                                        "block_ip": {"type": "boolean"},
-                                    },
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _body("DecisionIn"),
                     "responses": {
                         "200": _json("Decided", _ref("CommentView")),
                         **BODY_ERRORS,

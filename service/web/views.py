@@ -170,12 +170,8 @@ async def claim(request: web.Request) -> web.Response:
 
 async def decision(request: web.Request) -> web.Response:
     mod = await moderator(request)
-    doc = await read_json(request)
-    body = parse_decision(doc)
-    site = doc.get("site")
-    view = await request.app[appkeys.MODERATION].decide(
-        mod, request.match_info["comment_id"], body, site if isinstance(site, str) else None
-    )
+    body = parse_decision(await read_json(request))
+    view = await request.app[appkeys.MODERATION].decide(mod, request.match_info["comment_id"], body, body.site)
     return _json(view)
 
 
