@@ -3,10 +3,12 @@
 FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY service ./service
 COPY models ./models
-RUN pip install --no-cache-dir .
+# The pinned versions the tests ran with (and the models were built with). The wheel
+# carries the models as package data, so the service finds them from any directory.
+RUN pip install --no-cache-dir -c constraints.txt .
 RUN useradd --system --uid 10001 moderation
 USER moderation
 EXPOSE 8080

@@ -11,12 +11,16 @@ WORKERS ?= 1
 
 .PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every Python package (the models' manifests name the numpy and
+# scikit-learn they were built with); the Dockerfile installs with the same file.
+CONSTRAINTS := constraints.txt
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@# Debian's python3 creates virtualenvs only with python3-venv (ensurepip) installed.
 	@$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[test]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -84,7 +88,7 @@ models: $(STAMP)
 	nice -n 10 $(PY) models/build.py --data-root ../shared/data
 
 lint: $(STAMP)
-	$(PY) -m pip install -q ruff mypy
+	$(PY) -m pip install -q -c $(CONSTRAINTS) ruff mypy
 	$(PY) -m ruff check service tests bench models
 	$(PY) -m mypy service
 

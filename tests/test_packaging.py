@@ -36,3 +36,50 @@ def test_console_script_declared() -> None:
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert meta["project"]["scripts"]["moderation"] == "service.cli.main:main"
+
+
+def _pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin"
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_model_manifests_match_the_pinned_libraries() -> None:
+    """A fresh install gets exactly the versions the shipped models were built with."""
+    import json
+
+    pins = _pins()
+    for task in ("spam", "toxicity"):
+        built_with = json.loads((ROOT / "models" / task / "manifest.json").read_text())["libraries"]
+        assert built_with["scikit-learn"] == pins["scikit-learn"], task
+        assert built_with["numpy"] == ".".join(pins["numpy"].split(".")[:2]), task
+        # The image's Python is the one the models were built with.
+        assert f"FROM python:{built_with['python']}-" in (ROOT / "Dockerfile").read_text(), task
+
+
+def test_every_install_uses_the_constraints_file() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "constraints.txt" in dockerfile.split("COPY", 2)[1]
+    assert "pip install --no-cache-dir -c constraints.txt ." in dockerfile
+    makefile = (ROOT / "Makefile").read_text()
+    assert "CONSTRAINTS := constraints.txt" in makefile
+    installs = [line for line in makefile.splitlines() if "pip install" in line and "--upgrade pip" not in line]
+    assert installs and all("-c $(CONSTRAINTS)" in line for line in installs), installs
+    # CI runs the Makefile.
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_wheel_declares_the_model_files_as_package_data() -> None:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = meta["tool"]["setuptools"]["package-data"]["models"]
+    for task in ("spam", "toxicity"):
+        for name in ("manifest.json", "weights.npz"):
+            assert f"{task}/{name}" in declared
+            assert (ROOT / "models" / task / name).is_file()
