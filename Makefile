@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 1
 
-.PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin wrk-bin lint models bench fuzz clean
+.PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin lint models bench fuzz clean
 
 # constraints.txt pins every Python package (the models' manifests name the numpy and
 # scikit-learn they were built with); the Dockerfile installs with the same file.
@@ -48,6 +48,22 @@ wordpress-bin:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    wordpress php-cli php-mysql php-xml mariadb-server >/dev/null; }
 
+# The other Akismet clients tests/test_akismet_clients.py runs: npm's akismet-api (with
+# Debian's nodejs/npm when node is missing; versions fixed by tests/clients/node's
+# package-lock.json, installed there by `npm ci`) and Debian's Net::Akismet.
+NODE_CLIENTS := tests/clients/node
+$(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package.json $(NODE_CLIENTS)/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs and npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+akismet-clients: $(NODE_CLIENTS)/node_modules/.installed
+	@test -f /usr/share/perl5/Net/Akismet.pm || { \
+	  echo "installing Debian's libnet-akismet-perl"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnet-akismet-perl >/dev/null; }
+
 run: $(STAMP)
 	@bash scripts/run.sh
 
@@ -55,7 +71,7 @@ run: $(STAMP)
 stop:
 	@bash scripts/stop.sh
 
-test: $(STAMP) redis-server-bin chromium-bin wordpress-bin
+test: $(STAMP) redis-server-bin chromium-bin wordpress-bin akismet-clients
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Refreshes the README's screenshots in docs/screenshots (committed). `make test` writes its

@@ -6,6 +6,8 @@ every request's scheme/host/port to the test server — the request itself is un
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 
 import akismet
@@ -13,9 +15,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from service.store import keys
+from service.store import auth, keys
 from service.store.retention import comment_ref
-from tests.conftest import Api, Site
+from service.web.akismet import key_from_host
+from tests.conftest import Api, RedisServer, Site
 
 BLOG = "https://baotinh.example.vn"
 HAM_TEXT = "Bài viết rất hay, cảm ơn tác giả đã phân tích kỹ vấn đề giao thông ở Hà Nội."
@@ -99,7 +102,29 @@ async def test_ham_is_false_and_stored_as_approved(client_for: ClientFactory, si
     assert await redis.zscore(keys.status_index(site.site_id, "approved"), cid) is not None
 
 
-async def test_blatant_spam_is_discard_and_stored_as_spam(client_for: ClientFactory, site: Site, redis: Redis) -> None:
+async def allow_discard(api: Api, site: Site) -> None:
+    resp = await api.request("GET", f"/v1/sites/{site.site_id}/settings", site.moderator_token)
+    version = (await resp.json())["version"]
+    resp = await api.request("PUT", f"/v1/sites/{site.site_id}/settings", site.moderator_token,
+                             json={"version": version, "akismet_discard": True})
+    assert resp.status == 200, await resp.text()
+
+
+async def test_blatant_spam_is_spam_not_discard_by_default(client_for: ClientFactory, site: Site, redis: Redis) -> None:
+    # Without the site's say-so, WordPress files it in Spam (where a moderator sees it)
+    # instead of dropping it unseen.
+    result = await client_for(site.api_key).comment_check(
+        user_ip="42.118.1.1", **fields(comment_content=SPAM_TEXT, comment_author_email="kiemtien@example.vn")
+    )
+    assert result == akismet.CheckResponse.SPAM
+    [cid] = await stored_ids(redis, site)
+    assert await redis.zscore(keys.status_index(site.site_id, "spam"), cid) is not None
+
+
+async def test_blatant_spam_is_discard_where_the_site_allows_it(
+    api: Api, client_for: ClientFactory, site: Site, redis: Redis
+) -> None:
+    await allow_discard(api, site)
     result = await client_for(site.api_key).comment_check(
         user_ip="42.118.1.1", **fields(comment_content=SPAM_TEXT, comment_author_email="kiemtien@example.vn")
     )
@@ -129,7 +154,7 @@ async def test_is_test_stores_nothing(client_for: ClientFactory, site: Site, red
     client = client_for(site.api_key)
     assert await client.comment_check(user_ip="1.2.3.4", is_test=True, **fields()) == akismet.CheckResponse.HAM
     spam = fields(comment_content=SPAM_TEXT, comment_author_email="kiemtien@example.vn")
-    assert await client.comment_check(user_ip="1.2.3.4", is_test=True, **spam) == akismet.CheckResponse.DISCARD
+    assert await client.comment_check(user_ip="1.2.3.4", is_test=True, **spam) == akismet.CheckResponse.SPAM
     assert await stored_ids(redis, site) == []
 
 
@@ -150,10 +175,31 @@ async def test_pending_answers_false_with_status_header_and_queues(api: Api, sit
     assert await redis.zscore(keys.status_index(site.site_id, "pending"), cid) is not None
 
 
-async def test_honeypot_is_discarded(api: Api, site: Site) -> None:
+async def test_honeypot_is_spam(api: Api, site: Site, redis: Redis) -> None:
     resp = await api.session.post(api.url("/1.1/comment-check"), data={
         "api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", **fields(),
         "honeypot_field_name": "hidden_email", "hidden_email": "bot@spam.example",
+    })
+    assert await resp.text() == "true"
+    assert "X-akismet-pro-tip" not in resp.headers
+    assert await stored_ids(redis, site) == []
+
+
+async def test_wordpress_honeypot_field_is_honoured(api: Api, site: Site, redis: Redis) -> None:
+    """WordPress's Akismet plugin forwards its hidden textarea as POST_ak_hp_textarea."""
+    form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", **fields(), "POST_ak_js": "1733000000000"}
+    filled = await api.session.post(api.url("/1.1/comment-check"), data={**form, "POST_ak_hp_textarea": "buy now"})
+    assert (await filled.text(), filled.headers["X-Moderation-Status"]) == ("true", "spam")
+    assert await stored_ids(redis, site) == []
+    # Empty (a person never sees the field): an ordinary check, stored as approved.
+    empty = await api.session.post(api.url("/1.1/comment-check"), data={**form, "POST_ak_hp_textarea": ""})
+    assert (await empty.text(), empty.headers["X-Moderation-Status"]) == ("false", "approved")
+
+
+async def test_honeypot_is_discard_where_the_site_allows_it(api: Api, site: Site) -> None:
+    await allow_discard(api, site)
+    resp = await api.session.post(api.url("/1.1/comment-check"), data={
+        "api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", **fields(), "POST_ak_hp_textarea": "x",
     })
     assert await resp.text() == "true"
     assert resp.headers["X-akismet-pro-tip"] == "discard"
@@ -215,3 +261,171 @@ async def test_recheck_reason_rescores_without_storing(api: Api, site: Site, red
     assert await resp.text() == "true"
     assert "X-Moderation-Id" not in resp.headers
     assert await stored_ids(redis, site) == []
+
+
+# ------------------------------------------------------------- Akismet-style keys
+
+
+@pytest.fixture
+async def akismet_key(site: Site, redis: Redis) -> str:
+    return await auth.rotate_akismet_key(redis, site.site_id)
+
+
+async def test_akismet_key_is_a_host_name_label_stored_hashed(site: Site, akismet_key: str, redis: Redis) -> None:
+    # Lowercase hex: a host-name label (<= 63) that WordPress's key form (a-f0-9 only) keeps.
+    assert len(akismet_key) == 48 and set(akismet_key) <= set("0123456789abcdef")
+    meta = await redis.hgetall(keys.site_meta(site.site_id))
+    assert meta["akismet_key_hash"] == auth.digest(akismet_key)
+    assert await redis.get(keys.akismet_key(auth.digest(akismet_key))) == site.site_id
+    stored = [await redis.get(k) async for k in redis.scan_iter(match="akismetkey:*")] + list(meta.values())
+    assert all(akismet_key not in str(value) for value in stored)
+
+
+async def test_cli_mints_and_rotates_the_akismet_key(
+    api: Api, site: Site, redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.cli import main as cli
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    new_site = f"{site.site_id}-cli"
+    try:
+        assert await asyncio.to_thread(cli.main, ["sites", "add", new_site]) == 0
+        first = json.loads(capsys.readouterr().out)["akismet_key"]
+        assert await asyncio.to_thread(cli.main, ["sites", "rotate-key", new_site, "--akismet"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert set(printed) == {"site_id", "akismet_key"}  # the site key is left alone
+        for key, expected in ((first, "invalid"), (printed["akismet_key"], "valid")):
+            resp = await api.session.post(api.url("/1.1/verify-key"), data={"key": key, "blog": BLOG})
+            assert await resp.text() == expected
+    finally:
+        doomed = [k async for k in redis.scan_iter(match=f"site:{{{new_site}}}:*")]
+        await redis.delete(*doomed)
+        await redis.srem(keys.SITES, new_site)
+
+
+async def test_akismet_key_works_in_the_api_key_field(api: Api, site: Site, akismet_key: str, redis: Redis) -> None:
+    verify = await api.session.post(api.url("/1.1/verify-key"), data={"key": akismet_key, "blog": BLOG})
+    assert await verify.text() == "valid"
+    resp = await api.session.post(api.url("/1.1/comment-check"), data={
+        "api_key": akismet_key, "blog": BLOG, "user_ip": "1.2.3.4", **fields(),
+    })
+    assert (await resp.text(), resp.headers["X-Moderation-Status"]) == ("false", "approved")
+    assert len(await stored_ids(redis, site)) == 1
+
+
+async def test_akismet_key_works_in_the_host_name(api: Api, site: Site, akismet_key: str, redis: Redis) -> None:
+    host = f"{akismet_key}.rest.akismet.com"
+    resp = await api.session.post(api.url("/1.1/comment-check"), headers={"Host": host}, data={
+        "blog": BLOG, "user_ip": "1.2.3.4", **fields(),
+    })
+    assert (await resp.text(), resp.headers["X-Moderation-Status"]) == ("false", "approved")
+    assert len(await stored_ids(redis, site)) == 1
+    # The old site key keeps working alongside it, also in the host name? No: it has a dot
+    # and capitals, so it cannot be a label; it works in the field as before.
+    other = await api.session.post(api.url("/1.1/verify-key"), data={"key": site.api_key, "blog": BLOG})
+    assert await other.text() == "valid"
+
+
+async def test_a_key_field_wins_over_the_host_name(api: Api, site: Site, akismet_key: str) -> None:
+    resp = await api.session.post(api.url("/1.1/verify-key"), headers={"Host": f"{akismet_key}.rest.akismet.com"},
+                                  data={"key": "0" * 48, "blog": BLOG})
+    assert await resp.text() == "invalid"
+
+
+async def test_rotated_akismet_key_stops_working(api: Api, site: Site, akismet_key: str, redis: Redis) -> None:
+    fresh = await auth.rotate_akismet_key(redis, site.site_id)
+    assert fresh != akismet_key
+    for key, expected in ((akismet_key, "invalid"), (fresh, "valid")):
+        resp = await api.session.post(api.url("/1.1/verify-key"), headers={"Host": f"{key}.rest.akismet.com"},
+                                      data={"blog": BLOG})
+        assert await resp.text() == expected
+    assert await redis.get(keys.akismet_key(auth.digest(akismet_key))) is None
+
+
+async def test_a_stale_index_entry_is_not_a_key(api: Api, site: Site, akismet_key: str, redis: Redis) -> None:
+    """A rotation interrupted after writing the index: the site's record still decides."""
+    orphan = "ab" * 24
+    await redis.set(keys.akismet_key(auth.digest(orphan)), site.site_id)
+    resp = await api.session.post(api.url("/1.1/verify-key"), data={"key": orphan, "blog": BLOG})
+    assert await resp.text() == "invalid"
+    await redis.delete(keys.akismet_key(auth.digest(orphan)))
+
+
+async def test_unknown_key_in_the_host_name_is_invalid(api: Api, site: Site, redis: Redis) -> None:
+    resp = await api.session.post(api.url("/1.1/comment-check"), headers={"Host": f"{'c' * 48}.rest.akismet.com"},
+                                  data={"blog": BLOG, "user_ip": "1.2.3.4", **fields()})
+    assert await resp.text() == "invalid"
+    assert resp.headers["X-akismet-debug-help"] == "We were unable to verify your API key."
+    assert await stored_ids(redis, site) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("abc123.rest.akismet.com", "abc123"),
+        ("abc123.akismet.test:8080", "abc123"),
+        # Any first label of three or more may be a key; an unknown one answers "invalid".
+        ("rest.akismet.com", "rest"),
+        ("akismet.test:8080", ""),
+        ("127.0.0.1:8080", ""),
+        ("[::1]:8080", ""),
+        ("ABC.rest.akismet.com", "abc"),
+        ("sk-site.rest.akismet.com", ""),
+        ("", ""),
+    ],
+)
+def test_key_from_host(host: str, key: str) -> None:
+    assert key_from_host(host) == key
+
+
+# ------------------------------------------------ the calls of Akismet's settings screen
+
+
+async def test_connectivity_test_answers_connected(api: Api) -> None:
+    resp = await api.session.get(api.url("/1.1/test"))
+    assert (resp.status, await resp.text()) == (200, "connected")
+
+
+async def test_get_subscription_is_active(api: Api, site: Site, akismet_key: str) -> None:
+    resp = await api.session.post(api.url("/1.1/get-subscription"), data={"key": akismet_key, "blog": BLOG})
+    assert resp.content_type == "application/json"
+    doc = await resp.json()
+    # What WordPress reads: status decides whether the key is saved; the rest is shown.
+    assert doc["status"] == "active"
+    assert doc["account_name"] == site.site_id
+    assert doc["next_billing_date"] is None and doc["limit_reached"] is False
+    bad = await api.session.post(api.url("/1.1/get-subscription"), data={"key": "f" * 48, "blog": BLOG})
+    assert await bad.text() == "invalid"
+
+
+async def test_get_stats_counts_spam_ham_and_reports(api: Api, client_for: ClientFactory, site: Site) -> None:
+    client = client_for(site.api_key)
+    assert await client.comment_check(user_ip="1.2.3.4", **fields()) == akismet.CheckResponse.HAM
+    spam = fields(comment_content=SPAM_TEXT, comment_author_email="kiemtien@example.vn")
+    assert await client.comment_check(user_ip="42.118.1.1", **spam) == akismet.CheckResponse.SPAM
+    text = "Cho mình hỏi số hotline của phường để phản ánh đèn đường hỏng ạ?"
+    assert await client.submit_ham(user_ip="1.2.3.4", **fields(comment_content=text)) is True
+    for window in ("6-months", "all"):
+        resp = await api.session.post(api.url("/1.1/get-stats"),
+                                      data={"key": site.api_key, "blog": BLOG, "from": window})
+        doc = await resp.json()
+        assert (doc["spam"], doc["ham"], doc["missed_spam"], doc["false_positives"]) == (1, 1, 0, 1), window
+        assert doc["accuracy"] == 50.0
+    old = await api.session.post(api.url("/1.1/get-stats"),
+                                 data={"key": site.api_key, "blog": BLOG, "from": "2001-01-01", "to": "2001-12-31"})
+    assert (await old.json())["spam"] == 0
+
+
+async def test_get_stats_refuses_a_bad_window(api: Api, site: Site) -> None:
+    resp = await api.session.post(api.url("/1.1/get-stats"), data={"key": site.api_key, "blog": BLOG, "from": "soon"})
+    assert resp.status == 400
+    assert "from" in resp.headers["X-akismet-debug-help"]
+
+
+async def test_usage_limit_has_no_limit(api: Api, client_for: ClientFactory, site: Site, akismet_key: str) -> None:
+    assert await client_for(site.api_key).comment_check(user_ip="1.2.3.4", **fields()) == akismet.CheckResponse.HAM
+    resp = await api.session.post(api.url("/1.2/usage-limit"), data={"api_key": akismet_key})
+    assert await resp.json() == {"limit": "none", "usage": 1, "percentage": None, "throttled": False}
+    bad = await api.session.post(api.url("/1.2/usage-limit"), data={"api_key": "e" * 48})
+    assert await bad.text() == "invalid"

@@ -118,6 +118,9 @@ async def test_every_route_that_takes_a_body_answers_408_when_it_never_arrives(
         "/1.1/comment-check": form,
         "/1.1/submit-spam": form,
         "/1.1/submit-ham": form,
+        "/1.1/get-subscription": form,
+        "/1.1/get-stats": form,
+        "/1.2/usage-limit": form,
         "/v1/integrations/coral/{site}": json_type,
         "/moderate/session": json_type,
     }

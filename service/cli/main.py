@@ -60,7 +60,10 @@ def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
             raise OperatorError(str(exc)) from exc
         await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
         token = await auth.add_moderator(redis, [args.site_id], args.moderator)
-        _print({"site_id": args.site_id, "api_key": api_key, "moderator": args.moderator, "moderator_token": token})
+        # For Akismet clients that put the key in the host name (and WordPress's key form).
+        akismet_key = await auth.rotate_akismet_key(redis, args.site_id)
+        _print({"site_id": args.site_id, "api_key": api_key, "akismet_key": akismet_key,
+                "moderator": args.moderator, "moderator_token": token})
         return 0
 
     return _run(go, settings)
@@ -81,10 +84,12 @@ def cmd_sites_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
     async def go(redis: Any) -> int:
         try:
-            api_key = await auth.rotate_site_key(redis, args.site_id)
+            if args.akismet:
+                _print({"site_id": args.site_id, "akismet_key": await auth.rotate_akismet_key(redis, args.site_id)})
+            else:
+                _print({"site_id": args.site_id, "api_key": await auth.rotate_site_key(redis, args.site_id)})
         except LookupError as exc:
             raise OperatorError(str(exc)) from exc
-        _print({"site_id": args.site_id, "api_key": api_key})
         return 0
 
     return _run(go, settings)
@@ -359,6 +364,10 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
         "moderation sites rotate-key baotinh",
     )
     rotate.add_argument("site_id", help="the site whose key to replace")
+    rotate.add_argument(
+        "--akismet", action="store_true",
+        help="replace (or mint) the Akismet-style key instead: lowercase hex, usable as <key>.<host>",
+    )
     rotate.set_defaults(func=cmd_sites_rotate)
     sset = command(
         sites, "set", "change moderation settings (without pairs, print them)",

@@ -78,6 +78,10 @@ class SiteSettings:
     # Decided comments (approved, spam, rejected) leave Redis this many days after their
     # decision (a fraction of a day is allowed); pending ones never expire. README "Retention".
     retention_days: float = 30.0
+    # Akismet API only: answer blatant spam (and a filled honeypot) with the pro-tip
+    # "discard", which WordPress (at its default strictness) takes as "drop it unseen". Off:
+    # it is filed in WordPress's Spam folder, where a moderator can still find it.
+    akismet_discard: bool = False
 
 
 DEFAULTS: Final = SiteSettings()
@@ -86,7 +90,8 @@ _LIST_SETTINGS: Final = frozenset(
     {"moderation_words", "disallowed_words", "blocked_emails", "blocked_email_domains", "blocked_ips"}
 )
 _BOOL_SETTINGS: Final = frozenset(
-    {"trusted_authors", "duplicate_check", "campaign_check", "personal_data_check", "shadow_mode"}
+    {"trusted_authors", "duplicate_check", "campaign_check", "personal_data_check", "shadow_mode",
+     "akismet_discard"}
 )
 _FLOAT_SETTINGS: Final = frozenset({"approve_below", "spam_at", "offensive_hold_at", "hate_reject_at"})
 _INT_SETTINGS: Final = {

@@ -3,6 +3,12 @@
 Only SHA-256 digests of keys are stored. A site key names its site
 (``sk-<site>.<secret>``) so resolving it reads one hash in the site's own slot;
 a rotated key stops working on the very next request because nothing is cached.
+
+A site may also have an Akismet-style key: lowercase hex only, so it is a valid host-name
+label (Akismet clients send ``<key>.rest.akismet.com``) and survives WordPress's Akismet
+settings form, which strips every character but ``a-f0-9``. It cannot name its site, so a
+global ``akismetkey:<digest>`` string finds the site and the site's meta hash says which
+digest is current.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ SITE_KEY_PREFIX = "sk-"
 MOD_TOKEN_PREFIX = "mt-"
 # 32 random bytes: guessing is out of reach, so hashing without salt is safe.
 SECRET_BYTES = 32
+# 24 random bytes as 48 hex digits: 192 bits, and within a host-name label's 63 characters.
+AKISMET_KEY_BYTES = 24
+AKISMET_KEY_RE = re.compile(r"^[a-z0-9]{1,63}$")
 
 
 def digest(secret: str) -> str:
@@ -101,6 +110,42 @@ def check_key_hash(caller: SiteCaller, stored: object) -> SiteCaller:
 async def resolve_site_key(redis: Redis | AutoPipeline, api_key: str) -> SiteCaller:
     caller = presented_site_key(api_key)
     return check_key_hash(caller, await redis.hget(keys.site_meta(caller.site), "key_hash"))
+
+
+def is_akismet_key(api_key: str) -> bool:
+    return bool(AKISMET_KEY_RE.match(api_key))
+
+
+async def resolve_akismet_key(redis: Redis, api_key: str) -> SiteCaller:
+    """A site's Akismet-style key, or its ordinary site key (the Akismet API takes both)."""
+    if not is_akismet_key(api_key):
+        return await resolve_site_key(redis, api_key)
+    presented = digest(api_key)
+    site = await redis.get(keys.akismet_key(presented))
+    if site is None:
+        raise Unauthorized("unknown API key")
+    current = await redis.hget(keys.site_meta(str(site)), "akismet_key_hash")
+    # The index can outlive a rotation interrupted half-way; the site's own record decides.
+    if current is None or not hmac.compare_digest(str(current), presented):
+        raise Unauthorized("unknown API key")
+    return SiteCaller(site=str(site), key_digest=presented)
+
+
+async def rotate_akismet_key(redis: Redis, site: str) -> str:
+    """Mint the site's Akismet-style key (shown once), replacing any earlier one."""
+    if not await redis.exists(keys.site_meta(site)):
+        raise LookupError(f"no site {site!r}")
+    api_key = secrets.token_hex(AKISMET_KEY_BYTES)
+    new_hash = digest(api_key)
+    old_hash = await redis.hget(keys.site_meta(site), "akismet_key_hash")
+    # Index first, then the site's record (the switch), then drop the old index: a crash in
+    # between leaves at worst an index entry that the record no longer vouches for. These
+    # keys live in different cluster slots, so one MULTI cannot cover them.
+    await redis.set(keys.akismet_key(new_hash), site)
+    await redis.hset(keys.site_meta(site), "akismet_key_hash", new_hash)
+    if old_hash is not None:
+        await redis.delete(keys.akismet_key(str(old_hash)))
+    return api_key
 
 
 async def resolve_moderator(redis: Redis, token: str) -> Moderator:

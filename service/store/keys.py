@@ -13,6 +13,10 @@ SITES = "sites"
 API_KEY_PREFIX = "apikey:"
 # Token hash -> JSON {name, sites}, for moderator tokens. Lives until revoked.
 MOD_TOKEN_PREFIX = "modtoken:"
+# Akismet-style key hash -> site id. Such a key (a host-name label) cannot name its site, so
+# this global string finds it; the site's meta hash holds the current digest, which is what
+# makes a key valid. Replaced (the old one deleted) when the key is rotated.
+AKISMET_KEY_PREFIX = "akismetkey:"
 
 # Consumer group of every review stream.
 REVIEW_GROUP = "moderators"
@@ -28,6 +32,10 @@ def mod_token(token_hash: str) -> str:
     return MOD_TOKEN_PREFIX + token_hash
 
 
+def akismet_key(key_hash: str) -> str:
+    return AKISMET_KEY_PREFIX + key_hash
+
+
 # Session id hash -> JSON {moderator token hash, name, csrf token} for the moderator's page.
 # Created by sign-in with a TTL (Settings.session_seconds), deleted by sign-out.
 SESSION_PREFIX = "modsession:"
@@ -38,7 +46,8 @@ def session(session_hash: str) -> str:
 
 
 def site_meta(site: str) -> str:
-    """Hash: name, created_at, current api key hash. Lives with the site."""
+    """Hash: name, created_at, current api key hash (key_hash), current Akismet-style key
+    hash (akismet_key_hash). Lives with the site."""
     return f"site:{{{site}}}:meta"
 
 
@@ -104,6 +113,12 @@ def labels(site: str) -> str:
     (text, label, who, when; no email, IP or comment id) that outlive their comments; capped
     at comments.LABELS_MAXLEN entries."""
     return f"site:{{{site}}}:labels"
+
+
+def akismet_reports(site: str) -> str:
+    """Hash: ``missed_spam:YYYY-MM`` / ``false_positives:YYYY-MM`` -> submit-spam / submit-ham
+    reports that month, for Akismet's get-stats. Lives with the site."""
+    return f"site:{{{site}}}:akismet:reports"
 
 
 def moderators(site: str) -> str:

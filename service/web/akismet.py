@@ -16,9 +16,11 @@ earlier comment-check they are recorded as a decision on it (by ``akismet-api``)
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import msgspec
 
@@ -26,7 +28,7 @@ from service.core.errors import Conflict, Duplicate, FieldError, NotFound, Valid
 from service.core.schemas import MAX_POST_ID_CHARS, CommentIn, DecisionIn, parse_comment
 from service.moderation.operations import Moderation, build_verdict, now_ms
 from service.store import keys
-from service.store.auth import Moderator, SiteCaller
+from service.store.auth import AKISMET_KEY_RE, Moderator, SiteCaller
 from service.store.labels import label_fields
 
 THANKS = "Thanks for making the web a better place."
@@ -34,8 +36,17 @@ INVALID_KEY_HELP = "We were unable to verify your API key."
 # Akismet's documented test triggers.
 SPAM_TEST_AUTHOR = "viagra-test-123"
 SPAM_TEST_EMAIL = "akismet-guaranteed-spam@example.com"
-# Spam this sure is "blatant": Akismet's pro-tip says the site may discard it unseen.
+# Spam this sure is "blatant": Akismet's pro-tip says the site may discard it unseen, but
+# only for sites whose settings say so (akismet_discard): by default WordPress then files it
+# in Spam, where a moderator can still see it, instead of dropping it with nobody told.
 DISCARD_AT = 0.99
+# The honeypot WordPress's Akismet plugin adds to comment forms (a hidden textarea named
+# ak_hp_textarea), forwarded like every form field with a POST_ prefix.
+WORDPRESS_HONEYPOT = "POST_ak_hp_textarea"
+# The connectivity test of Akismet's settings screen (GET /1.1/test) expects this body.
+CONNECTED = "connected"
+# get-stats: Akismet's named windows; anything else must be a YYYY-MM-DD date.
+STATS_WINDOWS: Final = {"6-months": 183 * 86_400_000, "all": None}
 # Who submit-spam / submit-ham decisions are recorded as.
 SUBMITTER = "akismet-api"
 # Anonymous comments carry no (valid) email; the domain model needs one.
@@ -48,11 +59,39 @@ _TRUE = {"1", "true", "yes", "on"}
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A plain-text Akismet answer."""
+    """An Akismet answer: plain text, or JSON for the account calls of the settings screen."""
 
     text: str
     headers: dict[str, str] = field(default_factory=dict)
     status: int = 200
+    content_type: str = "text/plain"
+
+
+def json_answer(doc: dict[str, Any]) -> Answer:
+    return Answer(msgspec.json.encode(doc).decode(), content_type="application/json")
+
+
+def key_from_host(host: str | None) -> str:
+    """The key of ``<key>.<host>[:port]``, as Akismet's protocol allows; ``""`` if none.
+
+    Only a first label that could be a key, of a name with at least two more labels, counts:
+    ``rest.akismet.com`` or an IP address carries no key.
+    """
+    if not host:
+        return ""
+    name = host.strip().lower()
+    if name.startswith("["):
+        return ""  # an IPv6 literal
+    name = name.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(name)
+        return ""
+    except ValueError:
+        pass
+    labels = name.split(".")
+    if len(labels) < 3 or not AKISMET_KEY_RE.match(labels[0]):
+        return ""
+    return labels[0]
 
 
 def invalid_key() -> Answer:
@@ -122,8 +161,15 @@ def idempotency_key(comment: CommentIn) -> str:
 
 
 def _honeypot_hit(form: Mapping[str, str]) -> bool:
+    if form.get(WORDPRESS_HONEYPOT, "").strip():
+        return True
     name = form.get("honeypot_field_name", "").strip()
     return bool(name) and bool(form.get(name, "").strip())
+
+
+async def _discard_allowed(moderation: Moderation, site: str) -> bool:
+    _version, settings = await moderation.rules.current(site)
+    return settings.akismet_discard
 
 
 def _status_headers(status: str, comment_id: str | None) -> dict[str, str]:
@@ -145,7 +191,10 @@ async def comment_check(moderation: Moderation, caller: SiteCaller, form: Mappin
     ):
         return Answer("true", _status_headers("spam", None))
     if _honeypot_hit(form):
-        return Answer("true", {**_status_headers("spam", None), "X-akismet-pro-tip": "discard"})
+        headers = _status_headers("spam", None)
+        if await _discard_allowed(moderation, caller.site):
+            headers["X-akismet-pro-tip"] = "discard"
+        return Answer("true", headers)
     try:
         comment = to_comment(form)
     except ValidationFailed as exc:
@@ -163,7 +212,7 @@ async def comment_check(moderation: Moderation, caller: SiteCaller, form: Mappin
         status, spam_score, comment_id = verdict["status"], float(verdict["spam_score"]), verdict.get("id")
     headers = _status_headers(status, comment_id)
     if status in {"spam", "rejected"}:
-        if status == "spam" and spam_score >= DISCARD_AT:
+        if status == "spam" and spam_score >= DISCARD_AT and await _discard_allowed(moderation, caller.site):
             headers["X-akismet-pro-tip"] = "discard"
         return Answer("true", headers)
     return Answer("false", headers)
@@ -187,6 +236,7 @@ async def submit(moderation: Moderation, caller: SiteCaller, form: Mapping[str, 
         comment = to_comment(form)
     except ValidationFailed as exc:
         return bad_request(exc.errors)
+    await _count_report(moderation, caller.site, spam)
     comment_id = await _stored_comment_id(moderation, caller.site, comment)
     if comment_id is not None:
         submitter = Moderator(name=SUBMITTER, sites=frozenset({caller.site}), key_digest=caller.key_digest)
@@ -206,3 +256,100 @@ async def submit(moderation: Moderation, caller: SiteCaller, form: Mapping[str, 
     )
     await moderation.store.add_label(caller.site, dict(zip(fields[::2], fields[1::2], strict=True)))
     return Answer(THANKS)
+
+
+# ---------------------------------------------------- the calls of Akismet's settings screen
+
+
+def _month(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m")
+
+
+async def _count_report(moderation: Moderation, site: str, spam: bool) -> None:
+    # Akismet's get-stats counts these reports as its own misses and false positives.
+    field_name = f"{'missed_spam' if spam else 'false_positives'}:{_month(now_ms())}"
+    await moderation.store.redis.hincrby(keys.akismet_reports(site), field_name, 1)
+
+
+def connectivity() -> Answer:
+    return Answer(CONNECTED)
+
+
+async def subscription(moderation: Moderation, caller: SiteCaller) -> Answer:
+    """get-subscription: the shape WordPress reads; a self-hosted service has no billing."""
+    name = await moderation.store.redis.hget(keys.site_meta(caller.site), "name")
+    return json_answer({
+        "account_id": caller.site,
+        "account_name": str(name or caller.site),
+        "account_type": "self-hosted",
+        "status": "active",
+        "next_billing_date": None,
+        "limit_reached": False,
+    })
+
+
+def _stats_window(form: Mapping[str, str], now: int) -> tuple[int, int] | Answer:
+    def day(name: str, raw: str) -> int | Answer:
+        try:
+            return int(datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
+        except ValueError:
+            message = f"{name} must be 6-months, all or a YYYY-MM-DD date"
+            return Answer(message, {"X-akismet-debug-help": message}, 400)
+
+    raw_from = form.get("from", "").strip() or "all"
+    if raw_from in STATS_WINDOWS:
+        span = STATS_WINDOWS[raw_from]
+        start: int | Answer = 0 if span is None else now - span
+    else:
+        start = day("from", raw_from)
+    raw_to = form.get("to", "").strip()
+    end: int | Answer = day("to", raw_to) if raw_to else now
+    if isinstance(start, Answer):
+        return start
+    if isinstance(end, Answer):
+        return end
+    return start, end
+
+
+async def _count_status(moderation: Moderation, site: str, statuses: tuple[str, ...], start: int, end: int) -> int:
+    # Comment ids start with 11 hex digits of their creation time and the status indexes are
+    # ordered by id, so a time window is a lexicographic range: O(log N) per status.
+    low, high = f"[{max(start, 0):011x}", f"({end + 1:011x}"
+    total = 0
+    for status in statuses:
+        total += int(await moderation.store.redis.zlexcount(keys.status_index(site, status), low, high))
+    return total
+
+
+async def stats(moderation: Moderation, caller: SiteCaller, form: Mapping[str, str]) -> Answer:
+    """get-stats over ``from`` (6-months, all, or a date) to ``to``: the figures WordPress shows.
+
+    spam and ham are the stored comments by their current status (a moderator's correction
+    counts where it ended up); missed_spam / false_positives are the submit-spam / submit-ham
+    reports, counted by calendar month (UTC).
+    """
+    window = _stats_window(form, now_ms())
+    if isinstance(window, Answer):
+        return window
+    start, end = window
+    spam = await _count_status(moderation, caller.site, ("spam", "rejected"), start, end)
+    ham = await _count_status(moderation, caller.site, ("approved",), start, end)
+    reports = await moderation.store.redis.hgetall(keys.akismet_reports(caller.site))
+    first, last = _month(start), _month(end)
+    counts = {"missed_spam": 0, "false_positives": 0}
+    for name, value in reports.items():
+        kind, _, month = str(name).partition(":")
+        if kind in counts and first <= month <= last:
+            counts[kind] += int(value)
+    total = spam + ham
+    wrong = counts["missed_spam"] + counts["false_positives"]
+    accuracy = round(100.0 * max(total - wrong, 0) / total, 3) if total else 100.0
+    return json_answer({"spam": spam, "ham": ham, **counts, "accuracy": accuracy})
+
+
+async def usage_limit(moderation: Moderation, caller: SiteCaller) -> Answer:
+    """usage-limit (API 1.2): this service sets no monthly quota; usage is this month's comments."""
+    now = now_ms()
+    month_start = datetime.fromtimestamp(now / 1000, UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    usage = await _count_status(moderation, caller.site, keys.STATUSES, int(month_start.timestamp() * 1000), now)
+    return json_answer({"limit": "none", "usage": usage, "percentage": None, "throttled": False})

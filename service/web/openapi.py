@@ -134,7 +134,13 @@ def _session_paths() -> dict[str, Any]:
 _AKISMET_FIELDS = (
     "api_key", "blog", "user_ip", "user_agent", "referrer", "permalink", "comment_type", "comment_author",
     "comment_author_email", "comment_author_url", "comment_content", "comment_date_gmt", "blog_lang",
-    "blog_charset", "user_role", "is_test", "recheck_reason", "honeypot_field_name",
+    "blog_charset", "user_role", "is_test", "recheck_reason", "honeypot_field_name", "POST_ak_hp_textarea",
+)
+# Where an Akismet call finds its key: the form (``key``, then ``api_key``), else the first
+# label of the Host header (``<key>.<host>``, for a site's Akismet-style key).
+_AKISMET_KEY_NOTE = (
+    " The key: `key` or `api_key` in the form (the site's API key or its Akismet-style key), "
+    "or the Akismet-style key as the first label of the host name (`<key>.<host>`)."
 )
 
 
@@ -162,29 +168,84 @@ def _integration_paths() -> dict[str, Any]:
     """The Akismet-compatible form endpoints and Coral's external moderation phase."""
     thanks = "Thanks for making the web a better place."
     akismet_headers = {
-        "X-akismet-pro-tip": {"description": "`discard` for blatant spam", "schema": _STR},
+        "X-akismet-pro-tip": {
+            "description": "`discard` for blatant spam or a filled honeypot, only where the site's "
+            "`akismet_discard` setting is on",
+            "schema": _STR,
+        },
         "X-akismet-debug-help": {"description": "Why the key or request was refused", "schema": _STR},
         "X-Moderation-Status": {"description": "approved, pending, spam or rejected", "schema": _STR},
         "X-Moderation-Id": {"description": "Id of the stored comment", "schema": _STR},
     }
     submit = {
-        "requestBody": _form(["api_key", "blog"], _AKISMET_FIELDS),
+        "description": _AKISMET_KEY_NOTE.strip(),
+        "requestBody": _form(["blog"], _AKISMET_FIELDS),
         "responses": {"200": _plain("Recorded as a labelled example", [thanks, "invalid"])},
     }
+
+    def account(operation: str, summary: str, fields: tuple[str, ...], doc: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "post": {
+                "operationId": operation,
+                "summary": summary,
+                "description": _AKISMET_KEY_NOTE.strip(),
+                "requestBody": _form([], fields),
+                "responses": {
+                    "200": {
+                        "description": "The figures, or `invalid` for a bad key",
+                        "content": {"application/json": {"schema": doc},
+                                    "text/plain": {"schema": {"type": "string", "enum": ["invalid"]}}},
+                    },
+                    "400": _plain("A malformed field (see X-akismet-debug-help)", []),
+                },
+            }
+        }
+
+    number = {"type": "number"}
     return {
         "/1.1/verify-key": {
             "post": {
                 "operationId": "akismetVerifyKey",
-                "summary": "Akismet: is this key (the site's API key) valid?",
-                "requestBody": _form(["key", "blog"], ("key", "blog")),
+                "summary": "Akismet: is this key (the site's API key or its Akismet-style key) valid?",
+                "description": _AKISMET_KEY_NOTE.strip(),
+                "requestBody": _form([], ("key", "api_key", "blog")),
                 "responses": {"200": _plain("valid or invalid", ["valid", "invalid"])},
             }
         },
+        "/1.1/test": {
+            "get": {
+                "operationId": "akismetConnectivityTest",
+                "summary": "Akismet: the connectivity test of WordPress's Akismet settings screen",
+                "responses": {"200": _plain("Always `connected`", ["connected"])},
+            }
+        },
+        "/1.1/get-subscription": account(
+            "akismetGetSubscription", "Akismet: the key's account, as WordPress's settings screen reads it",
+            ("key", "api_key", "blog"),
+            {"type": "object", "properties": {
+                "account_id": _STR, "account_name": _STR, "account_type": _STR, "status": _STR,
+                "next_billing_date": {"type": ["integer", "null"]}, "limit_reached": {"type": "boolean"}}},
+        ),
+        "/1.1/get-stats": account(
+            "akismetGetStats", "Akismet: spam, ham, missed spam and false positives over a window",
+            ("key", "api_key", "blog", "from", "to"),
+            {"type": "object", "properties": {
+                "spam": number, "ham": number, "missed_spam": number, "false_positives": number,
+                "accuracy": number}},
+        ),
+        "/1.2/usage-limit": account(
+            "akismetUsageLimit", "Akismet: the key's monthly limit (none here) and this month's comments",
+            ("key", "api_key"),
+            {"type": "object", "properties": {
+                "limit": _STR, "usage": number, "percentage": {"type": ["number", "null"]},
+                "throttled": {"type": "boolean"}}},
+        ),
         "/1.1/comment-check": {
             "post": {
                 "operationId": "akismetCommentCheck",
                 "summary": "Akismet: true for spam; stores the comment unless is_test=1",
-                "requestBody": _form(["api_key", "blog"], _AKISMET_FIELDS),
+                "description": _AKISMET_KEY_NOTE.strip(),
+                "requestBody": _form(["blog"], _AKISMET_FIELDS),
                 "responses": {
                     "200": {**_plain("true, false, or invalid for a bad key", ["true", "false", "invalid"]),
                             "headers": akismet_headers},

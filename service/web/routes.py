@@ -30,6 +30,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/1.1/comment-check", views.akismet_comment_check)
     app.router.add_post("/1.1/submit-spam", views.akismet_submit_spam)
     app.router.add_post("/1.1/submit-ham", views.akismet_submit_ham)
+    # What Akismet's WordPress settings screen calls besides verify-key.
+    app.router.add_get("/1.1/test", views.akismet_test)
+    app.router.add_post("/1.1/get-subscription", views.akismet_get_subscription)
+    app.router.add_post("/1.1/get-stats", views.akismet_get_stats)
+    app.router.add_post("/1.2/usage-limit", views.akismet_usage_limit)
     app.router.add_post("/v1/integrations/coral/{site}", views.coral_moderate)
     # The moderator's page and its files (ui.py); the page calls the /v1/review API above.
     app.router.add_get("/moderate", ui.page)

@@ -28,7 +28,15 @@ from service.core.schemas import (
 )
 from service.moderation.operations import MAX_PAGE, parse_status
 from service.store import keys, stats
-from service.store.auth import Moderator, SiteCaller, bearer, presented_site_key, resolve_moderator, resolve_site_key
+from service.store.auth import (
+    Moderator,
+    SiteCaller,
+    bearer,
+    presented_site_key,
+    resolve_akismet_key,
+    resolve_moderator,
+    resolve_site_key,
+)
 from service.web import akismet, appkeys, coral, ui
 from service.web.bodies import body_deadline, read_body, refuse_declared
 from service.web.client import client_ip
@@ -256,7 +264,8 @@ async def openapi(request: web.Request) -> web.Response:
 
 def _plain(answer: akismet.Answer) -> web.Response:
     return web.Response(
-        text=answer.text, status=answer.status, headers=answer.headers, content_type="text/plain", charset="utf-8"
+        text=answer.text, status=answer.status, headers=answer.headers, content_type=answer.content_type,
+        charset="utf-8",
     )
 
 
@@ -269,11 +278,17 @@ async def _akismet_form(request: web.Request) -> dict[str, str]:
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
-async def _akismet_caller(request: web.Request, api_key: str) -> SiteCaller | None:
+def _akismet_key(request: web.Request, form: dict[str, str]) -> str:
+    # ``key`` first: WordPress's settings screen sends the key being tried as ``key`` and the
+    # stored one as ``api_key``. Clients that send neither name the key in the host name.
+    return form.get("key") or form.get("api_key") or akismet.key_from_host(request.host)
+
+
+async def _akismet_caller(request: web.Request, form: dict[str, str]) -> SiteCaller | None:
     limiter = request.app[appkeys.RATE_LIMITER]
     await limiter.check_ip(client_ip(request))
     try:
-        caller = await resolve_site_key(request.app[appkeys.REDIS], api_key)
+        caller = await resolve_akismet_key(request.app[appkeys.REDIS], _akismet_key(request, form))
     except Unauthorized:
         return None
     await limiter.check_credential(caller.key_digest)
@@ -281,14 +296,13 @@ async def _akismet_caller(request: web.Request, api_key: str) -> SiteCaller | No
 
 
 async def akismet_verify_key(request: web.Request) -> web.Response:
-    form = await _akismet_form(request)
-    caller = await _akismet_caller(request, form.get("key") or form.get("api_key", ""))
+    caller = await _akismet_caller(request, await _akismet_form(request))
     return _plain(akismet.Answer("valid") if caller else akismet.invalid_key())
 
 
 async def akismet_comment_check(request: web.Request) -> web.Response:
     form = await _akismet_form(request)
-    caller = await _akismet_caller(request, form.get("api_key", ""))
+    caller = await _akismet_caller(request, form)
     if caller is None:
         return _plain(akismet.invalid_key())
     return _plain(await akismet.comment_check(request.app[appkeys.MODERATION], caller, form))
@@ -296,7 +310,7 @@ async def akismet_comment_check(request: web.Request) -> web.Response:
 
 async def _akismet_submit(request: web.Request, spam: bool) -> web.Response:
     form = await _akismet_form(request)
-    caller = await _akismet_caller(request, form.get("api_key", ""))
+    caller = await _akismet_caller(request, form)
     if caller is None:
         return _plain(akismet.invalid_key())
     return _plain(await akismet.submit(request.app[appkeys.MODERATION], caller, form, spam=spam))
@@ -308,6 +322,34 @@ async def akismet_submit_spam(request: web.Request) -> web.Response:
 
 async def akismet_submit_ham(request: web.Request) -> web.Response:
     return await _akismet_submit(request, spam=False)
+
+
+async def akismet_test(request: web.Request) -> web.Response:
+    """The connectivity check of Akismet's settings screen (no key involved)."""
+    await request.app[appkeys.RATE_LIMITER].check_ip(client_ip(request))
+    return _plain(akismet.connectivity())
+
+
+async def akismet_get_subscription(request: web.Request) -> web.Response:
+    caller = await _akismet_caller(request, await _akismet_form(request))
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.subscription(request.app[appkeys.MODERATION], caller))
+
+
+async def akismet_get_stats(request: web.Request) -> web.Response:
+    form = await _akismet_form(request)
+    caller = await _akismet_caller(request, form)
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.stats(request.app[appkeys.MODERATION], caller, form))
+
+
+async def akismet_usage_limit(request: web.Request) -> web.Response:
+    caller = await _akismet_caller(request, await _akismet_form(request))
+    if caller is None:
+        return _plain(akismet.invalid_key())
+    return _plain(await akismet.usage_limit(request.app[appkeys.MODERATION], caller))
 
 
 async def coral_moderate(request: web.Request) -> web.Response:
