@@ -60,6 +60,7 @@ NOT_SITE_SCOPED = {
     ("GET", "/moderate"): "the static page shell; its data comes from the /v1/review API",
     ("GET", "/static"): "page assets",
     ("GET", "/favicon.ico"): "the page's icon, a static file",
+    ("GET", "/1.1/test"): "Akismet's connectivity test: a fixed `connected`, no key, reads nothing",
 }
 
 
@@ -172,6 +173,34 @@ async def akismet_ham_b_comment(w: World) -> None:
     resp = await w.api.request("POST", "/1.1/submit-ham", data=_akismet_form(w, w.forged_key()))
     assert (await resp.text()).strip() == "invalid"
     await w.api.request("POST", "/1.1/submit-ham", data=_akismet_form(w, w.a.api_key))
+
+
+async def _akismet_account_probe(w: World, path: str) -> None:
+    # A forged key in the form, and a key-shaped host label that is not B's key: both
+    # invalid. A's own key answers about A only (the snapshot checks B is untouched).
+    form = {"key": w.forged_key(), "blog": "https://b.example.vn", "from": "all"}
+    resp = await w.api.request("POST", path, data=form)
+    assert (await resp.text()).strip() == "invalid"
+    resp = await w.api.request("POST", path, data={"blog": "https://b.example.vn"},
+                               headers={"Host": f"{'b' * 48}.rest.akismet.com"})
+    assert (await resp.text()).strip() == "invalid"
+    resp = await w.api.request("POST", path, data={**form, "key": w.a.api_key})
+    await expect(resp, 200)
+
+
+@probe("POST", "/1.1/get-subscription")
+async def akismet_subscription_as_b(w: World) -> None:
+    await _akismet_account_probe(w, "/1.1/get-subscription")
+
+
+@probe("POST", "/1.1/get-stats")
+async def akismet_stats_as_b(w: World) -> None:
+    await _akismet_account_probe(w, "/1.1/get-stats")
+
+
+@probe("POST", "/1.2/usage-limit")
+async def akismet_usage_as_b(w: World) -> None:
+    await _akismet_account_probe(w, "/1.2/usage-limit")
 
 
 @probe("POST", "/v1/integrations/coral/{site}")
