@@ -99,7 +99,8 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.retention
 
 # Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,
-# reproducible; ≈ 7-15 min on 2 cores). See models/README.md for what each figure means.
+# reproducible; spam, toxicity, TF-IDF baselines, ablation, LOVO and the CLI check: well over
+# 30 min on 2 loaded cores, parts runnable alone with --parts). See models/README.md.
 models: $(STAMP)
 	nice -n 10 $(PY) models/build.py --data-root ../shared/data
 

@@ -295,6 +295,45 @@ def test_character_ngram_is_shown_as_the_words_it_falls_in() -> None:
     assert [(f.name, f.weight) for f in feats] == [(OTHER_WORDING, 0.3)]
 
 
+ENGLISH_NEWS = [
+    "Property prices in this city have doubled in ten years while wages stayed flat. Until the "
+    "government builds more housing, first-time buyers will keep losing out to investors.",
+    "The Fed raising interest rates again will hurt small businesses that borrowed during the "
+    "pandemic. My shares have lost 20% this year and my pension fund is down too.",
+    "I paid $3,500 for my daughter's tuition this semester. College costs are out of control "
+    "and the loan interest makes it worse.",
+    "Stocks fell 3% today after the jobs report. Anyone with a 401k should stay calm, markets "
+    "recover over the long term.",
+    "The senator voted against the tax bill, which would have saved a family of four about "
+    "$2,000 a year. Voters will remember that in November.",
+]
+
+
+@pytest.mark.parametrize("text", ENGLISH_NEWS)
+def test_english_news_comment_about_money_is_approved(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.spam < DEFAULT_APPROVE_THRESHOLD, (text, score.spam, score.spam_features)
+    assert score.language == "en", (text, score.language)
+
+
+REAL_STYLE_ADS = [
+    # Investment scheme, dating ad, SIM list: the misses of real promotional spam.
+    "ĐẦU TƯ SIÊU LỢI NHUẬN 💰 lãi 30%/tháng, rút vốn bất cứ lúc nào, tham gia ngay nhóm Telegram @dautu247",
+    "Cơ hội đầu tư chứng khoán quốc tế, cam kết lợi nhuận 5% mỗi ngày, inbox em để được hướng dẫn",
+    "Em gái xinh 2k3 nhận đi chơi qua đêm, ai có nhu cầu ib em qua zalo 0987 654 321 nha",
+    "Hẹn hò kín đáo, gái xinh sinh viên, telegram @emxinh99, không cọc trước",
+    "Sim số đẹp giá rẻ: 0912.888.999 - 5tr, 0988.666.888 - 8tr, 0903.123.456 - 3tr5. LH 0909 111 222",
+    "Bán sim tứ quý, ngũ quý, năm sinh giá gốc, giao sim tận nhà toàn quốc, gọi 0977.123.123",
+]
+
+
+@pytest.mark.parametrize("text", REAL_STYLE_ADS)
+def test_real_style_vietnamese_ads_are_held_or_spam(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.spam >= DEFAULT_APPROVE_THRESHOLD, (text, score.spam, score.spam_features)
+    assert score.language == "vi"
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [
