@@ -186,3 +186,21 @@ def test_no_raw_backticks_in_any_help() -> None:
     assert "`" not in parser.format_help()
     for path, sub in subcommands(parser):
         assert "`" not in sub.format_help(), path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_with_a_bad_model_folder_stops_with_one_line_per_worker(
+    workers: int, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_", "PROMETHEUS_"))}
+    env.update(REDIS_URL=redis_server.url, MODERATION_MODELS_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--port", str(free_port()), "--workers", str(workers)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    # One line per worker that tried (never a replacement that fails the same way).
+    assert 1 <= len(lines) <= workers, done.stderr
+    assert all(line.startswith("moderation: cannot load the model: ") for line in lines), done.stderr

@@ -27,6 +27,9 @@ log = logging.getLogger("moderation")
 
 # Replacements of dead workers allowed per this window (as many as there are workers).
 RESPAWN_WINDOW_SECONDS = 60.0
+# A worker that cannot start with this configuration (no usable model folder) exits with
+# sysexits' EX_CONFIG: a replacement would fail the same way, so the service stops instead.
+EXIT_CONFIG = 78
 
 
 def _install_uvloop() -> None:
@@ -50,6 +53,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def run_worker(settings: Settings, reuse_port: bool) -> None:
+    from service.scoring.artifacts import ModelError
     from service.web.app import create_app
 
     _install_uvloop()
@@ -59,17 +63,22 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
     app = create_app(settings)
     # run_app handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
     # finish within shutdown_timeout, runs cleanup contexts, and returns.
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=10.0,
-        handle_signals=True,
-        **server_options(settings),
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            reuse_port=reuse_port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=10.0,
+            handle_signals=True,
+            **server_options(settings),
+        )
+    except ModelError as exc:
+        # The operator's mistake (MODERATION_MODELS_DIR): one line, not a traceback per worker.
+        print(f"moderation: cannot load the model: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def _metrics_folder(workers: int) -> Path | None:
@@ -137,6 +146,12 @@ def _serve(settings: Settings, workers: int) -> int:
             proc.join()
             procs.remove(proc)
             if proc.exitcode in (0, -signal.SIGTERM, -signal.SIGINT) or stopping:
+                continue
+            if proc.exitcode == EXIT_CONFIG:
+                stopping, code = True, 1
+                for other in procs:
+                    if other.pid is not None and other.is_alive():
+                        os.kill(other.pid, signal.SIGTERM)
                 continue
             # A worker that died on its own (OOM killer, a crash) is replaced so the port keeps
             # its capacity; its leases and unacknowledged requests are safe in Redis. If all
