@@ -12,8 +12,8 @@ WAIT_SECONDS=20
 # still contains PATTERN (a PID file left behind by a crash may name an unrelated process now).
 stop_pid() {
   local file="$1" name="$2" pattern="$3" pid
-  [[ -f "$file" ]] || return 0
-  pid="$(cat "$file")"
+  # run.sh's own clean-up may stop the same process and remove the file meanwhile.
+  pid="$(cat "$file" 2>/dev/null)" || return 0
   if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
       && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern"; then
     echo "stopping $name (pid $pid)"
