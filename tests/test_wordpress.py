@@ -52,7 +52,7 @@ HELD_TEXTS = {
     "webhook": "Ai cần xem lại clip thì https://yt.example.vn/v1 https://fb.example.vn/v2 https://tt.example.vn/v3",
 }
 # How long a change may take to cross over (webhook poll + delivery + PHP); polled, not slept.
-SYNC_DEADLINE = 20.0
+SYNC_DEADLINE = 60.0
 SITE = "wp-test"
 
 
