@@ -441,7 +441,10 @@ async def test_sigterm_finishes_in_flight_requests_and_exits_0(
 ) -> None:
     site = add_site(durable_redis.url, "term")
     # Redis calls may wait long here: the test holds writes back to keep a request in flight.
-    service = start_service(durable_redis.url, workdir, MODERATION_REDIS_TIMEOUT_SECONDS="30")
+    # No background writers (retention sweep lock, webhook claims): a blocked client must be
+    # the submission, not a sweep that happened to start during the pause.
+    service = start_service(durable_redis.url, workdir, MODERATION_REDIS_TIMEOUT_SECONDS="30",
+                            MODERATION_RETENTION_SWEEP_SECONDS="0", MODERATION_WEBHOOK_POLL_SECONDS="0")
     services.append(service)
     redis = Redis.from_url(durable_redis.url, decode_responses=True)
     try:

@@ -53,7 +53,9 @@ async def test_a_submission_is_acknowledged_only_once_a_replica_has_it(
             await asyncio.sleep(0.05)  # polling the replica's sync
         api_key = await auth.create_site(redis, "repl", "repl", int(time.time() * 1000))
         await Store(redis, idempotency_ttl=600).ensure_group("repl")
-        api = await make_api(redis_url=master.url, redis_replica_acks=1, redis_replica_timeout_ms=200,
+        # 1 s for the replica's ack: 200 ms was once too short in a full run; it must stay under
+        # the service's 2 s Redis timeout, or a missing replica reads as Redis being down.
+        api = await make_api(redis_url=master.url, redis_replica_acks=1, redis_replica_timeout_ms=1000,
                              webhook_poll_seconds=0)
 
         resp = await api.request("POST", "/v1/comments", api_key, json=comment(), headers={"Idempotency-Key": "k1"})
