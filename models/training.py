@@ -313,6 +313,7 @@ def build_artifact(
     data_sources: list[dict[str, Any]], notes: dict[str, Any] | None = None,
     sample_weight: np.ndarray | None = None, c_grid: Sequence[float] | None = None,
     tune_threshold: bool = False, cv_folds: int = CV_FOLDS, x: sp.csr_matrix | None = None,
+    c: float | None = None,
 ) -> Path:
     """Fit a model of *task* on prepared rows (features *x* when already computed) and write it to *out*."""
     if x is None:
@@ -328,7 +329,7 @@ def build_artifact(
         thresholds["decision"] = float(result.extra_manifest.pop("decision_threshold"))
         classes = ["ham", "spam"]
     else:
-        result = train_toxicity_model(x, y, seed, cv_folds=cv_folds)
+        result = train_toxicity_model(x, y, seed, c=TOXICITY_C if c is None else c, cv_folds=cv_folds)
         classes = list(TOXICITY_LABELS)
     name_index, name_text = column_names(prepared, result.coef)
     # Explanations measure a signal against its training average, so an always-present
@@ -408,6 +409,9 @@ def _multiclass_metrics(y: np.ndarray, proba: np.ndarray, pred: np.ndarray, clas
             for k, c in enumerate(classes)
         },
         "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
+        # What a moderator sees: clean comments labelled toxic, toxic ones labelled anything toxic.
+        "clean_flagged": float(np.mean(pred[y == 0] != 0)) if np.any(y == 0) else None,
+        "toxic_caught": float(np.mean(pred[y != 0] != 0)) if np.any(y != 0) else None,
     }
 
 

@@ -146,7 +146,8 @@ def test_phone_spelled_out_in_words_is_a_phone_signal(scorer: Scorer, text: str)
 
 
 def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
-    texts = SPAM + HAM + HELD + ["", "💩" * 20, "đồ ngu như chó, câm mồm đi"]
+    # Vietnamese and English rows in one batch: each language's toxicity model explains its rows.
+    texts = SPAM + HAM + HELD + ["", "💩" * 20, "đồ ngu như chó, câm mồm đi", "You are a stupid idiot"]
     x = scorer.features([ScoreInput(t) for t in texts])
     scores = scorer.score([ScoreInput(t) for t in texts])
     for i, score in enumerate(scores):
@@ -155,8 +156,9 @@ def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
         from service.scoring.scorer import CANDIDATES, grounded
 
         prep = prepare(texts[i])
-        tox_class = scorer._tox.artifact.classes.index(score.toxicity.label)
-        assert score.toxicity_features == grounded(scorer._tox.explain(row, tox_class, CANDIDATES), prep)
+        tox = scorer._tox_en if score.language == "en" and scorer._tox_en else scorer._tox
+        tox_class = tox.artifact.classes.index(score.toxicity.label)
+        assert score.toxicity_features == grounded(tox.explain(row, tox_class, CANDIDATES), prep)
         expected = scorer._spam.explain(row, 0, CANDIDATES)
         if scorer._spam_pos < 0:
             expected = tuple((name, -weight) for name, weight in expected)
@@ -195,8 +197,9 @@ def test_version_names_both_models(scorer: Scorer) -> None:
 
 def _copy_models(tmp_path: Path) -> Path:
     target = tmp_path / "models"
-    for name in ("spam", "toxicity"):
-        shutil.copytree(MODELS / name, target / name)
+    for name in ("spam", "toxicity", "toxicity-en"):
+        if (MODELS / name).exists():
+            shutil.copytree(MODELS / name, target / name)
     return target
 
 
@@ -230,7 +233,7 @@ def test_missing_or_garbage_artifact(tmp_path: Path) -> None:
 
 
 def test_artifacts_are_small() -> None:
-    for name in ("spam", "toxicity"):
+    for name in ("spam", "toxicity", "toxicity-en"):
         assert (MODELS / name / WEIGHTS_NAME).stat().st_size <= 25 * 1024 * 1024
 
 
@@ -347,3 +350,46 @@ def test_real_style_vietnamese_ads_are_held_or_spam(scorer: Scorer, text: str) -
 )
 def test_language_signal(scorer: Scorer, text: str, language: str) -> None:
     assert score_one(scorer, text).language == language
+
+
+ENGLISH_INSULTS = [
+    "You are a pathetic idiot and everyone here knows it, shut up",
+    "What a stupid, ignorant moron. Go back under your rock, loser.",
+    "Only a brain-dead fool would write garbage like this article",
+]
+ENGLISH_CLEAN = [
+    "I disagree with the council's decision, but I appreciate the reporter laying out both sides.",
+    "The new bridge will cut my commute by twenty minutes. About time.",
+    "Does anyone know whether the library will stay open during the renovation?",
+    *ENGLISH_NEWS,
+]
+
+
+@pytest.mark.parametrize("text", ENGLISH_INSULTS)
+def test_english_insult_is_flagged_by_the_english_model(scorer: Scorer, text: str) -> None:
+    score = score_one(scorer, text)
+    assert score.language == "en"
+    assert score.toxicity.label != "CLEAN", (text, score.toxicity)
+    # The explanation names words of the comment, not the Vietnamese model's vocabulary.
+    words = {f.name for f in score.toxicity_features}
+    assert words & {"'idiot'", "'pathetic idiot'", "'stupid'", "'moron'", "'loser'", "'fool'", "'garbage'",
+                    "'shut up'", "'shut'", "'ignorant'", "'brain'", "'dead fool'", "'ignorant moron'"}, words
+
+
+@pytest.mark.parametrize("text", ENGLISH_CLEAN)
+def test_clean_english_comment_is_not_labelled_toxic(scorer: Scorer, text: str) -> None:
+    assert score_one(scorer, text).toxicity.label == "CLEAN", text
+
+
+def test_each_language_gets_its_own_toxicity_model(scorer: Scorer) -> None:
+    assert scorer._tox_en is not None and "+tox-en-" in scorer.version
+    batch = [ScoreInput("đồ ngu như chó, câm mồm đi"), ScoreInput(ENGLISH_INSULTS[0])]
+    vi, en = scorer.score(batch)
+    # Same rows scored one by one: routing inside a mixed batch changes nothing.
+    assert (vi.toxicity, en.toxicity) == (score_one(scorer, batch[0].content).toxicity,
+                                          score_one(scorer, batch[1].content).toxicity)
+    assert vi.toxicity.label != "CLEAN" and en.toxicity.label != "CLEAN"
+    # Without the English model, an English insult falls back to the Vietnamese one.
+    vietnamese_only = Scorer(scorer._spam.artifact, scorer._tox.artifact)
+    fallback = vietnamese_only.score([batch[1]])[0]
+    assert fallback.toxicity != en.toxicity

@@ -103,12 +103,14 @@ def save_artifact(
     # Replace atomically so a hot reload never sees a half-written file.
     tmp.replace(weights)
     digest = sha256_file(weights)
+    # A model for one language other than Vietnamese says so in its version: toxicity-en-….
+    name = manifest["task"] + (f"-{manifest['language']}" if manifest.get("language", "vi") != "vi" else "")
     full = {
         **manifest,
         "format": ARTIFACT_FORMAT,
         "libraries": library_versions(),
         "files": {WEIGHTS_NAME: digest},
-        "version": f"{manifest['task']}-{manifest['created'][:10]}-{digest[:8]}",
+        "version": f"{name}-{manifest['created'][:10]}-{digest[:8]}",
     }
     manifest_path = out_dir / MANIFEST_NAME
     tmp_manifest = out_dir / (MANIFEST_NAME + ".tmp")

@@ -1,8 +1,10 @@
 """Serving API: calibrated spam probability and toxicity class, with short explanations.
 
-``Scorer.load(models_dir)`` reads ``models_dir/spam`` and ``models_dir/toxicity`` (see
-service/artifacts.py for the integrity checks). A Scorer is immutable, so hot reload is: load a
-new one, then swap the reference; requests holding the old object finish on it.
+``Scorer.load(models_dir)`` reads ``models_dir/spam``, ``models_dir/toxicity`` and, when present,
+``models_dir/toxicity-en`` (see service/artifacts.py for the integrity checks): comments detected
+as English get their toxicity from ``toxicity-en``, all others from ``toxicity``. A Scorer is
+immutable, so hot reload is: load a new one, then swap the reference; requests holding the old
+object finish on it.
 
 Only the first ``features.MAX_SCORED_CHARS`` (4,000) characters of a comment are scored.
 """
@@ -41,6 +43,9 @@ DEFAULT_SPAM_THRESHOLD: Final = 0.9
 
 SPAM_DIR: Final = "spam"
 TOXICITY_DIR: Final = "toxicity"
+# The English toxicity model, used for comments detected as English (optional: a models
+# directory without it scores every comment's toxicity with TOXICITY_DIR's model).
+TOXICITY_EN_DIR: Final = "toxicity-en"
 TOXICITY_LABELS: Final = ("CLEAN", "OFFENSIVE", "HATE")
 MAX_EXPLAINED: Final = 5
 
@@ -78,7 +83,8 @@ class Score:
     spam_features: tuple[Feature, ...]
     toxicity: Toxicity
     toxicity_features: tuple[Feature, ...]
-    # "vi", "en" or "other" (service/scoring/language.py): reported, not used by the models.
+    # "vi", "en" or "other" (service/scoring/language.py): "en" picks the English toxicity
+    # model; the spam model is the same for every language.
     language: str = "other"
 
 
@@ -280,25 +286,39 @@ def multiclass_decision(artifact: Artifact, proba: np.ndarray) -> np.ndarray:
 class Scorer:
     """Both models plus the shared featurizer; cheap to construct again for hot reload."""
 
-    __slots__ = ("_featurizer", "_spam", "_spam_pos", "_tox", "version")
+    __slots__ = ("_featurizer", "_spam", "_spam_pos", "_tox", "_tox_en", "version")
 
-    def __init__(self, spam: Artifact, toxicity: Artifact) -> None:
+    def __init__(self, spam: Artifact, toxicity: Artifact, toxicity_en: Artifact | None = None) -> None:
         if spam.manifest.get("task") != "spam" or toxicity.manifest.get("task") != "toxicity":
             raise ModelError("expected a spam and a toxicity artifact")
         if sorted(toxicity.classes) != sorted(TOXICITY_LABELS):
             raise ModelError(f"toxicity classes {toxicity.classes} != {TOXICITY_LABELS}")
+        if toxicity_en is not None and (
+            toxicity_en.manifest.get("task") != "toxicity" or toxicity_en.classes != toxicity.classes
+        ):
+            raise ModelError(f"{TOXICITY_EN_DIR}: expected a toxicity artifact with classes {toxicity.classes}")
         self._spam = _Linear.from_artifact(spam)
         # Explanations are always reported "toward spam".
         self._spam_pos = _positive_sign(spam)
         self._tox = _Linear.from_artifact(toxicity)
+        self._tox_en = _Linear.from_artifact(toxicity_en) if toxicity_en is not None else None
         self._featurizer = Featurizer.create()
-        self.version = f"{spam.version}+{toxicity.version}".replace("toxicity-", "tox-")
+        version = f"{spam.version}+{toxicity.version}"
+        if toxicity_en is not None:
+            version += f"+{toxicity_en.version}"
+        self.version = version.replace("toxicity-", "tox-")
 
     @classmethod
     def load(cls, models_dir: Path) -> Scorer:
-        """Load and verify ``spam/`` and ``toxicity/`` under *models_dir*; raises ModelError."""
+        """Load and verify ``spam/``, ``toxicity/`` and (if present) ``toxicity-en/`` under
+        *models_dir*; raises ModelError."""
         models_dir = Path(models_dir)
-        return cls(load_artifact(models_dir / SPAM_DIR), load_artifact(models_dir / TOXICITY_DIR))
+        english = models_dir / TOXICITY_EN_DIR
+        return cls(
+            load_artifact(models_dir / SPAM_DIR),
+            load_artifact(models_dir / TOXICITY_DIR),
+            load_artifact(english) if english.exists() else None,
+        )
 
     def features(self, batch: Sequence[ScoreInput]) -> sp.csr_matrix:
         return self._prepared_features(batch)[0]
@@ -316,14 +336,13 @@ class Scorer:
             return []
         x, prepared = self._prepared_features(batch)
         spam = binary_probability(self._spam.artifact, x)
-        tox = multiclass_probability(self._tox.artifact, x)
-        tox_classes = self._tox.artifact.classes
-        decided = multiclass_decision(self._tox.artifact, tox)
         n = x.shape[0]
+        languages = [detect_language(p.normalized) for p in prepared]
+        tox, decided, tox_feats = self._toxicity(x, languages)
+        tox_classes = self._tox.artifact.classes
         # Explanations are always reported "toward spam".
         # Take more candidates than are shown: grounded() may pool some of them.
         spam_feats = self._spam.explain_batch(x, np.zeros(n, dtype=np.intp), self._spam_pos, limit=CANDIDATES)
-        tox_feats = self._tox.explain_batch(x, decided, limit=CANDIDATES)
         results: list[Score] = []
         for i in range(n):
             k = int(decided[i])
@@ -336,7 +355,34 @@ class Scorer:
                         probabilities={c: float(tox[i, j]) for j, c in enumerate(tox_classes)},
                     ),
                     toxicity_features=grounded(tox_feats[i], prepared[i]),
-                    language=detect_language(prepared[i].normalized),
+                    language=languages[i],
                 )
             )
         return results
+
+    def _toxicity(
+        self, x: sp.csr_matrix, languages: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, list[list[Candidate]]]:
+        """Probabilities, decided class and explanation candidates of each row, English rows
+        by the English model (when loaded), the others by the Vietnamese one."""
+        english = [i for i, lang in enumerate(languages) if lang == "en"] if self._tox_en else []
+        if not english or len(english) == x.shape[0]:
+            model = self._tox_en if english and self._tox_en else self._tox
+            return self._toxicity_of(model, x)
+        assert self._tox_en is not None
+        others = [i for i, lang in enumerate(languages) if lang != "en"]
+        proba = np.empty((x.shape[0], len(TOXICITY_LABELS)))
+        decided = np.empty(x.shape[0], dtype=np.intp)
+        feats: list[list[Candidate]] = [[] for _ in languages]
+        for model, rows in ((self._tox, others), (self._tox_en, english)):
+            p, d, f = self._toxicity_of(model, x[rows])
+            proba[rows], decided[rows] = p, d
+            for j, i in enumerate(rows):
+                feats[i] = f[j]
+        return proba, decided, feats
+
+    @staticmethod
+    def _toxicity_of(model: _Linear, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, list[list[Candidate]]]:
+        proba = multiclass_probability(model.artifact, x)
+        decided = multiclass_decision(model.artifact, proba)
+        return proba, decided, model.explain_batch(x, decided, limit=CANDIDATES)
