@@ -92,15 +92,18 @@ wrk-bin:
 # Throughput, latency and queue depth beside a bare-aiohttp reference (bench/run.py).
 # BENCH_SECONDS=10 BENCH_DEPTH=100000 make bench for a quick run; results in bench/results/.
 bench: $(STAMP) redis-server-bin wrk-bin
+	@# Scoring cost of the models alone, batched (bench/models_bench.py).
+	$(PY) -m bench.models_bench
 	$(PY) -m bench.wordlists
 	$(PY) -m bench.replica_wait
 	$(PY) -m bench.run
 	@# Redis memory under a steady stream with a short retention (bench/retention.py).
 	$(PY) -m bench.retention
 
-# Rebuild models/spam, models/toxicity and models/metrics.json from ../shared/data (seeded,
-# reproducible; spam, toxicity, TF-IDF baselines, ablation, LOVO and the CLI check: well over
-# 30 min on 2 loaded cores, parts runnable alone with --parts). See models/README.md.
+# Rebuild models/spam, models/toxicity, models/toxicity-en and models/metrics.json from
+# ../shared/data (seeded, reproducible; spam, both toxicity models, TF-IDF baselines,
+# ablation, LOVO and the CLI check: about an hour on 2 cores, parts runnable alone with
+# --parts, e.g. `.venv/bin/python models/build.py --parts toxicity-en,baselines`). See models/README.md.
 models: $(STAMP)
 	nice -n 10 $(PY) models/build.py --data-root ../shared/data
 

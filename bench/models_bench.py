@@ -3,7 +3,8 @@
     .venv/bin/python bench/models_bench.py [--models models] [--data-root ../shared/data]
 
 Prints figures; not a timed test (machine load makes hard limits flaky). Comments are a mix of
-ViHSD dev, ViSpamReviews dev and YouTube rows, i.e. real length distributions.
+ViHSD dev, ViSpamReviews dev, YouTube rows and 1,500 English news/forum comments (Impermium),
+i.e. real length distributions, with English rows going through the English toxicity model.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ from service.scoring.scorer import ScoreInput, Scorer  # noqa: E402
 
 def load_comments(root: Path) -> list[str]:
     sources = [
-        (root / "vihsd" / "dev.csv", "free_text"),
-        (root / "vispamreviews" / "dev.csv", "Comment"),
-        (root / "youtube-spam" / "Youtube01-Psy.csv", "CONTENT"),
+        (root / "vihsd" / "dev.csv", "free_text", None),
+        (root / "vispamreviews" / "dev.csv", "Comment", None),
+        (root / "youtube-spam" / "Youtube01-Psy.csv", "CONTENT", None),
+        (root / "english-comments" / "impermium_insults.csv", "Comment", 1500),
     ]
     texts: list[str] = []
-    for path, column in sources:
+    for path, column, limit in sources:
         with path.open(newline="", encoding="utf-8") as fh:
-            texts += [row[column] for row in csv.DictReader(fh)]
+            texts += [row[column] for row in csv.DictReader(fh)][:limit]
     random.Random(0).shuffle(texts)
     return texts
 

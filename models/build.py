@@ -64,6 +64,8 @@ from service.scoring.scorer import (  # noqa: E402
     DEFAULT_SPAM_THRESHOLD,
     TOXICITY_LABELS,
     binary_probability,
+    multiclass_decision,
+    multiclass_probability,
 )
 
 YOUTUBE_FILES = (
@@ -192,6 +194,12 @@ TOXICITY_MODELS: Final = {"toxicity": "toxicity_vihsd_dev", "toxicity-en": "toxi
 # The English model's L2 strength. English comments are long (Civil Comments ~300 chars), and
 # at C = 8 one fit took over 10 min on one core; C = 2 converges in ~6 min.
 TOXICITY_EN_C: Final = 2.0
+# The class mix the English model's decision biases are tuned for: ViHSD train's (19,886 /
+# 1,606 / 2,556), the one real news-site-like mix in the data. english-comments is about half
+# toxic by construction; biases tuned on its own mix labelled 17 % of the held-out Impermium
+# non-insults and 26 % of the held-out Fox News non-hate comments toxic (3.5 % / 3.7 % for the
+# Vietnamese model, which flags almost no English at all).
+TOXICITY_EN_BIAS_MIX: Final = (0.827, 0.067, 0.106)
 
 
 def toxicity_training_data(root: Path, model: str) -> Dataset:
@@ -227,7 +235,7 @@ def train_toxicity(root: Path, out: Path, model: str, seed: int) -> tuple[Path, 
     prepared = prepare_all(data.texts, data.authors, f"{model} featurize")
     path = build_artifact("toxicity", out / model, prepared, toxicity_targets(data.labels), seed, data.sources,
                           cv_folds=toxicity_folds(model), notes={"language": "en" if model == "toxicity-en" else "vi"},
-                          c=toxicity_c(model))  # fmt: skip
+                          c=toxicity_c(model), bias_class_mix=toxicity_mix(model))  # fmt: skip
     return path, data
 
 
@@ -323,8 +331,33 @@ def spam_baseline(spam: SpamData, sets: dict[str, Dataset], seed: int) -> dict[s
     return _baseline_binary(result, tfidf, sets)
 
 
+def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
+    """Clean comments labelled toxic and toxic ones caught, per collection of the held-out part.
+
+    The Civil Comments rows were picked from posts already rated toxic, so their CLEAN rows
+    are borderline; Impermium's non-insults and Fox News's non-hate comments are nearer to
+    ordinary reader comments.
+    """
+    artifact = load_artifact(model)
+    rows = [r for r in sources.english_comments(root) if r.heldout]
+    x = featurize(prepare_all([r.text for r in rows], [""] * len(rows), "english by collection"))
+    pred = multiclass_decision(artifact, multiclass_probability(artifact, x))
+    y = toxicity_targets([r.label for r in rows])
+    collection = np.asarray([r.group.split(":")[0] for r in rows])
+    out: dict[str, Any] = {}
+    for name in ("civil", "impermium", "fox"):
+        clean, toxic = (collection == name) & (y == 0), (collection == name) & (y != 0)
+        out[name] = {"clean_rows": int(clean.sum()), "clean_flagged": float(np.mean(pred[clean] != 0)),
+                     "toxic_rows": int(toxic.sum()), "toxic_caught": float(np.mean(pred[toxic] != 0))}  # fmt: skip
+    return out
+
+
 def toxicity_c(model: str) -> float:
     return TOXICITY_EN_C if model == "toxicity-en" else TOXICITY_C
+
+
+def toxicity_mix(model: str) -> tuple[float, ...] | None:
+    return TOXICITY_EN_BIAS_MIX if model == "toxicity-en" else None
 
 
 def toxicity_folds(model: str) -> int:
@@ -333,10 +366,12 @@ def toxicity_folds(model: str) -> int:
     return BUILD_CV_FOLDS if model == "toxicity-en" else CV_FOLDS
 
 
-def toxicity_baseline(data: Dataset, sets: dict[str, Dataset], seed: int, c: float, folds: int) -> dict[str, Any]:
+def toxicity_baseline(
+    data: Dataset, sets: dict[str, Dataset], seed: int, c: float, folds: int, mix: tuple[float, ...] | None
+) -> dict[str, Any]:
     tfidf = baselines.Tfidf.fit(data.texts)
     result = train_toxicity_model(tfidf.transform(data.texts), toxicity_targets(data.labels), seed, c=c,
-                                  cv_folds=folds)  # fmt: skip
+                                  cv_folds=folds, bias_class_mix=mix)  # fmt: skip
     bias = np.asarray(result.extra_manifest["decision_bias"])
     out: dict[str, Any] = {}
     for name, ds in sets.items():
@@ -434,8 +469,11 @@ def evaluate_all(root: Path, out: Path, seed: int, parts: set[str],
             continue
         sets = {key: toxicity_eval_set(root, model)}
         results[key] = evaluate_artifact(out / model, sets[key], "1", None)["metrics"]
+        if model == "toxicity-en":
+            results[key]["by_collection"] = english_toxicity_by_collection(root, out / model)
         if "baselines" in parts and model in trained:
-            baseline = toxicity_baseline(trained[model], sets, seed, toxicity_c(model), toxicity_folds(model))
+            baseline = toxicity_baseline(trained[model], sets, seed, toxicity_c(model), toxicity_folds(model),
+                                         toxicity_mix(model))  # fmt: skip
             results[key]["baseline"] = baseline[key]
     if "vispam" in parts:
         results["vispam_train_only_cli"] = vispam_cli(root, tmp, seed)
@@ -476,9 +514,12 @@ def main(argv: list[str] | None = None) -> int:
                 trained[model] = toxicity_training_data(args.data_root, model)
     results = evaluate_all(args.data_root, args.out, args.seed, parts, trained)
     path = args.out / "metrics.json"
-    # Parts run separately (they are CPU-heavy) merge into one file.
+    # Parts run separately (they are CPU-heavy) merge into one file, one level deep: a set's
+    # figures re-measured without --parts baselines keep the baseline measured before.
     merged = json.loads(path.read_text("utf-8")) if path.exists() else {}
-    merged.update(results)
+    for key, value in results.items():
+        old = merged.get(key)
+        merged[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
     path.write_text(json.dumps(merged, indent=2) + "\n", "utf-8")
     print(json.dumps(results, indent=2))
     return 0

@@ -267,8 +267,9 @@ def train_spam_model(
     )
 
 
-def _tune_bias(proba: np.ndarray, y: np.ndarray) -> list[float]:
-    """Coordinate search of per-class log-prob offsets maximizing out-of-fold macro-F1."""
+def _tune_bias(proba: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> list[float]:
+    """Coordinate search of per-class log-prob offsets maximizing out-of-fold macro-F1
+    (rows weighted by *sample_weight*, e.g. to a class mix other than the training data's)."""
     from sklearn.metrics import f1_score
 
     logp = np.log(np.maximum(proba, 1e-12))
@@ -279,7 +280,7 @@ def _tune_bias(proba: np.ndarray, y: np.ndarray) -> list[float]:
             best, best_f1 = bias[k], -1.0
             for g in grid:
                 bias[k] = g
-                f1 = f1_score(y, np.argmax(logp + bias, axis=1), average="macro")
+                f1 = f1_score(y, np.argmax(logp + bias, axis=1), average="macro", sample_weight=sample_weight)
                 if f1 > best_f1:
                     best, best_f1 = g, f1
             bias[k] = best
@@ -287,8 +288,15 @@ def _tune_bias(proba: np.ndarray, y: np.ndarray) -> list[float]:
 
 
 def train_toxicity_model(
-    x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = TOXICITY_C, cv_folds: int = CV_FOLDS
+    x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = TOXICITY_C, cv_folds: int = CV_FOLDS,
+    bias_class_mix: Sequence[float] | None = None,
 ) -> TrainResult:
+    """Fit the multinomial model and tune its per-class decision biases out of fold.
+
+    With *bias_class_mix* (a share per class), the biases maximise macro-F1 as if the classes
+    came in that mix rather than the training data's: a toxic-heavy training set would
+    otherwise tune the biases toward labelling comments toxic.
+    """
     n_classes = len(TOXICITY_LABELS)
     oof = np.zeros((len(y), n_classes), dtype=np.float64)
     folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
@@ -298,14 +306,21 @@ def train_toxicity_model(
         fold_model = _fit_lr(x[train_idx], y[train_idx], c, seed, None)
         proba = fold_model.predict_proba(x[test_idx])
         oof[np.ix_(test_idx, fold_model.classes_)] = proba
-    bias = _tune_bias(oof, y)
+    mix_weights = None
+    if bias_class_mix is not None:
+        share = np.bincount(y, minlength=n_classes) / len(y)
+        mix_weights = (np.asarray(bias_class_mix, dtype=np.float64) / np.maximum(share, 1e-12))[y]
+    bias = _tune_bias(oof, y, mix_weights)
     model = _fit_lr(x, y, c, seed, None)
     coef = np.zeros((n_classes, x.shape[1]))
     intercept = np.zeros(n_classes)
     # Place each row by classes_, never by position.
     coef[model.classes_] = model.coef_
     intercept[model.classes_] = model.intercept_
-    return TrainResult(coef, intercept, {"decision_bias": bias})
+    extra: dict[str, Any] = {"decision_bias": bias}
+    if bias_class_mix is not None:
+        extra["decision_bias_class_mix"] = [float(v) for v in bias_class_mix]
+    return TrainResult(coef, intercept, extra)
 
 
 def build_artifact(
@@ -313,7 +328,7 @@ def build_artifact(
     data_sources: list[dict[str, Any]], notes: dict[str, Any] | None = None,
     sample_weight: np.ndarray | None = None, c_grid: Sequence[float] | None = None,
     tune_threshold: bool = False, cv_folds: int = CV_FOLDS, x: sp.csr_matrix | None = None,
-    c: float | None = None,
+    c: float | None = None, bias_class_mix: Sequence[float] | None = None,
 ) -> Path:
     """Fit a model of *task* on prepared rows (features *x* when already computed) and write it to *out*."""
     if x is None:
@@ -329,7 +344,8 @@ def build_artifact(
         thresholds["decision"] = float(result.extra_manifest.pop("decision_threshold"))
         classes = ["ham", "spam"]
     else:
-        result = train_toxicity_model(x, y, seed, c=TOXICITY_C if c is None else c, cv_folds=cv_folds)
+        result = train_toxicity_model(x, y, seed, c=TOXICITY_C if c is None else c, cv_folds=cv_folds,
+                                      bias_class_mix=bias_class_mix)  # fmt: skip
         classes = list(TOXICITY_LABELS)
     name_index, name_text = column_names(prepared, result.coef)
     # Explanations measure a signal against its training average, so an always-present

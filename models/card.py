@@ -1,0 +1,109 @@
+"""Print the model card's figure tables (markdown) from models/metrics.json.
+
+    .venv/bin/python models/card.py [--metrics models/metrics.json]
+
+The tables in models/README.md were pasted from this output, so every figure there can be
+traced to a key of metrics.json (written by models/build.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPAM_SETS = (
+    ("vihsd_dev_spam", "ViHSD dev: ordinary Vietnamese comments flagged", "fpr"),
+    ("english_heldout_spam", "english-comments held-out: ordinary English comments flagged", "fpr"),
+    ("vi_sms_heldout", "pham2017 held-out: real Vietnamese spam caught", "recall"),
+    ("vi_sms_heldout", "pham2017 held-out: Vietnamese ham SMS flagged", "fpr"),
+    ("en_sms_heldout", "SMS Spam Collection held-out: real English spam caught", "recall"),
+    ("en_sms_heldout", "SMS Spam Collection held-out: English ham SMS flagged", "fpr"),
+    ("handwritten", "hand-written set: spam caught", "recall"),
+    ("handwritten", "hand-written set: ham flagged", "fpr"),
+    ("synthetic_heldout", "synthetic held-out (other seed): spam caught", "recall"),
+    ("vispam_dev_spam_label3", "ViSpamReviews dev, SpamLabel 3 caught (by design low)", "recall"),
+)
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %" if value >= 0.1 else f"{100 * value:.2f} %"
+
+
+def pair(metrics: dict[str, Any], key: str) -> str:
+    return f"{pct(metrics['at_approve'][key])} / {pct(metrics['at_spam'][key])}"
+
+
+def spam_table(m: dict[str, Any]) -> list[str]:
+    out = ["| figure, P ≥ 0.3 / P ≥ 0.9 [metrics key] | shipped | TF-IDF + LR baseline |", "|---|---|---|"]
+    for key, label, what in SPAM_SETS:
+        if key not in m:
+            continue
+        base = m[key].get("baseline")
+        out.append(f"| {label} [`{key}`] | {pair(m[key], what)} | {pair(base, what) if base else '—'} |")
+    return out
+
+
+def ablation_table(m: dict[str, Any]) -> list[str]:
+    columns = (
+        ("vihsd_dev_spam", "fpr@0.3", "ViHSD dev flagged @0.3"),
+        ("english_heldout_spam", "fpr@0.3", "English comments flagged @0.3"),
+        ("vi_sms_heldout", "recall@0.3", "pham2017 spam caught @0.3"),
+        ("vi_sms_heldout", "recall@0.9", "pham2017 spam caught @0.9"),
+        ("en_sms_heldout", "recall@0.3", "English SMS spam caught @0.3"),
+        ("handwritten", "recall@0.3", "hand-written spam @0.3"),
+        ("handwritten", "fpr@0.3", "hand-written ham @0.3"),
+    )
+    out = ["| left out | " + " | ".join(c[2] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for source, sets in m.get("spam_ablation", {}).items():
+        name = "nothing (shipped)" if source == "none" else source
+        out.append(f"| {name} | " + " | ".join(pct(sets[k].get(f)) for k, f, _ in columns) + " |")
+    return out
+
+
+def toxicity_table(m: dict[str, Any]) -> list[str]:
+    out = ["| figure [metrics key] | shipped | TF-IDF + LR baseline |", "|---|---|---|"]
+    for key, label in (("toxicity_vihsd_dev", "ViHSD dev (Vietnamese model)"),
+                       ("toxicity_english_heldout", "english-comments held-out (English model)")):  # fmt: skip
+        if key not in m:
+            continue
+        for field, name in (("macro_f1", "macro-F1"), ("clean_flagged", "clean comments labelled toxic"),
+                            ("toxic_caught", "toxic comments labelled toxic")):  # fmt: skip
+            ours, base = m[key].get(field), (m[key].get("baseline") or {}).get(field)
+            fmt = (lambda v: "—" if v is None else f"{v:.3f}") if field == "macro_f1" else pct
+            out.append(f"| {label}: {name} [`{key}`] | {fmt(ours)} | {fmt(base)} |")
+        per = " / ".join(f"{c} {v['f1']:.2f}" for c, v in m[key]["per_class"].items())
+        base_per = m[key].get("baseline", {}).get("per_class", {})
+        per_b = " / ".join(f"{c} {v['f1']:.2f}" for c, v in base_per.items()) or "—"
+        out.append(f"| {label}: F1 per class | {per} | {per_b} |")
+        for name, c in m[key].get("by_collection", {}).items():
+            out.append(f"| {label}, {name} only: clean labelled toxic / toxic caught "
+                       f"({c['clean_rows']:,} / {c['toxic_rows']:,} rows) | "
+                       f"{pct(c['clean_flagged'])} / {pct(c['toxic_caught'])} | — |")  # fmt: skip
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--metrics", type=Path, default=ROOT / "models" / "metrics.json")
+    m = json.loads(parser.parse_args().metrics.read_text("utf-8"))
+    for title, lines in (("Spam", spam_table(m)), ("Spam ablation", ablation_table(m)),
+                         ("Toxicity", toxicity_table(m))):  # fmt: skip
+        print(f"### {title}\n")
+        print("\n".join(lines) + "\n")
+    if "youtube_lovo" in m:
+        videos = m["youtube_lovo"].items()
+        per = ", ".join(f"{k.split('-')[1].removesuffix('.csv')} {v['macro_f1']:.3f}" for k, v in videos)
+        print(f"YouTube leave-one-video-out macro-F1 at 0.5: mean {m['youtube_lovo_mean_macro_f1']:.3f} ({per})\n")
+    if "vispam_train_only_cli" in m:
+        v = m["vispam_train_only_cli"]
+        print(f"`moderation train` on ViSpamReviews train, dev macro-F1: {v['macro_f1']:.3f} "
+              f"(TF-IDF baseline {v['baseline']['macro_f1']:.3f})")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
