@@ -1,4 +1,5 @@
-"""Which language a comment is written in: "vi", "en" or "other" (reported, not scored).
+"""Which language a comment is written in: "vi", "en" or "other" (reported in the reply;
+"en" sends the comment's toxicity to the English model, see service/scoring/scorer.py).
 
 Two cheap cues, counted over the words of the normalised text:
 
@@ -9,7 +10,7 @@ Two cheap cues, counted over the words of the normalised text:
 
 The side with more hits wins; a comment with no hit at all (emoji, numbers, another script,
 a single name) is "other". Good enough to tell a moderator (and the reply) which language
-the models were looking at; a site that needs more can run its own detector.
+the models were looking at, and to pick the toxicity model.
 """
 
 from __future__ import annotations
