@@ -91,7 +91,11 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     model_version: str
     # "vi", "en" or "other"; empty only in documents stored before it was reported.
     language: Annotated[
-        str, msgspec.Meta(description="Language the comment is written in: vi, en or other.")
+        str,
+        msgspec.Meta(
+            description="Language the comment is written in: vi, en or other; "
+            "en comments get their toxicity from the English model."
+        ),
     ] = ""
     # Shadow mode only: the status the rules decided (the reply's status is pending).
     shadow_status: Annotated[
