@@ -323,12 +323,30 @@ def _baseline_binary(result: TrainResult, tfidf: baselines.Tfidf, sets: dict[str
     return out
 
 
-def spam_baseline(spam: SpamData, sets: dict[str, Dataset], seed: int) -> dict[str, Any]:
-    """TF-IDF + LR on the spam model's own training rows, measured on the same sets."""
+def spam_baseline(spam: SpamData, sets: dict[str, Dataset], seed: int) -> tuple[dict[str, Any], dict[str, float]]:
+    """TF-IDF + LR on the spam model's own training rows, measured on the same sets; also
+    returns the twin's calibration (for its leave-one-video-out)."""
     tfidf = baselines.Tfidf.fit(spam.data.texts)
     result = train_spam_model(tfidf.transform(spam.data.texts), np.asarray(spam.labels), seed,
                               np.asarray(spam.weights), c_grid=(SPAM_BUILD_C,), cv_folds=BUILD_CV_FOLDS)  # fmt: skip
-    return _baseline_binary(result, tfidf, sets)
+    return _baseline_binary(result, tfidf, sets), result.extra_manifest["calibration"]
+
+
+def lovo_baseline(spam: SpamData, cal: dict[str, float], seed: int) -> dict[str, Any]:
+    """:func:`lovo` for the TF-IDF twin: vocabulary and fit without the video, the twin's calibration."""
+    y = np.asarray(spam.labels)
+    weights = np.asarray(spam.weights)
+    origin = np.asarray(spam.origin)
+    texts = np.asarray(spam.data.texts, dtype=object)
+    per_video: dict[str, Any] = {}
+    for video in YOUTUBE_FILES:
+        held = origin == f"youtube:{video}"
+        tfidf = baselines.Tfidf.fit(list(texts[~held]))
+        lr = _fit_lr(tfidf.transform(list(texts[~held])), y[~held], SPAM_BUILD_C, seed,
+                     _balanced_weights(y[~held], weights[~held]))  # fmt: skip
+        p = _probabilities(lr.coef_[0], float(lr.intercept_[0]), cal, tfidf.transform(list(texts[held])))
+        per_video[video] = _binary_metrics(y[held], p, {})
+    return per_video
 
 
 def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
@@ -457,13 +475,21 @@ def evaluate_all(root: Path, out: Path, seed: int, parts: set[str],
             sets_x = {k: (_features(v, k), spam_targets(v.labels, "1")) for k, v in sets.items()}
             if "ablation" in parts:
                 results["spam_ablation"] = ablation(spam_data, x, spam, sets_x, seed)
+            baseline_cal: dict[str, float] | None = None
             if "baselines" in parts:
-                for name, metrics in spam_baseline(spam_data, sets, seed).items():
+                baseline_sets, baseline_cal = spam_baseline(spam_data, sets, seed)
+                for name, metrics in baseline_sets.items():
                     results[name]["baseline"] = metrics
             if "lovo" in parts:
                 per_video = lovo(spam_data, x, spam, seed)
                 results["youtube_lovo"] = per_video
                 results["youtube_lovo_mean_macro_f1"] = float(np.mean([m["macro_f1"] for m in per_video.values()]))
+                if baseline_cal is not None:
+                    per_video = lovo_baseline(spam_data, baseline_cal, seed)
+                    results["youtube_lovo_baseline"] = per_video
+                    results["youtube_lovo_baseline_mean_macro_f1"] = float(
+                        np.mean([m["macro_f1"] for m in per_video.values()])
+                    )
     for model, key in TOXICITY_MODELS.items():
         if model not in parts:
             continue

@@ -98,6 +98,10 @@ def main() -> int:
         videos = m["youtube_lovo"].items()
         per = ", ".join(f"{k.split('-')[1].removesuffix('.csv')} {v['macro_f1']:.3f}" for k, v in videos)
         print(f"YouTube leave-one-video-out macro-F1 at 0.5: mean {m['youtube_lovo_mean_macro_f1']:.3f} ({per})\n")
+    if "youtube_lovo_baseline" in m:
+        videos = m["youtube_lovo_baseline"].items()
+        per = ", ".join(f"{k.split('-')[1].removesuffix('.csv')} {v['macro_f1']:.3f}" for k, v in videos)
+        print(f"TF-IDF baseline, same protocol: mean {m['youtube_lovo_baseline_mean_macro_f1']:.3f} ({per})\n")
     if "vispam_train_only_cli" in m:
         v = m["vispam_train_only_cli"]
         print(f"`moderation train` on ViSpamReviews train, dev macro-F1: {v['macro_f1']:.3f} "
