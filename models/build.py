@@ -22,6 +22,7 @@ import csv
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -188,18 +189,31 @@ def train_spam(root: Path, out: Path, seed: int) -> tuple[Path, SpamData, sp.csr
     return path, spam, x
 
 
+@dataclass(frozen=True, slots=True)
+class ToxicityRecipe:
+    """How one toxicity model is trained and measured (also used for its TF-IDF baseline)."""
+
+    language: str  # the manifest's "language"; "vi" also serves comments in neither language
+    dev_key: str  # its figure in metrics.json
+    c: float
+    cv_folds: int
+    # The class mix the decision biases are tuned for (None: the training data's own).
+    bias_class_mix: tuple[float, ...] | None = None
+
+
 # Toxicity is one model per language, picked by the detected language at serving time
-# (service/scoring/scorer.py): folder, dev-set key.
-TOXICITY_MODELS: Final = {"toxicity": "toxicity_vihsd_dev", "toxicity-en": "toxicity_english_heldout"}
-# The English model's L2 strength. English comments are long (Civil Comments ~300 chars), and
-# at C = 8 one fit took over 10 min on one core; C = 2 converges in ~6 min.
-TOXICITY_EN_C: Final = 2.0
-# The class mix the English model's decision biases are tuned for: ViHSD train's (19,886 /
-# 1,606 / 2,556), the one real news-site-like mix in the data. english-comments is about half
-# toxic by construction; biases tuned on its own mix labelled 17 % of the held-out Impermium
-# non-insults and 26 % of the held-out Fox News non-hate comments toxic (3.5 % / 3.7 % for the
-# Vietnamese model, which flags almost no English at all).
-TOXICITY_EN_BIAS_MIX: Final = (0.827, 0.067, 0.106)
+# (service/scoring/scorer.py), keyed by folder.
+TOXICITY_MODELS: Final = {
+    # Biases on 5 folds as before (24k short rows, ~1 min a fit).
+    "toxicity": ToxicityRecipe("vi", "toxicity_vihsd_dev", TOXICITY_C, CV_FOLDS),
+    # English comments are long (Civil Comments ~300 chars): at C = 8 one fit took over 10 min
+    # on one core, C = 2 converges in ~6 min; biases on 3 folds. The bias mix is ViHSD train's
+    # (19,886 / 1,606 / 2,556), the one real news-site-like mix in the data. english-comments
+    # is about half toxic by construction; biases tuned on its own mix labelled 17 % of the
+    # held-out Impermium non-insults and 26 % of the held-out Fox News non-hate comments toxic
+    # (3.5 % / 3.7 % for the Vietnamese model, which flags almost no English at all).
+    "toxicity-en": ToxicityRecipe("en", "toxicity_english_heldout", 2.0, BUILD_CV_FOLDS, (0.827, 0.067, 0.106)),
+}
 
 
 def toxicity_training_data(root: Path, model: str) -> Dataset:
@@ -233,9 +247,10 @@ def toxicity_training_data(root: Path, model: str) -> Dataset:
 def train_toxicity(root: Path, out: Path, model: str, seed: int) -> tuple[Path, Dataset]:
     data = toxicity_training_data(root, model)
     prepared = prepare_all(data.texts, data.authors, f"{model} featurize")
+    recipe = TOXICITY_MODELS[model]
     path = build_artifact("toxicity", out / model, prepared, toxicity_targets(data.labels), seed, data.sources,
-                          cv_folds=toxicity_folds(model), notes={"language": "en" if model == "toxicity-en" else "vi"},
-                          c=toxicity_c(model), bias_class_mix=toxicity_mix(model))  # fmt: skip
+                          cv_folds=recipe.cv_folds, notes={"language": recipe.language}, c=recipe.c,
+                          bias_class_mix=recipe.bias_class_mix)  # fmt: skip
     return path, data
 
 
@@ -334,19 +349,16 @@ def spam_baseline(spam: SpamData, sets: dict[str, Dataset], seed: int) -> tuple[
 
 def lovo_baseline(spam: SpamData, cal: dict[str, float], seed: int) -> dict[str, Any]:
     """:func:`lovo` for the TF-IDF twin: vocabulary and fit without the video, the twin's calibration."""
-    y = np.asarray(spam.labels)
-    weights = np.asarray(spam.weights)
-    origin = np.asarray(spam.origin)
+    y, weights = np.asarray(spam.labels), np.asarray(spam.weights)
     texts = np.asarray(spam.data.texts, dtype=object)
-    per_video: dict[str, Any] = {}
-    for video in YOUTUBE_FILES:
-        held = origin == f"youtube:{video}"
+
+    def score(held: np.ndarray) -> np.ndarray:
         tfidf = baselines.Tfidf.fit(list(texts[~held]))
         lr = _fit_lr(tfidf.transform(list(texts[~held])), y[~held], SPAM_BUILD_C, seed,
                      _balanced_weights(y[~held], weights[~held]))  # fmt: skip
-        p = _probabilities(lr.coef_[0], float(lr.intercept_[0]), cal, tfidf.transform(list(texts[held])))
-        per_video[video] = _binary_metrics(y[held], p, {})
-    return per_video
+        return _probabilities(lr.coef_[0], float(lr.intercept_[0]), cal, tfidf.transform(list(texts[held])))
+
+    return _per_video(spam, score)
 
 
 def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
@@ -370,26 +382,10 @@ def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
     return out
 
 
-def toxicity_c(model: str) -> float:
-    return TOXICITY_EN_C if model == "toxicity-en" else TOXICITY_C
-
-
-def toxicity_mix(model: str) -> tuple[float, ...] | None:
-    return TOXICITY_EN_BIAS_MIX if model == "toxicity-en" else None
-
-
-def toxicity_folds(model: str) -> int:
-    # The Vietnamese model's biases are tuned on 5 folds as before (24k short rows, ~1 min a
-    # fit); the English model's on 3 (long rows, ~6 min a fit).
-    return BUILD_CV_FOLDS if model == "toxicity-en" else CV_FOLDS
-
-
-def toxicity_baseline(
-    data: Dataset, sets: dict[str, Dataset], seed: int, c: float, folds: int, mix: tuple[float, ...] | None
-) -> dict[str, Any]:
+def toxicity_baseline(data: Dataset, sets: dict[str, Dataset], seed: int, recipe: ToxicityRecipe) -> dict[str, Any]:
     tfidf = baselines.Tfidf.fit(data.texts)
-    result = train_toxicity_model(tfidf.transform(data.texts), toxicity_targets(data.labels), seed, c=c,
-                                  cv_folds=folds, bias_class_mix=mix)  # fmt: skip
+    result = train_toxicity_model(tfidf.transform(data.texts), toxicity_targets(data.labels), seed, c=recipe.c,
+                                  cv_folds=recipe.cv_folds, bias_class_mix=recipe.bias_class_mix)  # fmt: skip
     bias = np.asarray(result.extra_manifest["decision_bias"])
     out: dict[str, Any] = {}
     for name, ds in sets.items():
@@ -440,19 +436,27 @@ def ablation(spam: SpamData, x: sp.csr_matrix, model: Path, sets_x: dict[str, tu
     return out
 
 
+def _per_video(spam: SpamData, score: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+    """Figures at 0.5 for each YouTube video, scored by ``score(held)`` (a mask of its rows)
+    from a model fitted without them."""
+    y, origin = np.asarray(spam.labels), np.asarray(spam.origin)
+    out: dict[str, Any] = {}
+    for video in YOUTUBE_FILES:
+        held = origin == f"youtube:{video}"
+        out[video] = _binary_metrics(y[held], score(held), {})
+    return out
+
+
 def lovo(spam: SpamData, x: sp.csr_matrix, model: Path, seed: int) -> dict[str, Any]:
     """YouTube leave-one-video-out: one fit without the video, the shipped calibration, 0.5."""
     cal = load_artifact(model).manifest["calibration"]
-    y = np.asarray(spam.labels)
-    weights = np.asarray(spam.weights)
-    origin = np.asarray(spam.origin)
-    per_video: dict[str, Any] = {}
-    for video in YOUTUBE_FILES:
-        held = origin == f"youtube:{video}"
+    y, weights = np.asarray(spam.labels), np.asarray(spam.weights)
+
+    def score(held: np.ndarray) -> np.ndarray:
         lr = _fit_lr(x[~held], y[~held], SPAM_BUILD_C, seed, _balanced_weights(y[~held], weights[~held]))
-        p = _probabilities(lr.coef_[0], float(lr.intercept_[0]), cal, x[held])
-        per_video[video] = _binary_metrics(y[held], p, {})
-    return per_video
+        return _probabilities(lr.coef_[0], float(lr.intercept_[0]), cal, x[held])
+
+    return _per_video(spam, score)
 
 
 def _features(data: Dataset, desc: str) -> sp.csr_matrix:
@@ -490,17 +494,16 @@ def evaluate_all(root: Path, out: Path, seed: int, parts: set[str],
                     results["youtube_lovo_baseline_mean_macro_f1"] = float(
                         np.mean([m["macro_f1"] for m in per_video.values()])
                     )
-    for model, key in TOXICITY_MODELS.items():
+    for model, recipe in TOXICITY_MODELS.items():
         if model not in parts:
             continue
+        key = recipe.dev_key
         sets = {key: toxicity_eval_set(root, model)}
         results[key] = evaluate_artifact(out / model, sets[key], "1", None)["metrics"]
-        if model == "toxicity-en":
+        if recipe.language == "en":
             results[key]["by_collection"] = english_toxicity_by_collection(root, out / model)
         if "baselines" in parts and model in trained:
-            baseline = toxicity_baseline(trained[model], sets, seed, toxicity_c(model), toxicity_folds(model),
-                                         toxicity_mix(model))  # fmt: skip
-            results[key]["baseline"] = baseline[key]
+            results[key]["baseline"] = toxicity_baseline(trained[model], sets, seed, recipe)[key]
     if "vispam" in parts:
         results["vispam_train_only_cli"] = vispam_cli(root, tmp, seed)
     return results

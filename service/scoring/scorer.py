@@ -284,7 +284,7 @@ def multiclass_decision(artifact: Artifact, proba: np.ndarray) -> np.ndarray:
 
 
 class Scorer:
-    """Both models plus the shared featurizer; cheap to construct again for hot reload."""
+    """The spam and toxicity models plus the shared featurizer; cheap to construct again for hot reload."""
 
     __slots__ = ("_featurizer", "_spam", "_spam_pos", "_tox", "_tox_en", "version")
 
@@ -365,11 +365,13 @@ class Scorer:
     ) -> tuple[np.ndarray, np.ndarray, list[list[Candidate]]]:
         """Probabilities, decided class and explanation candidates of each row, English rows
         by the English model (when loaded), the others by the Vietnamese one."""
-        english = [i for i, lang in enumerate(languages) if lang == "en"] if self._tox_en else []
-        if not english or len(english) == x.shape[0]:
-            model = self._tox_en if english and self._tox_en else self._tox
-            return self._toxicity_of(model, x)
-        assert self._tox_en is not None
+        if self._tox_en is None:
+            return self._toxicity_of(self._tox, x)
+        english = [i for i, lang in enumerate(languages) if lang == "en"]
+        if not english:
+            return self._toxicity_of(self._tox, x)
+        if len(english) == x.shape[0]:
+            return self._toxicity_of(self._tox_en, x)
         others = [i for i, lang in enumerate(languages) if lang != "en"]
         proba = np.empty((x.shape[0], len(TOXICITY_LABELS)))
         decided = np.empty(x.shape[0], dtype=np.intp)
