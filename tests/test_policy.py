@@ -8,6 +8,7 @@ Time windows are crossed by moving the service's injected clock, never by sleepi
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from service.core.settings import Settings
+from service.moderation import sitesettings
 from service.scoring.scorer import Feature, Score, ScoreInput, Toxicity
 from service.store import keys
 from service.web import appkeys
@@ -51,7 +53,9 @@ class StubScorer:
                     break
             probs = {"CLEAN": max(0.0, 1 - offensive - hate), "OFFENSIVE": offensive, "HATE": hate}
             label = max(probs, key=probs.__getitem__)
-            out.append(Score(spam, (Feature("stub", 0.1),), Toxicity(label, probs), ()))
+            # As the scorer explains toward the class it decided: words for a toxic label.
+            toxic = (Feature("'ngu'", 0.46), Feature("'bò'", 0.31), Feature("comment length", -0.2))
+            out.append(Score(spam, (Feature("stub", 0.1),), Toxicity(label, probs), toxic if label != "CLEAN" else ()))
         return out
 
 
@@ -151,7 +155,8 @@ async def test_get_settings_returns_effective_defaults(env: Env) -> None:
     assert doc["site"] == env.site.site_id and doc["version"] == 0
     s = doc["settings"]
     assert (s["mode"], s["approve_below"], s["spam_at"]) == ("post", 0.3, 0.9)
-    assert (s["offensive_hold_at"], s["hate_reject_at"], s["max_links"]) == (0.7, 0.8, 2)
+    assert (s["offensive_hold_at"], s["hate_hold_at"], s["max_links"]) == (0.7, 0.8, 2)
+    assert s["hate_auto_reject_at"] is None  # no model rejects a comment unseen by default
     assert (s["flood_seconds"], s["flood_ip_per_minute"]) == (15, 10)
     assert s["trusted_authors"] and s["duplicate_check"] and s["campaign_check"] and not s["shadow_mode"]
     assert s["moderation_words"] == s["disallowed_words"] == s["blocked_ips"] == []
@@ -190,6 +195,13 @@ async def test_put_merges_and_bumps_version(env: Env) -> None:
         ({"blocked_ips": ["10.0.0.0/33"]}, "blocked_ips", "invalid"),
         ({"blocked_emails": ["not an email"]}, "blocked_emails", "invalid"),
         ({"blocked_email_domains": ["nodot"]}, "blocked_email_domains", "invalid"),
+        ({"hate_auto_reject_at": 1.5}, "hate_auto_reject_at", "range"),
+        ({"hate_auto_reject_at": 0}, "hate_auto_reject_at", "range"),
+        ({"hate_auto_reject_at": "0.9"}, "hate_auto_reject_at", "range"),
+        ({"hate_auto_reject_at": True}, "hate_auto_reject_at", "range"),
+        ({"hate_auto_reject_at": 0.5}, "hate_auto_reject_at", "range"),  # below hate_hold_at (0.8)
+        ({"hate_hold_at": 0.95, "hate_auto_reject_at": 0.9}, "hate_auto_reject_at", "range"),
+        ({"hate_reject_at": 0.9}, "hate_reject_at", "unknown"),  # replaced; the message says by what
     ],
 )
 async def test_malformed_put_is_422_naming_the_key(env: Env, changes: dict, field: str, code: str) -> None:
@@ -260,17 +272,62 @@ async def test_spam_thresholds(env: Env) -> None:
     assert (await env.post(content="Ý kiến [high] lần hai"))["status"] == "pending"
 
 
-async def test_toxicity_holds_offensive_and_rejects_hate(env: Env) -> None:
+async def test_toxicity_holds_offensive_and_hate_for_a_moderator(env: Env) -> None:
     env.stub.set("[rude]", offensive=0.75)
-    env.stub.set("[hate]", hate=0.85, spam=0.95)
+    env.stub.set("[hate]", hate=0.99)
+    env.stub.set("[spam-hate]", hate=0.85, spam=0.95)
     rude = await env.post(content="Bình luận [rude]")
     assert (rude["status"], codes(rude)) == ("pending", ["offensive"])
+    # By default no model rejects a comment: hate speech at 0.99 waits for a moderator, with
+    # the toxicity reason and the toxicity model's own signals (not only the spam model's).
     hate = await env.post(content="Bình luận [hate]")
-    # Strictest outcome wins, and every reason that applied is listed.
-    assert hate["status"] == "rejected"
-    assert set(codes(hate)) == {"hate_speech", "spam_score"}
-    await env.configure(offensive_hold_at=0.8)
+    assert (hate["status"], codes(hate)) == ("pending", ["hate_speech"])
+    [reason] = hate["reasons"]
+    assert reason["params"] == {"probability": 0.99, "threshold": 0.8}
+    assert reason["message"] == "hate speech probability 0.99 is at or above 0.80; signals: 'ngu', 'bò'"
+    assert [f["feature"] for f in hate["explanation"]["toxicity"]] == ["'ngu'", "'bò'", "comment length"]
+    # Spam marking stays automatic: the strictest outcome wins, every reason is listed.
+    both = await env.post(content="Bình luận [spam-hate]")
+    assert both["status"] == "spam" and set(codes(both)) == {"hate_speech", "spam_score"}
+    await env.configure(offensive_hold_at=0.8, hate_hold_at=0.995)
     assert (await env.post(content="Bình luận [rude] nữa"))["status"] == "approved"
+    assert (await env.post(content="Bình luận [hate] nữa"))["status"] == "approved"
+
+
+async def test_a_site_can_turn_on_automatic_rejection_of_hate_speech(env: Env) -> None:
+    env.stub.set("[hate]", hate=0.99)
+    env.stub.set("[maybe]", hate=0.85)
+    await env.configure(hate_auto_reject_at=0.95)
+    hate = await env.post(content="Bình luận [hate]")
+    assert (hate["status"], codes(hate)) == ("rejected", ["hate_speech"])
+    assert hate["reasons"][0]["params"] == {"probability": 0.99, "threshold": 0.95}
+    assert "rejects automatically" in hate["reasons"][0]["message"]
+    # Between the hold and the reject thresholds: held, as without the setting.
+    maybe = await env.post(content="Bình luận [maybe]")
+    assert (maybe["status"], maybe["reasons"][0]["params"]) == ("pending", {"probability": 0.85, "threshold": 0.8})
+    # null turns it off again (its default).
+    await env.configure(hate_auto_reject_at=None)
+    assert (await env.settings())["settings"]["hate_auto_reject_at"] is None
+    assert (await env.post(content="Bình luận [hate] nữa"))["status"] == "pending"
+
+
+async def test_replaced_hate_reject_at_is_refused_with_its_successors(env: Env) -> None:
+    status, reply = await env.put(hate_reject_at=0.9)
+    assert status == 422
+    [error] = reply["errors"]
+    assert "hate_hold_at" in error["message"] and "hate_auto_reject_at" in error["message"]
+
+
+async def test_settings_stored_with_hate_reject_at_hold_at_that_threshold(env: Env, redis: Redis) -> None:
+    # A document saved by the version that rejected at hate_reject_at (every saved document
+    # holds every setting, so whether an operator chose 0.9 cannot be told): it now holds there.
+    old = {**sitesettings.to_dict(sitesettings.DEFAULTS), "hate_reject_at": 0.9}
+    del old["hate_hold_at"], old["hate_auto_reject_at"]
+    await redis.hset(keys.settings(env.site.site_id), mapping={"doc": json.dumps(old), "version": 3, "stamp": "saved-by-an-older-version"})
+    s = (await env.settings())["settings"]
+    assert (s["hate_hold_at"], s["hate_auto_reject_at"]) == (0.9, None) and "hate_reject_at" not in s
+    env.stub.set("[hate]", hate=0.95)
+    assert (await env.post(content="Bình luận [hate]"))["status"] == "pending"
 
 
 async def test_pre_moderation_holds_everything(env: Env) -> None:
@@ -707,7 +764,6 @@ def test_cli_sites_set(redis_server, site: Site) -> None:  # type: ignore[no-unt
 
     ok = run("mode=first", "max_links=4", "disallowed_words=nhà cái,casino", "shadow_mode=on")
     assert ok.returncode == 0, ok.stderr
-    import json
 
     doc = json.loads(ok.stdout)
     assert doc["version"] == 1
@@ -717,9 +773,13 @@ def test_cli_sites_set(redis_server, site: Site) -> None:  # type: ignore[no-unt
     )
     bad = run("max_links=many")
     assert bad.returncode == 1 and "max_links" in bad.stderr
+    on = json.loads(run("hate_auto_reject_at=0.97").stdout)
+    assert on["settings"]["hate_auto_reject_at"] == 0.97
+    off = json.loads(run("hate_auto_reject_at=off").stdout)
+    assert off["settings"]["hate_auto_reject_at"] is None
     assert run("mode=default").returncode == 0
     shown = json.loads(run().stdout)
-    assert shown["version"] == 2 and shown["settings"]["mode"] == "post"
+    assert shown["version"] == 4 and shown["settings"]["mode"] == "post"
 
 
 async def test_rule_reads_run_while_redis_writes_are_paused(env: Env, redis: Redis) -> None:

@@ -59,8 +59,9 @@ def held_body(n: int) -> dict[str, object]:
 
 
 async def hold_everything(api: Api, site: Site, mode: str = "pre") -> None:
-    """No automatic spam or reject, and with pre-moderation every comment waits, whatever the model says."""
-    body = {"version": 0, "mode": mode, "spam_at": 1.0, "hate_reject_at": 1.0}
+    """No automatic spam (and no automatic reject, which is off by default); with
+    pre-moderation every comment waits, whatever the model says."""
+    body = {"version": 0, "mode": mode, "spam_at": 1.0}
     resp = await api.request("PUT", f"/v1/sites/{site.site_id}/settings", site.moderator_token, json=body)
     assert resp.status == 200, await resp.text()
 

@@ -6,6 +6,10 @@ every reason that applied. This is the one place decisions are made. The flood a
 duplicate rules are refusals (429/409, nothing stored) enforced atomically by the submit
 script; here they only appear as reasons in shadow mode. Reason codes are stable API:
 README.md, "Moderation rules and settings", lists them all.
+
+A model never rejects on its own unless the site turned that on (hate_auto_reject_at):
+toxic comments are held. Spam marking stays automatic (the spam folder is reviewable), and
+the word and block lists are the operator's own rules, so they act as written.
 """
 
 from __future__ import annotations
@@ -144,6 +148,52 @@ def _hold(code: str, message: str, params: Params | None = None) -> tuple[str, R
     return "pending", Reason(code, message, params or {})
 
 
+# The toxicity model's signals named in a toxicity reason's message (the reply's
+# explanation.toxicity has them all, with weights).
+TOXICITY_SIGNALS_NAMED = 3
+
+
+def _toxicity_signals(score: Score, label: str) -> str:
+    """The toxicity model's strongest signals, when its explanation is the one toward *label*.
+
+    The scorer explains toward the class it decided; a threshold can be crossed by a class
+    it did not decide (CLEAN decided, P(HATE) at a lowered threshold), and then its signals
+    say nothing about this reason.
+    """
+    if score.toxicity.label != label:
+        return ""
+    names = [f.name for f in score.toxicity_features if f.weight > 0][:TOXICITY_SIGNALS_NAMED]
+    return f"; signals: {', '.join(names)}" if names else ""
+
+
+def _toxicity(score: Score, active: ActiveSettings) -> list[tuple[str, Reason]]:
+    """Toxic comments are held for a moderator; rejected only where the site turned that on."""
+    s = active.settings
+    probabilities = score.toxicity.probabilities
+    hate = probabilities.get("HATE", 0.0)
+    offensive = probabilities.get("OFFENSIVE", 0.0)
+    out: list[tuple[str, Reason]] = []
+    reject_at = s.hate_auto_reject_at
+    if reject_at is not None and hate >= reject_at:
+        message = (
+            f"hate speech probability {hate:.2f} is at or above {reject_at:.2f}, where the site rejects "
+            f"automatically{_toxicity_signals(score, 'HATE')}"
+        )
+        params: Params = {"probability": round(hate, 2), "threshold": round(reject_at, 2)}
+        out.append(("rejected", Reason("hate_speech", message, params)))
+    elif hate >= s.hate_hold_at:
+        message = f"hate speech probability {hate:.2f} is at or above {s.hate_hold_at:.2f}"
+        message += _toxicity_signals(score, "HATE")
+        params = {"probability": round(hate, 2), "threshold": round(s.hate_hold_at, 2)}
+        out.append(_hold("hate_speech", message, params))
+    if offensive >= s.offensive_hold_at:
+        message = f"offensive probability {offensive:.2f} is at or above {s.offensive_hold_at:.2f}"
+        message += _toxicity_signals(score, "OFFENSIVE")
+        params = {"probability": round(offensive, 2), "threshold": round(s.offensive_hold_at, 2)}
+        out.append(_hold("offensive", message, params))
+    return out
+
+
 def decide(
     comment: CommentIn,
     score: Score,
@@ -182,17 +232,7 @@ def decide(
             )
         )
 
-    probabilities = score.toxicity.probabilities
-    hate = probabilities.get("HATE", 0.0)
-    offensive = probabilities.get("OFFENSIVE", 0.0)
-    if hate >= s.hate_reject_at:
-        message = f"hate speech probability {hate:.2f} is at or above {s.hate_reject_at:.2f}"
-        params: Params = {"probability": round(hate, 2), "threshold": round(s.hate_reject_at, 2)}
-        outcomes.append(("rejected", Reason("hate_speech", message, params)))
-    if offensive >= s.offensive_hold_at:
-        message = f"offensive probability {offensive:.2f} is at or above {s.offensive_hold_at:.2f}"
-        params = {"probability": round(offensive, 2), "threshold": round(s.offensive_hold_at, 2)}
-        outcomes.append(_hold("offensive", message, params))
+    outcomes.extend(_toxicity(score, active))
 
     band = _spam_band(score, active, facts)
     exposed = personal_data(comment.content) if s.personal_data_check else ()

@@ -49,9 +49,14 @@ class SiteSettings:
     # P(spam) below approve_below is approved, at or above spam_at is spam, between is held.
     approve_below: float = DEFAULT_APPROVE_THRESHOLD
     spam_at: float = DEFAULT_SPAM_THRESHOLD
-    # P(OFFENSIVE) at or above this holds the comment; P(HATE) at or above this rejects it.
+    # P(OFFENSIVE) at or above offensive_hold_at, or P(HATE) at or above hate_hold_at, holds
+    # the comment for a moderator: by default no model rejects a comment unseen, because a
+    # false positive on a news site silently removes a reader's (often political) comment.
     offensive_hold_at: float = 0.7
-    hate_reject_at: float = 0.8
+    hate_hold_at: float = 0.8
+    # Off (None) by default; a number turns on automatic rejection: P(HATE) at or above it is
+    # rejected without a moderator. Never below hate_hold_at (apply_update checks).
+    hate_auto_reject_at: float | None = None
     # More links than this (URLs, www. hosts, bare domains, shorteners) holds the comment.
     max_links: int = 2
     moderation_words: tuple[str, ...] = ()
@@ -93,7 +98,16 @@ _BOOL_SETTINGS: Final = frozenset(
     {"trusted_authors", "duplicate_check", "campaign_check", "personal_data_check", "shadow_mode",
      "akismet_discard"}
 )
-_FLOAT_SETTINGS: Final = frozenset({"approve_below", "spam_at", "offensive_hold_at", "hate_reject_at"})
+_FLOAT_SETTINGS: Final = frozenset({"approve_below", "spam_at", "offensive_hold_at", "hate_hold_at"})
+# Settings that are off when null (a PUT's null resets them to their default, which is off).
+_OPTIONAL_FRACTIONS: Final = frozenset({"hate_auto_reject_at"})
+# Settings of earlier versions: stored documents are read into their successor; an update
+# naming one is refused with a sentence saying what replaced it.
+_RENAMED: Final = {"hate_reject_at": "hate_hold_at"}
+_REPLACED: Final = {
+    "hate_reject_at": "hate_reject_at was replaced: P(HATE) at or above hate_hold_at holds the comment "
+    "for a moderator; set hate_auto_reject_at to reject automatically",
+}
 _INT_SETTINGS: Final = {
     "max_links": MAX_LINKS_LIMIT,
     "flood_seconds": MAX_FLOOD_SECONDS,
@@ -121,6 +135,9 @@ def decode(doc: str | bytes | None) -> SiteSettings:
     if not doc:
         return DEFAULTS
     raw = msgspec.json.decode(doc)
+    for old, new in _RENAMED.items():
+        if old in raw and new not in raw:
+            raw[new] = raw[old]
     known: dict[str, Any] = {k: tuple(v) if k in _LIST_SETTINGS else v for k, v in raw.items() if k in SETTING_NAMES}
     return replace(DEFAULTS, **known)
 
@@ -184,6 +201,11 @@ def _scalar(name: str, value: Any, errors: FieldErrors) -> Any:
             errors.add(name, "range", f"retention_days must be a number above 0 and at most {MAX_RETENTION_DAYS}")
             return None
         return float(value)
+    if name in _OPTIONAL_FRACTIONS:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+            errors.add(name, "range", f"{name} must be a number above 0 and at most 1, or null to turn it off")
+            return None
+        return float(value)
     if name in _FLOAT_SETTINGS:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
             errors.add(name, "range", f"{name} must be a number from 0 to 1")
@@ -201,6 +223,9 @@ def apply_update(current: SiteSettings, update: dict[str, Any]) -> SiteSettings:
     errors = FieldErrors()
     changes: dict[str, Any] = {}
     for name, value in update.items():
+        if name in _REPLACED:
+            errors.add(name, "unknown", _REPLACED[name])
+            continue
         if name not in SETTING_NAMES:
             errors.add(name, "unknown", f"{name!r} is not a setting; settings are " + ", ".join(SETTING_NAMES))
             continue
@@ -215,6 +240,12 @@ def apply_update(current: SiteSettings, update: dict[str, Any]) -> SiteSettings:
     if merged.approve_below > merged.spam_at:
         bad = "approve_below" if "approve_below" in changes else "spam_at"
         errors.add(bad, "range", "approve_below must not be greater than spam_at")
+    reject_at = merged.hate_auto_reject_at
+    if reject_at is not None and reject_at < merged.hate_hold_at:
+        # Rejecting below the hold threshold would skip the hold entirely: most likely a typo
+        # (0.08 for 0.8), and on a news site the costly one.
+        bad = "hate_auto_reject_at" if "hate_auto_reject_at" in changes else "hate_hold_at"
+        errors.add(bad, "range", "hate_auto_reject_at must not be below hate_hold_at")
     errors.raise_if_any()
     return merged
 
@@ -223,9 +254,10 @@ def parse_cli_value(name: str, raw: str) -> Any:
     """A ``key=value`` from the command line as the JSON value :func:`apply_update` expects.
 
     Lists are comma-separated (or a JSON array); ``key=`` empties a list; booleans accept
-    on/off, true/false, yes/no, 1/0; ``key=default`` resets to the default.
+    on/off, true/false, yes/no, 1/0; ``key=default`` resets to the default (and ``key=off``
+    turns off a setting that can be off, such as hate_auto_reject_at).
     """
-    if raw == "default":
+    if raw == "default" or (name in _OPTIONAL_FRACTIONS and raw.lower() == "off"):
         return None
     if name in _LIST_SETTINGS:
         if raw.startswith("["):
@@ -241,7 +273,7 @@ def parse_cli_value(name: str, raw: str) -> Any:
         if lowered in {"off", "false", "no", "0"}:
             return False
         return raw
-    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS or name == "retention_days":
+    if name in _FLOAT_SETTINGS or name in _INT_SETTINGS or name in _OPTIONAL_FRACTIONS or name == "retention_days":
         try:
             return int(raw)
         except ValueError:

@@ -338,6 +338,13 @@ def _erasure() -> dict[str, Any]:
     }
 
 
+_TOXICITY_HOLDS = {
+    "offensive_hold_at": "P(OFFENSIVE) at or above this holds the comment for a moderator (offensive)",
+    "hate_hold_at": "P(HATE) at or above this holds the comment for a moderator (hate_speech), unless "
+    "hate_auto_reject_at rejects it",
+}
+
+
 def _site_settings_schema() -> dict[str, Any]:
     from service.moderation import sitesettings
 
@@ -356,8 +363,15 @@ def _site_settings_schema() -> dict[str, Any]:
             props[name] = {"type": "number", "exclusiveMinimum": 0, "maximum": sitesettings.MAX_RETENTION_DAYS,
                            "default": default, "description": "Days after its decision a decided comment "
                            "leaves Redis (fractions allowed); pending comments never expire"}
+        elif name == "hate_auto_reject_at":
+            props[name] = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "default": default,
+                           "description": "Off (null) by default: toxic comments are held for a moderator. "
+                           "A number turns on automatic rejection: P(HATE) at or above it is rejected "
+                           "(hate_speech); it must not be below hate_hold_at"}
         elif isinstance(default, float):
             props[name] = {"type": "number", "minimum": 0, "maximum": 1, "default": default}
+            if name in _TOXICITY_HOLDS:
+                props[name]["description"] = _TOXICITY_HOLDS[name]
         elif isinstance(default, int):
             props[name] = {"type": "integer", "minimum": 0, "default": default}
         else:
