@@ -101,8 +101,13 @@ def _session_paths() -> dict[str, Any]:
     return {
         "get": {
             "operationId": "currentSession",
+            "summary": "The signed-in moderator; 204 when there is no session (401: its token was revoked)",
             "security": [{"moderatorSession": []}],
-            "responses": {"200": session, **COMMON_ERRORS},
+            "responses": {
+                "200": session,
+                "204": {"description": "Not signed in: no session cookie, or no session behind it"},
+                **COMMON_ERRORS,
+            },
         },
         "post": {
             "operationId": "signIn",

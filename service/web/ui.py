@@ -131,9 +131,15 @@ async def page(request: web.Request) -> web.FileResponse:
 
 
 async def session_info(request: web.Request) -> web.Response:
+    """The signed-in moderator; 204 when there is no session.
+
+    The page asks this on every load, before anyone has signed in: "no session" is its
+    ordinary answer there, not an error (a 401 would be logged in the browser's console as a
+    failed request on every visit). A session whose token was revoked is still a 401.
+    """
     found = await _session(request)
     if found is None:
-        raise Unauthorized("not signed in")
+        return web.Response(status=204, headers={"Cache-Control": "no-store"})
     key, record = found
     redis = request.app[appkeys.REDIS]
     try:

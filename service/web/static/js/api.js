@@ -30,9 +30,11 @@ async function call(method, path, body, { keepalive = false } = {}) {
   return data;
 }
 
+// The session behind the cookie, or null when nobody is signed in (the server answers 204,
+// not 401, so a first visit logs no failed request in the console).
 export async function currentSession() {
   const session = await call("GET", "/moderate/session");
-  csrf = session.csrf_token;
+  csrf = session ? session.csrf_token : "";
   return session;
 }
 

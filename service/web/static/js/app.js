@@ -708,11 +708,14 @@ function wire() {
 async function main() {
   applyLanguage(initialLanguage(), false);
   wire();
+  let session = null;
   try {
-    await startSession(await api.currentSession());
+    session = await api.currentSession();
   } catch {
-    showLogin();
+    session = null;
   }
+  if (session) await startSession(session);
+  else showLogin();
 }
 
 main();
