@@ -55,3 +55,24 @@ def test_every_signal_has_a_vietnamese_name() -> None:
     names = block("vi", "signals")
     missing = {*SIGNAL_NAMES, OTHER_WORDING} - names
     assert not missing, missing
+
+
+# English words that have a Vietnamese word on the page ("Mã moderator" was half English).
+# Not here: spam, email, IP, URL, emoji and the names Zalo/Telegram, which Vietnamese uses as they are.
+_ENGLISH_WORDS = re.compile(
+    r"\b(moderator|token|queue|score|reason|filter|select(ed)?|approve|reject(ed)?|pending|block|"
+    r"undo|refresh|sign|count|day|stats?|signals?|toxicity|offensive|hate|link|comment|author)\b",
+    re.IGNORECASE,
+)
+# A string value: after a key's colon, a literal or an arrow function's template.
+_VALUE = re.compile(r""":\s*(?:\([^)]*\)\s*=>\s*)?(["`])((?:(?!\1).)*)\1""")
+
+
+def test_vietnamese_strings_have_no_english_words() -> None:
+    source = I18N.read_text(encoding="utf-8")
+    vi = source[source.index("\n  vi: {") : source.index("\n  en: {")]
+    values = [m.group(2) for m in _VALUE.finditer(vi)]
+    assert len(values) > 100
+    # Template parameters (${p.links}, ${tx("fieldNames", p.field)}) are code, not words.
+    words = [re.sub(r"\$\{[^}]*\}", "", v) for v in values]
+    assert [w for w in words if _ENGLISH_WORDS.search(w)] == []

@@ -8,7 +8,7 @@
 
 import * as api from "./api.js";
 import { renderHighlighted } from "./highlight.js";
-import { REJECT_REASONS, done, initialLanguage, language, reasonDetail, setLanguage, signalName, t, tx } from "./i18n.js";
+import { REJECT_REASONS, done, formatNumber, initialLanguage, language, locale, reasonDetail, setLanguage, signalName, t, tx } from "./i18n.js";
 import { hideStats, redrawStats, showStats } from "./stats.js";
 
 const CLAIM_BATCH = 20;
@@ -67,9 +67,11 @@ function toast(text, { undo = false, state: toastState = "info" } = {}) {
 }
 
 function formatTime(iso) {
-  const locale = language() === "vi" ? "vi-VN" : "en-GB";
-  return new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short" }).format(new Date(iso));
 }
+
+const fraction = (value) => formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const weight = (value) => formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "exceptZero" });
 
 function safeUrl(value) {
   try {
@@ -110,6 +112,40 @@ function isFinal(item) {
   return item.decision !== null && item.decision !== undefined;
 }
 
+// What each action makes of a comment. "block" files it as spam *and* adds the author to the
+// block lists, so it still means something on a comment already filed as spam.
+const ACTION_STATUS = { approve: "approved", reject: "rejected", spam: "spam", block: "spam" };
+const ACTIONS = ["approve", "reject", "spam", "block"];
+
+// The actions an item's state allows. A moderator's decision is final in the API (a different
+// one is a 409), so a decided item offers none. An automatic outcome can be changed to any
+// other status, never to the one it already has: a rejected comment offers no "Reject", a spam
+// one no "Spam", an approved one no "Approve". An item another moderator holds keeps its
+// actions, disabled, beside the holder's name (see renderItem).
+function offeredActions(item) {
+  if (isFinal(item)) return [];
+  return ACTIONS.filter((action) => action === "block" || ACTION_STATUS[action] !== item.status);
+}
+
+// Why *action* cannot be taken on *item* now (a message for the toast), or null if it can.
+function refusal(item, action) {
+  if (isFinal(item)) return t("decidedAlready", item.decision.by);
+  if (!offeredActions(item).includes(action)) return t("notOffered", tx("statusNames", item.status));
+  const other = heldByOther(item);
+  return other ? t("heldByOther", other) : null;
+}
+
+function actionable(item) {
+  return !heldByOther(item) && offeredActions(item).length > 0;
+}
+
+// On a phone the filters fold away; their toggle says how many are in use.
+function renderFilterCount() {
+  const n = ($("filter-post").value.trim() ? 1 : 0) + ($("filter-reason").value ? 1 : 0);
+  $("filters-active").hidden = n === 0;
+  $("filters-active").textContent = formatNumber(n);
+}
+
 function renderReasonFilter() {
   const select = $("filter-reason");
   const chosen = select.value;
@@ -118,6 +154,58 @@ function renderReasonFilter() {
   for (const code of codes) options.push(el("option", { value: code, text: tx("reasonCodes", code) }));
   select.replaceChildren(...options);
   select.value = codes.includes(chosen) ? chosen : "";
+  renderFilterCount();
+}
+
+// The reasons a model drove, and which model: each reason is shown beside that model's
+// signals, never beside another's (a comment held for hate speech shows the toxicity model's
+// words, not the spam model's).
+const SPAM_MODEL_REASONS = new Set(["spam_score", "spam_score_uncertain", "trusted_author", "low_spam_score"]);
+const TOXICITY_MODEL_REASONS = { hate_speech: "HATE", offensive: "OFFENSIVE" };
+const MAX_SIGNALS = 6;
+
+function signalsFor(item, reason) {
+  const explanation = item.explanation || {};
+  if (SPAM_MODEL_REASONS.has(reason.code)) {
+    // Approved for a low score: what pulled toward "not spam"; otherwise what pushed toward spam.
+    const toward = reason.code === "low_spam_score" ? (f) => f.weight < 0 : (f) => f.weight > 0;
+    return { model: "spam", features: (explanation.spam || []).filter(toward).slice(0, MAX_SIGNALS) };
+  }
+  const label = TOXICITY_MODEL_REASONS[reason.code];
+  // The toxicity model explains toward the class it decided, so its signals belong to the
+  // reason of that class only (P(HATE) can cross a lowered threshold while CLEAN is decided).
+  if (label && item.toxicity && item.toxicity.label === label) {
+    return { model: "toxicity", features: (explanation.toxicity || []).filter((f) => f.weight > 0).slice(0, MAX_SIGNALS) };
+  }
+  return null;
+}
+
+// What a rule found in the text, as features the highlighter marks: the links of
+// too_many_links, the listed word of a word-list reason found in the content.
+function ruleEvidence(reason) {
+  const p = reason.params || {};
+  if (reason.code === "too_many_links") return [{ feature: "several links", weight: 1 }];
+  if ((reason.code === "moderation_word" || reason.code === "disallowed_word") && p.field === "content" && p.word) {
+    return [{ feature: `'${p.word}'`, weight: 1 }];
+  }
+  return [];
+}
+
+function renderSignals(signals) {
+  const heading = t(signals.model === "toxicity" ? "toxicitySignals" : "spamSignals");
+  const list = el("ul", { class: `chips features ${signals.model}`, "aria-label": heading });
+  for (const f of signals.features) {
+    list.append(
+      el(
+        "li",
+        { class: `chip feature ${signals.model}`, "data-feature": f.feature, "data-model": signals.model },
+        el("span", { class: "name", text: signalName(f.feature) }),
+        " ",
+        el("span", { class: "weight", text: weight(f.weight) }),
+      ),
+    );
+  }
+  return el("div", { class: "signals" }, el("span", { class: "signals-label", text: heading }), list);
 }
 
 function renderItem(item) {
@@ -132,12 +220,16 @@ function renderItem(item) {
     "aria-labelledby": `author-${item.id}`,
   });
 
-  const box = el("input", { type: "checkbox", checked: selected, "aria-label": `${t("select")}: ${c.author_name}` });
-  box.addEventListener("change", () => toggleSelect(item.id, box.checked));
+  // Only what can be acted on is selectable: a decided item, or one another moderator holds, is not.
+  let box = null;
+  if (actionable(item)) {
+    box = el("input", { type: "checkbox", checked: selected, "aria-label": `${t("select")}: ${c.author_name}` });
+    box.addEventListener("change", () => toggleSelect(item.id, box.checked));
+  }
   const head = el(
     "div",
     { class: "item-head" },
-    el("label", { class: "check" }, box),
+    box ? el("label", { class: "check" }, box) : null,
     el("strong", { class: "author", id: `author-${item.id}`, text: c.author_name || "" }),
     el("time", { class: "muted", dateTime: item.created_at, text: formatTime(item.created_at) }),
   );
@@ -171,42 +263,51 @@ function renderItem(item) {
       : el("span", { text: item.post_id || "" }),
   );
 
+  // The reasons explain the automatic outcome, whatever the comment's status is now; each
+  // model-driven reason carries that model's signals, and those are what the text marks.
+  const heading = tx("reasonsByStatus", item.auto_status || item.status);
+  const reasons = el("ul", { class: "reason-list", "aria-label": heading });
+  const marked = { spam: [], toxicity: [], rules: [] };
+  for (const r of item.reasons) {
+    const detail = reasonDetail(r);
+    const signals = signalsFor(item, r);
+    if (signals) marked[signals.model].push(...signals.features);
+    marked.rules.push(...ruleEvidence(r));
+    reasons.append(
+      el(
+        "li",
+        { class: "reason-row" },
+        el(
+          "span",
+          { class: "chip reason", "data-code": r.code, title: detail },
+          el("span", { text: tx("reasonCodes", r.code) }),
+          detail ? el("span", { class: "detail", text: detail }) : null,
+        ),
+        signals && signals.features.length ? renderSignals(signals) : null,
+      ),
+    );
+  }
+
   const text = el("p", { class: "text", dir: "auto", lang: c.lang || "" });
-  renderHighlighted(text, c.content || "", (item.explanation && item.explanation.spam) || []);
+  renderHighlighted(text, c.content || "", marked.spam, { toxicity: marked.toxicity, rules: marked.rules });
 
   const tox = item.toxicity || { label: "CLEAN", probabilities: {} };
   const toxP = tox.probabilities[tox.label];
   const scores = el(
     "p",
     { class: "scores" },
-    el("span", { class: "score" + (item.spam_score >= 0.5 ? " high" : ""), text: `${t("spamScore")}: ${item.spam_score.toFixed(2)}` }),
+    el("span", { class: "score" + (item.spam_score >= 0.5 ? " high" : ""), "data-score": "spam", text: `${t("spamScore")}: ${fraction(item.spam_score)}` }),
     el("span", {
       class: "score" + (tox.label !== "CLEAN" ? " high" : ""),
-      text: `${t("toxicity")}: ${tx("toxLabels", tox.label)}${toxP === undefined ? "" : ` (${toxP.toFixed(2)})`}`,
+      "data-score": "toxicity",
+      text: `${t("toxicity")}: ${tx("toxLabels", tox.label)}${toxP === undefined ? "" : ` (${fraction(toxP)})`}`,
     }),
   );
 
-  // The reasons explain the automatic outcome, whatever the comment's status is now.
-  const heading = tx("reasonsByStatus", item.auto_status || item.status);
-  const reasons = el("ul", { class: "chips reasons", "aria-label": heading });
-  for (const r of item.reasons) {
-    const detail = reasonDetail(r);
-    reasons.append(
-      el(
-        "li",
-        { class: "chip reason", "data-code": r.code, title: detail },
-        el("span", { text: tx("reasonCodes", r.code) }),
-        detail ? el("span", { class: "detail", text: detail }) : null,
-      ),
-    );
-  }
-  const features = el("ul", { class: "chips features", "aria-label": t("features") });
-  for (const f of ((item.explanation && item.explanation.spam) || []).filter((x) => x.weight > 0).slice(0, 6)) {
-    features.append(el("li", { class: "chip feature", "data-feature": f.feature, text: `${signalName(f.feature)} +${f.weight.toFixed(2)}` }));
-  }
-
+  // Only the actions the item's state allows (offeredActions); disabled while another
+  // moderator holds it.
   const actions = el("div", { class: "actions" });
-  const disabled = Boolean(other) || final;
+  const disabled = Boolean(other);
   const button = (label, cls, handler) => {
     const b = el("button", { type: "button", class: cls, text: label, disabled });
     b.addEventListener("click", () => {
@@ -215,17 +316,17 @@ function renderItem(item) {
     });
     return b;
   };
-  actions.append(
-    button(t("approve"), "approve", () => act("approve", [item.id])),
-    button(t("reject"), "danger", () => askReject([item.id], "reject")),
-    button(t("markSpam"), "spam", () => act("spam", [item.id], { reason: "spam" })),
-    button(t("block"), "ghost", () => askReject([item.id], "spam")),
-  );
+  const buttons = {
+    approve: () => button(t("approve"), "approve", () => act("approve", [item.id])),
+    reject: () => button(t("reject"), "danger", () => askReject([item.id], "reject")),
+    spam: () => button(t("markSpam"), "spam", () => act("spam", [item.id], { reason: "spam" })),
+    block: () => button(t("block"), "ghost", () => askReject([item.id], "spam")),
+  };
+  for (const action of offeredActions(item)) actions.append(buttons[action]());
 
   li.append(head, meta, text, scores);
   if (item.reasons.length) li.append(el("p", { class: "label", text: heading }), reasons);
-  if (features.childElementCount) li.append(el("p", { class: "label", text: t("features") }), features);
-  li.append(actions);
+  if (actions.childElementCount) li.append(actions);
   li.addEventListener("click", (e) => {
     if (e.target.closest("button, a, input, label")) return;
     setCurrent(item.id, false);
@@ -241,8 +342,16 @@ function render({ focus = false } = {}) {
   $("load-more").hidden = !state.nextCursor;
   const n = state.selected.size;
   $("selected-count").textContent = n ? t("selected", n) : "";
-  for (const id of ["bulk-approve", "bulk-reject", "bulk-spam"]) $(id).disabled = n === 0;
-  $("select-all").checked = list.length > 0 && list.every((i) => state.selected.has(i.id));
+  // A bulk action is shown only where it can change something (no "Reject selected" among
+  // rejected comments) and enabled only when a selected item offers it.
+  const chosen = state.items.filter((i) => state.selected.has(i.id));
+  for (const [id, action] of [["bulk-approve", "approve"], ["bulk-reject", "reject"], ["bulk-spam", "spam"]]) {
+    $(id).hidden = ACTION_STATUS[action] === state.status;
+    $(id).disabled = !chosen.some((i) => refusal(i, action) === null);
+  }
+  const selectable = list.filter(actionable);
+  $("select-all").disabled = selectable.length === 0;
+  $("select-all").checked = selectable.length > 0 && selectable.every((i) => state.selected.has(i.id));
   $("claim-more").hidden = state.status !== "pending";
   if (focus) focusCurrent();
 }
@@ -271,6 +380,8 @@ function move(step) {
 }
 
 function toggleSelect(id, on = !state.selected.has(id)) {
+  const target = state.items.find((i) => i.id === id);
+  if (on && !(target && actionable(target))) return;
   if (on) state.selected.add(id);
   else state.selected.delete(id);
   render();
@@ -296,7 +407,7 @@ function renderCounts() {
   const counts = shownCounts();
   for (const status of STATUSES) {
     const node = document.querySelector(`[data-count="${status}"]`);
-    node.textContent = String(counts[status] ?? 0);
+    node.textContent = formatNumber(counts[status] ?? 0);
   }
   const notice = $("new-items");
   const server = counts[state.status];
@@ -385,7 +496,7 @@ function switchStatus(status) {
   state.view = "queue";
   hideStats();
   $("stats-view").hidden = true;
-  for (const id of ["queue", "queue-tools", "bulkbar"]) $(id).hidden = false;
+  for (const id of ["queue", "controls"]) $(id).hidden = false;
   selectTab(`tab-${status}`);
   $("queue").setAttribute("aria-labelledby", `tab-${status}`);
   state.items = [];
@@ -398,7 +509,7 @@ async function switchToStats() {
   flush();
   state.view = "stats";
   selectTab("tab-stats");
-  for (const id of ["queue", "queue-tools", "bulkbar", "new-items"]) $(id).hidden = true;
+  for (const id of ["queue", "controls", "new-items"]) $(id).hidden = true;
   $("stats-view").hidden = false;
   // A "saved" note from the queue has nothing to say about the figures.
   if ($("toast").dataset.state !== "error") $("toast").hidden = true;
@@ -416,10 +527,10 @@ function act(decision, ids, extra = {}) {
   flush();
   const byId = new Map(state.items.map((i) => [i.id, i]));
   const targets = ids.filter((id) => byId.has(id) && !state.hidden.has(id));
-  const blocked = targets.map((id) => byId.get(id)).find((i) => heldByOther(i) || isFinal(i));
-  const usable = targets.filter((id) => !heldByOther(byId.get(id)) && !isFinal(byId.get(id)));
+  const action = decision === "spam" && (extra.block_email || extra.block_ip) ? "block" : decision;
+  const usable = targets.filter((id) => refusal(byId.get(id), action) === null);
   if (!usable.length) {
-    if (blocked && heldByOther(blocked)) toast(t("heldByOther", heldByOther(blocked)), { state: "error" });
+    if (targets.length) toast(refusal(byId.get(targets[0]), action), { state: "error" });
     return;
   }
   const list = visibleItems();
@@ -499,7 +610,8 @@ async function send(held, keepalive) {
   else if (failure) toast(t("failed", failure.message), { state: "error" });
   else if (!state.held) toast(t("saved"), { state: "saved" });
   renderCounts();
-  render();
+  // render() builds the list anew: keep the keyboard on the current comment if it was there.
+  render({ focus: $("items").contains(document.activeElement) });
   pollCounts();
 }
 
@@ -508,14 +620,33 @@ function targetsFor() {
   return state.currentId ? [state.currentId] : [];
 }
 
+// The reasons a spam decision can carry: whatever is picked, the comment is filed as spam
+// and becomes a spam training label, so "hate speech" or "harassment" here would be a lie.
+const SPAM_REASONS_OFFERED = ["spam", "advertising"];
+
 function askReject(ids, decision) {
-  if (!ids.length) return;
+  const action = decision === "spam" ? "block" : "reject";
+  const byId = new Map(state.items.map((i) => [i.id, i]));
+  const usable = ids.filter((id) => byId.has(id) && refusal(byId.get(id), action) === null);
+  if (!usable.length) {
+    if (ids.length && byId.has(ids[0])) toast(refusal(byId.get(ids[0]), action), { state: "error" });
+    return;
+  }
+  ids = usable;
   const dialog = $("reject-dialog");
   $("reject-title").textContent = decision === "spam" ? t("blockTitle") : t("rejectTitle");
   const first = state.items.find((i) => i.id === ids[0]);
-  const options = REJECT_REASONS.map((code, i) => {
+  const codes = decision === "spam" ? SPAM_REASONS_OFFERED : REJECT_REASONS;
+  $("reason-legend").textContent = t("reasonLegend", codes.length);
+  $("reject-error").textContent = "";
+  const options = codes.map((code, i) => {
     const input = el("input", { type: "radio", name: "reason", value: code, id: `reason-${code}` });
-    input.checked = decision === "spam" ? code === "spam" : i === 0;
+    // A rejection starts with no reason chosen: the moderator must pick one. The reason is
+    // the training label's source (README, "Feedback loop": rejected with reason spam or
+    // advertising counts as spam), so a preselected "Spam" confirmed with Enter taught the
+    // spam model that every rude or off-topic comment was spam. "Spam and block" is a spam
+    // decision whatever the reason, so "spam" may stand there.
+    input.checked = decision === "spam" && code === "spam";
     return el(
       "label",
       { class: "check", htmlFor: `reason-${code}` },
@@ -534,15 +665,28 @@ function askReject(ids, decision) {
       focusCurrent();
       return;
     }
-    const reason = dialog.querySelector("input[name=reason]:checked").value;
-    const extra = { reason };
+    const picked = dialog.querySelector("input[name=reason]:checked");
+    if (!picked) return; // refused by the form's submit handler; never sent without a reason
+    const extra = { reason: picked.value };
     if ($("block-email").checked) extra.block_email = true;
     if ($("block-ip").checked) extra.block_ip = true;
     act(decision, ids, extra);
   };
   dialog.showModal();
-  const checked = dialog.querySelector("input[name=reason]:checked");
+  const checked = dialog.querySelector("input[name=reason]:checked") || dialog.querySelector("input[name=reason]");
   if (checked) checked.focus();
+}
+
+// Confirming without a reason keeps the dialog open and says why.
+function confirmReject() {
+  const dialog = $("reject-dialog");
+  if (!dialog.querySelector("input[name=reason]:checked")) {
+    $("reject-error").textContent = t("chooseReason");
+    const firstOption = dialog.querySelector("input[name=reason]");
+    if (firstOption) firstOption.focus();
+    return;
+  }
+  dialog.close("confirm");
 }
 
 // ---------- sign-in, sites, language ----------
@@ -626,14 +770,16 @@ function onKey(event) {
 
 function onDialogKey(event) {
   const dialog = $("reject-dialog");
-  if (/^[1-7]$/.test(event.key)) {
+  if (/^[1-9]$/.test(event.key)) {
     const input = dialog.querySelectorAll("input[name=reason]")[Number(event.key) - 1];
+    if (!input) return;
     input.checked = true;
     input.focus();
+    $("reject-error").textContent = "";
     event.preventDefault();
   } else if (event.key === "Enter" && !event.target.closest("button")) {
     event.preventDefault();
-    dialog.close("confirm");
+    confirmReject();
   }
 }
 
@@ -679,9 +825,14 @@ function wire() {
     });
   });
   $("stats-days").addEventListener("change", () => switchToStats());
-  for (const id of ["filter-post", "filter-reason", "sort"]) $(id).addEventListener("input", () => render());
+  for (const id of ["filter-post", "filter-reason", "sort"]) {
+    $(id).addEventListener("input", () => {
+      renderFilterCount();
+      render();
+    });
+  }
   $("select-all").addEventListener("change", () => {
-    const list = visibleItems();
+    const list = visibleItems().filter(actionable);
     if ($("select-all").checked) list.forEach((i) => state.selected.add(i.id));
     else state.selected.clear();
     render();
@@ -697,6 +848,19 @@ function wire() {
   $("load-more").addEventListener("click", () => loadMore());
   $("undo").addEventListener("click", () => undo());
   $("reject-dialog").addEventListener("keydown", onDialogKey);
+  $("reject-form").addEventListener("submit", (event) => {
+    if (!event.submitter || event.submitter.value !== "confirm") return;
+    event.preventDefault();
+    confirmReject();
+  });
+  $("reject-form").addEventListener("change", () => ($("reject-error").textContent = ""));
+  for (const [toggle, panel] of [["toggle-filters", "queue-tools"], ["toggle-bulk", "bulkbar"]]) {
+    $(toggle).addEventListener("click", () => {
+      const open = $(toggle).getAttribute("aria-expanded") !== "true";
+      $(toggle).setAttribute("aria-expanded", String(open));
+      $(panel).classList.toggle("open", open);
+    });
+  }
   document.addEventListener("keydown", onKey);
   // Send a held decision before the page goes away; keepalive lets it outlive the tab.
   window.addEventListener("pagehide", () => flush({ keepalive: true }));

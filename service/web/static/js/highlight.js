@@ -68,37 +68,52 @@ export function wholeWords(text, start, end) {
   return [from, to];
 }
 
-function ranges(text, terms, extra) {
+// Whole-word ranges of every group's terms and signals, overlaps merged: [start, end, kinds].
+function ranges(text, groups) {
   const { folded, origin } = fold(text);
-  const found = extra.map(([start, end]) => wholeWords(text, start, end));
-  for (const term of terms) {
-    let at = folded.indexOf(term);
-    while (at !== -1) {
-      const end = at + term.length;
-      // Names are whole words: 'hi' must not mark the inside of "nghị".
-      const bounded = (at === 0 || !WORD_UNIT.test(folded[at - 1])) && (end === folded.length || !WORD_UNIT.test(folded[end]));
-      if (bounded) found.push(wholeWords(text, origin[at], origin[end]));
-      at = folded.indexOf(term, at + 1);
+  const found = [];
+  for (const { kind, terms, extra } of groups) {
+    for (const [start, end] of extra) found.push([...wholeWords(text, start, end), kind]);
+    for (const term of terms) {
+      let at = folded.indexOf(term);
+      while (at !== -1) {
+        const end = at + term.length;
+        // Names are whole words: 'hi' must not mark the inside of "nghị".
+        const bounded = (at === 0 || !WORD_UNIT.test(folded[at - 1])) && (end === folded.length || !WORD_UNIT.test(folded[end]));
+        if (bounded) found.push([...wholeWords(text, origin[at], origin[end]), kind]);
+        at = folded.indexOf(term, at + 1);
+      }
     }
   }
   found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
   const merged = [];
-  for (const [start, end] of found) {
+  for (const [start, end, kind] of found) {
     const last = merged[merged.length - 1];
-    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
-    else merged.push([start, end]);
+    if (last && start <= last[1]) {
+      last[1] = Math.max(last[1], end);
+      last[2].add(kind);
+    } else merged.push([start, end, new Set([kind])]);
   }
   return merged;
 }
 
-/** Fill `element` with `text`, wrapping matches of the features' terms in <mark>. */
-export function renderHighlighted(element, text, features) {
-  element.replaceChildren();
+function group(kind, text, features) {
   const terms = [...new Set(features.filter((f) => f.weight > 0).map((f) => featureTerm(f.feature)).filter(Boolean))];
+  return { kind, terms, extra: signalRanges(text, features) };
+}
+
+/** Fill `element` with `text`, wrapping matches of the features' terms in <mark>: the spam
+ * model's features as <mark class="spam">, the toxicity model's as <mark class="toxicity">
+ * and what a site rule found (a listed word, the links) as <mark class="rule">, so a
+ * moderator sees what each marked word pushed. */
+export function renderHighlighted(element, text, features, { toxicity = [], rules = [] } = {}) {
+  element.replaceChildren();
   let cursor = 0;
-  for (const [start, end] of ranges(text, terms, signalRanges(text, features))) {
+  const groups = [group("spam", text, features), group("toxicity", text, toxicity), group("rule", text, rules)];
+  for (const [start, end, kinds] of ranges(text, groups)) {
     if (start > cursor) element.append(document.createTextNode(text.slice(cursor, start)));
     const mark = document.createElement("mark");
+    mark.className = [...kinds].sort().join(" ");
     mark.textContent = text.slice(start, end);
     element.append(mark);
     cursor = end;

@@ -9,7 +9,7 @@ const STRINGS = {
     signIn: "Đăng nhập",
     signInTitle: "Đăng nhập",
     signOut: "Đăng xuất",
-    tokenLabel: "Mã moderator",
+    tokenLabel: "Mã kiểm duyệt viên",
     tokenHelp: "Mã bắt đầu bằng mt-. Mã không bao giờ nằm trong địa chỉ trang.",
     badToken: "Mã không hợp lệ hoặc đã bị thu hồi.",
     sessionEnded: "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
@@ -33,6 +33,8 @@ const STRINGS = {
     spamSelected: "Đánh dấu spam",
     claimMore: "Nhận thêm bình luận",
     refresh: "Tải lại",
+    filtersToggle: "Bộ lọc",
+    bulkToggle: "Chọn nhiều",
     loadMore: "Tải thêm",
     empty: "Không có bình luận nào.",
     newItems: (n) => `Có ${n} thay đổi mới trong hàng đợi — bấm Tải lại.`,
@@ -48,12 +50,15 @@ const STRINGS = {
     toxicity: "Độc hại",
     reasons: "Lý do giữ lại",
     features: "Dấu hiệu của mô hình",
+    spamSignals: "Dấu hiệu spam",
+    toxicitySignals: "Dấu hiệu độc hại",
     heldByYou: "Bạn đang giữ",
     heldBy: (who) => `Đang được ${who} xử lý`,
     decidedBy: (who, status) => `${status} bởi ${who}`,
     rejectTitle: "Từ chối bình luận",
     blockTitle: "Spam và chặn tác giả",
-    reasonLegend: "Lý do (phím 1–7)",
+    reasonLegend: (n) => `Lý do (phím 1–${n})`,
+    chooseReason: "Hãy chọn một lý do.",
     blockLegend: "Chặn tác giả",
     blockEmail: "Chặn email này",
     blockIp: "Chặn IP này",
@@ -70,6 +75,8 @@ const STRINGS = {
     undone: "Đã hoàn tác.",
     failed: (msg) => `Không lưu được: ${msg}`,
     heldByOther: (who) => `Bình luận này đang được ${who} xử lý.`,
+    decidedAlready: (who) => `Bình luận này đã được ${who} quyết định.`,
+    notOffered: (status) => `Không áp dụng: bình luận đã ở mục “${status}”.`,
     helpTitle: "Phím tắt",
     keys: [
       ["j / k", "Bình luận tiếp theo / trước"],
@@ -238,6 +245,8 @@ const STRINGS = {
     spamSelected: "Mark selected as spam",
     claimMore: "Claim more",
     refresh: "Refresh",
+    filtersToggle: "Filters",
+    bulkToggle: "Select several",
     loadMore: "Load more",
     empty: "No comments here.",
     newItems: (n) => `${n} new change(s) in this queue — press Refresh.`,
@@ -253,12 +262,15 @@ const STRINGS = {
     toxicity: "Toxicity",
     reasons: "Held because",
     features: "Model signals",
+    spamSignals: "Spam signals",
+    toxicitySignals: "Toxicity signals",
     heldByYou: "Held by you",
     heldBy: (who) => `Held by ${who}`,
     decidedBy: (who, status) => `${status} by ${who}`,
     rejectTitle: "Reject comment",
     blockTitle: "Spam and block the author",
-    reasonLegend: "Reason (keys 1–7)",
+    reasonLegend: (n) => `Reason (keys 1–${n})`,
+    chooseReason: "Choose a reason.",
     blockLegend: "Block the author",
     blockEmail: "Block this email",
     blockIp: "Block this IP",
@@ -275,6 +287,8 @@ const STRINGS = {
     undone: "Undone.",
     failed: (msg) => `Not saved: ${msg}`,
     heldByOther: (who) => `${who} is working on this comment.`,
+    decidedAlready: (who) => `${who} has already decided this comment.`,
+    notOffered: (status) => `Not available: the comment is already “${status}”.`,
     helpTitle: "Keyboard shortcuts",
     keys: [
       ["j / k", "Next / previous comment"],
@@ -424,6 +438,16 @@ export function language() {
   return current;
 }
 
+// Every number on the page goes through the page language's Intl formats ("0,86" on the
+// Vietnamese page, "0.86" on the English one): never toFixed or String on a fraction.
+export function locale() {
+  return current === "vi" ? "vi-VN" : "en-GB";
+}
+
+export function formatNumber(value, options = {}) {
+  return new Intl.NumberFormat(locale(), options).format(value);
+}
+
 export function t(key, ...args) {
   const value = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return typeof value === "function" ? value(...args) : value;
@@ -451,8 +475,7 @@ export function signalName(feature) {
 
 function decimal(value) {
   if (typeof value !== "number") return String(value);
-  const locale = current === "vi" ? "vi-VN" : "en-GB";
-  return new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(value);
+  return formatNumber(value, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
 export function done(decision, n) {

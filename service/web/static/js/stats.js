@@ -1,14 +1,14 @@
 // The "Thống kê / Stats" view: one GET /v1/sites/{site}/stats, drawn with uPlot (vendored
-// under /static/vendor/uplot, loaded only when the view opens). Every chart has a data
-// table beside it, so screen readers and tests read the same figures the bars show.
+// under /static/vendor/uplot, loaded only when the view opens), except the reasons, which are
+// HTML bars: their labels are long sentences that a canvas axis slants and clips. Every chart
+// has a data table beside it, so screen readers and tests read the same figures the bars show.
 
 import * as api from "./api.js";
-import { language, t, tx } from "./i18n.js";
+import { formatNumber, language, t, tx } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const COLORS = { approved: "#0a7a3d", pending: "#b07d00", spam: "#b3261e", rejected: "#6b3fa0" };
 const STACK = ["approved", "pending", "spam", "rejected"];
-const REASON_COLOR = "#0b57d0";
 const WAIT_COLOR = "#12263f";
 
 let uPlotModule = null;
@@ -32,18 +32,18 @@ function el(tag, props = {}, ...children) {
 }
 
 function number(n) {
-  return new Intl.NumberFormat(language() === "vi" ? "vi-VN" : "en-GB").format(n);
+  return formatNumber(n);
 }
 
 function percent(share) {
   if (share === null || share === undefined) return "–";
-  return new Intl.NumberFormat(language() === "vi" ? "vi-VN" : "en-GB", { style: "percent", maximumFractionDigits: 1 }).format(share);
+  return formatNumber(share, { style: "percent", maximumFractionDigits: 1 });
 }
 
 // A duration in the moderator's language: "12 giây", "3,5 phút", "2 giờ", "1,2 ngày".
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  const fmt = (v) => new Intl.NumberFormat(language() === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: 1 }).format(v);
+  const fmt = (v) => formatNumber(v, { maximumFractionDigits: 1 });
   if (seconds < 60) return t("unitSeconds", fmt(seconds));
   if (seconds < 3600) return t("unitMinutes", fmt(seconds / 60));
   if (seconds < 86400) return t("unitHours", fmt(seconds / 3600));
@@ -65,7 +65,7 @@ function table(caption, head, rows, cls = "") {
     { class: `data ${cls}`.trim() },
     el("caption", { text: caption }),
     el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c, i) => (i === 0 ? el("th", { scope: "row", text: String(c) }) : el("td", { text: String(c) })))))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c, i) => (i === 0 ? el("th", { scope: "row", text: String(c) }) : el("td", { text: typeof c === "number" ? number(c) : String(c) })))))),
   );
 }
 
@@ -115,6 +115,9 @@ function stackedBars(uPlot, host, labels, stack) {
       { values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? number(v) : "")) },
     ],
     series,
+    // Colours and names only: a live legend shows "Name:" with an empty value until the
+    // pointer is over a bar (the data table has every figure).
+    legend: { live: false },
     cursor: { drag: { x: false, y: false } },
   };
   return new uPlot(opts, data, host);
@@ -146,9 +149,29 @@ function categoryBars(uPlot, host, labels, values, color, name, axisName) {
       { label: axisName, value: (u, v) => (v === null || v === undefined ? "" : labels[v] ?? "") },
       { label: name, fill: color, stroke: color, width: 0, paths: uPlot.paths.bars({ size: [0.7, 56] }), points: { show: false }, value: (u, v) => (v === null || v === undefined ? "" : number(v)) },
     ],
+    // One series: the title names it, and a legend would only add an empty "Count:".
+    legend: { show: false },
     cursor: { drag: { x: false, y: false } },
   };
   return new uPlot(opts, [xs, values], host);
+}
+
+// Horizontal HTML bars for the reasons: the whole label on the left (wrapped, never cut),
+// the bar, the count.
+function reasonBars(codes, counts) {
+  const max = Math.max(1, ...codes.map((c) => counts[c]));
+  const rows = codes.map((code) => {
+    const bar = el("span", { class: "hbar" });
+    bar.style.width = `${(100 * counts[code]) / max}%`; // CSSOM, which the page's CSP allows
+    return el(
+      "li",
+      { "data-code": code },
+      el("span", { class: "hbar-label", text: tx("reasonCodes", code) }),
+      el("span", { class: "hbar-track", "aria-hidden": "true" }, bar),
+      el("span", { class: "hbar-value", text: number(counts[code]) }),
+    );
+  });
+  return el("ol", { class: "chart hbars", "data-chart": "reasons" }, ...rows);
 }
 
 function bucketLabel(le, previous) {
@@ -193,7 +216,6 @@ async function draw(data) {
 
   // 2. Reasons over the window, most frequent first.
   const reasonCodes = Object.keys(data.totals.reasons);
-  const reasonsHost = el("div", { class: "chart", "data-chart": "reasons" });
   const reasonTable = table(
     t("statsReasonsTable"),
     [t("filterReason"), t("statsCount")],
@@ -205,7 +227,7 @@ async function draw(data) {
       "section",
       { class: "card chart-card" },
       el("h3", { text: t("statsReasonsTitle") }),
-      reasonCodes.length ? reasonsHost : el("p", { class: "muted", text: t("statsNone") }),
+      reasonCodes.length ? reasonBars(reasonCodes, data.totals.reasons) : el("p", { class: "muted", text: t("statsNone") }),
       el("details", {}, el("summary", { text: t("statsShowTable") }), reasonTable),
     ),
   );
@@ -240,9 +262,6 @@ async function draw(data) {
 
   const stack = STACK.map((s) => ({ label: tx("statusNames", s), color: COLORS[s], values: data.daily.map((d) => d.auto[s]) }));
   charts.push(stackedBars(uPlot, perDay, days, stack));
-  if (reasonCodes.length) {
-    charts.push(categoryBars(uPlot, reasonsHost, reasonCodes.map((c) => tx("reasonCodes", c)), reasonCodes.map((c) => data.totals.reasons[c]), REASON_COLOR, t("statsCount"), t("filterReason")));
-  }
   charts.push(categoryBars(uPlot, waitHost, waitLabels, waitValues, WAIT_COLOR, t("statsCount"), t("statsWaitBucket")));
   $("stats-view").dataset.ready = "1";
 }
