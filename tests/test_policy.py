@@ -323,7 +323,8 @@ async def test_settings_stored_with_hate_reject_at_hold_at_that_threshold(env: E
     # holds every setting, so whether an operator chose 0.9 cannot be told): it now holds there.
     old = {**sitesettings.to_dict(sitesettings.DEFAULTS), "hate_reject_at": 0.9}
     del old["hate_hold_at"], old["hate_auto_reject_at"]
-    await redis.hset(keys.settings(env.site.site_id), mapping={"doc": json.dumps(old), "version": 3, "stamp": "saved-by-an-older-version"})
+    stored = {"doc": json.dumps(old), "version": 3, "stamp": "saved-by-an-older-version"}
+    await redis.hset(keys.settings(env.site.site_id), mapping=stored)
     s = (await env.settings())["settings"]
     assert (s["hate_hold_at"], s["hate_auto_reject_at"]) == (0.9, None) and "hate_reject_at" not in s
     env.stub.set("[hate]", hate=0.95)
