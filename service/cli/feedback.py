@@ -79,6 +79,7 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_recheck(args: argparse.Namespace, settings: Settings) -> int:
     from service.moderation.operations import Moderation
+    from service.moderation.reputation import Reputation
     from service.scoring.batcher import Batcher
     from service.scoring.scorer import Scorer
     from service.store.comments import Store
@@ -88,7 +89,9 @@ def cmd_recheck(args: argparse.Namespace, settings: Settings) -> int:
     async def go(redis: Redis) -> int:
         store = Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds)
         batcher = Batcher(scorer, max_size=settings.batch_max_size, max_wait_ms=settings.batch_max_wait_ms)
-        moderation = Moderation(store, batcher, lease_seconds=settings.lease_seconds)
+        moderation = Moderation(
+            store, batcher, lease_seconds=settings.lease_seconds, reputation=Reputation.from_settings(store, settings)
+        )
         report = await recheck(moderation, args.site, rate=args.rate, limit=args.limit)
         print(json.dumps({"site": args.site, "model_version": scorer.version, **report.as_dict()}))
         return 0

@@ -99,6 +99,7 @@ def cmd_sites_set(args: argparse.Namespace, settings: Settings) -> int:
     """Change moderation settings: ``sites set SITE key=value ...`` (no pairs: print them)."""
     from service.core.errors import ProblemError
     from service.moderation import sitesettings
+    from service.moderation.reputation import Reputation
     from service.moderation.rules import Rules, settings_view
     from service.store.comments import Store
 
@@ -113,7 +114,9 @@ def cmd_sites_set(args: argparse.Namespace, settings: Settings) -> int:
             raise OperatorError(f"{name}: {exc}", 2) from exc
 
     async def go(redis: Any) -> int:
-        rules = Rules(Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds))
+        store = Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds)
+        # A reputation_sharing change gives or takes back the site's decisions at once.
+        rules = Rules(store, Reputation.from_settings(store, settings))
         try:
             version, current = await rules.current(args.site_id)
             if not update:

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from service.core.settings import Settings
 from service.moderation.archive import Archive
+from service.moderation.reputation import Reputation
 from service.moderation.retention import Retention
 from service.store.comments import Store
 
@@ -27,7 +28,7 @@ def _redis_run(settings: Settings, fn: Callable[[Retention], Awaitable[int]], ar
         redis: Redis = make_redis(settings)
         try:
             store = Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds)
-            return await fn(Retention(store, archive))
+            return await fn(Retention(store, archive, reputation=Reputation.from_settings(store, settings)))
         finally:
             await redis.aclose()
 

@@ -89,6 +89,13 @@ class CommentIn(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     user_ip: Annotated[_Text, _doc("The author's IPv4 or IPv6 address.")] = None
     user_agent: Annotated[_Text, _doc("The author's browser.", maxLength=MAX_USER_AGENT_CHARS)] = None
     lang: Annotated[_Text, _doc("Language tag, e.g. vi or en.", maxLength=35)] = None
+    referrer: Annotated[
+        _Text,
+        _doc(
+            f"The page the comment form was sent from (HTTP Referer), http(s), at most {MAX_POST_URL_BYTES} "
+            "bytes; a whole-submission signal when post_url is given too.",
+        ),
+    ] = None
 
     def fingerprint(self) -> str:
         """Stable hash of the submission, to tell a retry from a different body."""
@@ -221,6 +228,9 @@ def parse_comment(doc: dict[str, Any]) -> CommentIn:
     lang = _text(doc, errors, "lang", required=False, max_chars=35, strip=True)
     if lang and not _LANG_RE.match(lang):
         errors.add("lang", "invalid", "lang must be a language tag such as 'vi' or 'en'")
+    referrer = _text(doc, errors, "referrer", required=False, max_bytes=MAX_POST_URL_BYTES, strip=True)
+    if referrer and not _URL_RE.match(referrer):
+        errors.add("referrer", "invalid", "referrer must be an http or https URL")
     errors.raise_if_any()
     assert post_id is not None and name is not None and email is not None and content is not None
     return CommentIn(
@@ -234,6 +244,7 @@ def parse_comment(doc: dict[str, Any]) -> CommentIn:
         user_ip=user_ip or None,
         user_agent=user_agent or None,
         lang=lang.lower().replace("_", "-") if lang else None,
+        referrer=referrer or None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,18 @@ class Settings:
     log_level: str = "INFO"
     # When set, /metrics (which names every site) answers only to this bearer token.
     metrics_token: str = field(default="", repr=False)
+    # Reputation (README "Reputation"): the HMAC key that turns an email, phone, handle, IP
+    # network or domain into the entry id stored in Redis. Never logged, never in repr. Empty:
+    # MODERATION_REPUTATION_SECRET_FILE is read (created with a random key when missing) by
+    # from_env; still empty (tests), a key kept in Redis is used, with a warning.
+    reputation_secret: str = field(default="", repr=False)
+    # Decisions lose half their weight every this many days.
+    reputation_half_life_days: float = 30.0
+    # A shared entry counts on a site only when this many sites agree (spam, or not spam).
+    reputation_min_sites: int = 2
+    # Entries kept per site (its own counts, and separately its copy of the shared view);
+    # beyond it the weakest of a sample are evicted, as Redis evicts keys.
+    reputation_max_entries: int = 100_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -146,4 +159,35 @@ class Settings:
             archive_dir=Path(env["MODERATION_ARCHIVE_DIR"]) if env.get("MODERATION_ARCHIVE_DIR") else None,
             log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
             metrics_token=env.get("MODERATION_METRICS_TOKEN", ""),
+            reputation_secret=env.get("MODERATION_REPUTATION_SECRET", "")
+            or secret_from_file(env.get("MODERATION_REPUTATION_SECRET_FILE", "")),
+            reputation_half_life_days=_env_float(
+                env, "MODERATION_REPUTATION_HALF_LIFE_DAYS", defaults.reputation_half_life_days
+            ),
+            reputation_min_sites=_env_int(env, "MODERATION_REPUTATION_MIN_SITES", defaults.reputation_min_sites),
+            reputation_max_entries=_env_int(
+                env, "MODERATION_REPUTATION_MAX_ENTRIES", defaults.reputation_max_entries
+            ),
         )
+
+
+def secret_from_file(path: str) -> str:
+    """The secret kept in *path*, created (mode 0600, 32 random bytes as hex) when missing.
+
+    Created with O_EXCL: two processes starting at once end up with the same secret. ``""``
+    when no path is given.
+    """
+    if not path:
+        return ""
+    target = Path(path)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    value = target.read_text(encoding="ascii").strip()
+    if not value:
+        raise SystemExit(f"MODERATION_REPUTATION_SECRET_FILE {path} is empty")
+    return value

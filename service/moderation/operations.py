@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,11 +24,13 @@ from service.core.errors import (
 from service.core.metrics import Metrics
 from service.core.schemas import DECISIONS, CommentIn, DecisionIn
 from service.moderation.policy import Decision, decide
-from service.moderation.rules import Rules, refusal_error
+from service.moderation.reputation import NONE, Evidence, Reputation, vote
+from service.moderation.rules import Prepared, Rules, refusal_error
 from service.moderation.sitesettings import decode, retention_ms
 from service.moderation.webhooks import build_event
+from service.scoring import submission
 from service.scoring.batcher import Batcher
-from service.scoring.scorer import TOXICITY_LABELS, Score, ScoreInput
+from service.scoring.scorer import TOXICITY_LABELS, Feature, Score, ScoreInput
 from service.scoring.text import CommentText
 from service.store import keys, stats
 from service.store.auth import Moderator, SiteCaller
@@ -89,6 +91,16 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     toxicity: ToxicityOut
     explanation: Explanation
     model_version: str
+    # The text model's own P(spam) when whole-submission signals or reputation moved it
+    # (spam_score is then the moved one); absent otherwise.
+    text_spam_score: Annotated[
+        float | None,
+        msgspec.Meta(
+            description="The text model's own spam probability, present when whole-submission signals or "
+            "reputation moved spam_score (log-odds added; README \"Whole-submission signals\").",
+            extra_json_schema={"minimum": 0, "maximum": 1},
+        ),
+    ] = None
     # "vi", "en" or "other"; empty only in documents stored before it was reported.
     language: Annotated[
         str,
@@ -148,7 +160,12 @@ def _round(x: float) -> float:
 
 
 def build_verdict(
-    comment_id: str | None, decision: Decision, score: Score, model_version: str, created_ms: int
+    comment_id: str | None,
+    decision: Decision,
+    score: Score,
+    model_version: str,
+    created_ms: int,
+    text_spam_score: float | None = None,
 ) -> Verdict:
     return Verdict(
         id=comment_id,
@@ -163,6 +180,7 @@ def build_verdict(
             toxicity=[FeatureOut(f.name, _round(f.weight)) for f in score.toxicity_features],
         ),
         model_version=model_version,
+        text_spam_score=_round(text_spam_score) if text_spam_score is not None else None,
         language=score.language,
         created_at=iso(created_ms),
         shadow_status=decision.shadow_status,
@@ -190,6 +208,7 @@ class Moderation:
         clock: Callable[[], int] = now_ms,
         claim_limit: int = CLAIM_LIMIT,
         metrics: Metrics | None = None,
+        reputation: Reputation | None = None,
     ) -> None:
         self.store = store
         self.batcher = batcher
@@ -199,16 +218,24 @@ class Moderation:
         # Milliseconds for the rules' time windows (flood, campaign) and comment ids;
         # tests move it forward instead of sleeping.
         self.clock = clock
-        self.rules = Rules(store)
+        # Moderators' earlier decisions (None: not consulted, not recorded: the CLI's recheck).
+        self.reputation = reputation
+        self.rules = Rules(store, reputation)
 
     async def evaluate(self, site: str, comment: CommentIn) -> tuple[Score, Decision, str]:
         """Score and decide without storing (integrations and recheck): score, decision, model version."""
-        score, decision, version, _ = await self._evaluate(site, comment, self.clock())
+        score, decision, version, _, _ = await self._evaluate(site, comment, self.clock())
         return score, decision, version
+
+    async def record_decision(self, site: str, comment: CommentIn, before: int, after: int) -> None:
+        """Tell reputation that a decision on *comment* moved its vote from *before* to *after*
+        (reputation.vote of the previous and the new status; NONE before a first decision)."""
+        if self.reputation is not None:
+            await self.reputation.record(site, comment, before, after)
 
     async def _evaluate(
         self, site: str, comment: CommentIn, now: int, *, refuse_early: bool = False, caller: SiteCaller | None = None
-    ) -> tuple[Score, Decision, str, Guards]:
+    ) -> tuple[Score, Decision, str, Guards, float | None]:
         # One normalization of the text, shared by the rules, the word lists and the model.
         text = CommentText(comment)
         # The rules' Redis reads come first: a refused flood costs no model time.
@@ -223,6 +250,7 @@ class Moderation:
                 text=text,
             )
         )
+        score, text_spam = whole_submission(score, text, prepared)
         if len(comment.content) > THREADED_DECIDE_CHARS:
             # Normalizing and matching a long comment against the site's word lists costs
             # tens of ms at the limits (bench/wordlists.py): done in a worker thread, the
@@ -231,25 +259,25 @@ class Moderation:
             decision = await asyncio.to_thread(decide, comment, score, prepared.active, prepared.facts, text)
         else:
             decision = decide(comment, score, prepared.active, prepared.facts, text)
-        return score, decision, scorer.version, prepared.guards
+        return score, decision, scorer.version, prepared.guards, text_spam
 
     async def check(self, caller: SiteCaller, comment: CommentIn) -> bytes:
         # Like Akismet's comment-check: the decision rules, but no flood/duplicate refusal
         # (those are about stored submissions, and a check stores nothing).
         now = self.clock()
-        score, decision, version, _ = await self._evaluate(caller.site, comment, now, caller=caller)
-        return _verdict_encoder.encode(build_verdict(None, decision, score, version, now))
+        score, decision, version, _, text_spam = await self._evaluate(caller.site, comment, now, caller=caller)
+        return _verdict_encoder.encode(build_verdict(None, decision, score, version, now, text_spam))
 
     async def submit(
         self, caller: SiteCaller, comment: CommentIn, idempotency_key: str | None
     ) -> SubmitResult:
         fingerprint = comment.fingerprint() if idempotency_key else ""
         created = self.clock()
-        score, decision, version, guards = await self._evaluate(
+        score, decision, version, guards, text_spam = await self._evaluate(
             caller.site, comment, created, refuse_early=idempotency_key is None, caller=caller
         )
         comment_id = new_comment_id(created)
-        verdict = build_verdict(comment_id, decision, score, version, created)
+        verdict = build_verdict(comment_id, decision, score, version, created, text_spam)
         reply, doc = encode_verdict(verdict, comment)
         event_id, event_body = build_event(
             caller.site,
@@ -411,8 +439,11 @@ class Moderation:
                 f"comment {comment_id} is claimed by {outcome.previous!r} until the lease ends",
                 extra={"claimed_by": outcome.previous},
             )
-        if outcome.result == "ok" and self.metrics is not None:
-            self.metrics.decided(status)
+        if outcome.result == "ok":
+            if self.metrics is not None:
+                self.metrics.decided(status)
+            # Decisions are final here (a second one is a conflict): the vote before was none.
+            await self.record_decision(site, stored.comment, NONE, vote(status, body.reason))
         blocked = None
         if body.block_email or body.block_ip:
             # Only on the moderator's explicit request: a spam decision alone adds nothing.
@@ -428,6 +459,28 @@ class Moderation:
         if blocked is not None:
             view["blocked"] = blocked
         return view
+
+
+# The explanation's name for the reputation shift (i18n.js "signals" has it in Vietnamese).
+REPUTATION_SIGNAL = "moderators' decisions on its links and contacts"
+
+
+def whole_submission(score: Score, text: CommentText, prepared: Prepared) -> tuple[Score, float | None]:
+    """The text model's score moved by the whole-submission signals and by reputation, in
+    log-odds (scoring/submission.adjust); the signals lead the explanation. Returns the new
+    score and the model's own P(spam) (None when nothing moved it)."""
+    allowed = prepared.active.settings.reputation_allow
+    found = submission.signals(text, allowed)
+    evidence: Evidence = prepared.facts.reputation
+    shifts = [s.weight for s in found]
+    named = [Feature(s.name, s.weight) for s in found]
+    if evidence.total:
+        shifts.append(evidence.shift)
+        named.append(Feature(REPUTATION_SIGNAL, round(evidence.shift, 4)))
+    if not shifts:
+        return score, None
+    moved = submission.adjust(score.spam, shifts)
+    return replace(score, spam=moved, spam_features=(*named, *score.spam_features)), score.spam
 
 
 def check_block_flags(body: DecisionIn, status: str, comment: CommentIn) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from service.core.schemas import CommentIn
 from service.moderation.campaign import CAMPAIGN_MIN_POSTINGS, CAMPAIGN_WINDOW_SECONDS
 from service.moderation.personal_data import personal_data
+from service.moderation.reputation import HOLD_AT, NO_EVIDENCE, SPAM_AT, Evidence, Match
 from service.moderation.sitesettings import ActiveSettings
 from service.moderation.wordlists import PreparedFields
 from service.scoring.normalize import count_links
@@ -94,6 +95,9 @@ class Facts:
     campaign_count: int = 0
     # Refusals the submit script would make (flood, duplicate); reported in shadow mode.
     refusals: tuple[Reason, ...] = ()
+    # What moderators decided about the comment's domains, phones, handles, email and
+    # network, here and on the sites that share (moderation/reputation.py).
+    reputation: Evidence = NO_EVIDENCE
 
 
 def _blocked(comment: CommentIn, active: ActiveSettings) -> list[Reason]:
@@ -194,6 +198,38 @@ def _toxicity(score: Score, active: ActiveSettings) -> list[tuple[str, Reason]]:
     return out
 
 
+_KIND_NAMES = {"domain": "domain", "phone": "phone number", "handle": "messenger handle", "email": "email address",
+               "network": "IP network"}  # fmt: skip
+
+
+def _times(value: float) -> str:
+    # Marks decay, so counts are fractional; "7×" reads better than "6.83×" and is what was decided.
+    return f"{max(1, round(value))}×"
+
+
+def reputation_reason(evidence: Evidence) -> tuple[str, Reason] | None:
+    """``reputation``: held (or spam) when moderators marked what the comment carries as spam;
+    an approving reason when they marked it not spam. None when it weighs too little."""
+    match: Match | None = evidence.strongest()
+    if match is None or abs(evidence.total) < HOLD_AT:
+        return None
+    spam = evidence.total > 0
+    what = _KIND_NAMES[match.kind] + (f" {match.shown}" if match.shown else "")
+    marks = match.spam if spam else match.ham
+    where = f"on {match.sites} sites" if match.sites > 1 else "on this site"
+    verdict = "spam" if spam else "not spam"
+    message = f"{what} marked {verdict} {_times(marks)} {where}"
+    params: Params = {
+        "kind": match.kind, "direction": "spam" if spam else "not_spam", "count": max(1, round(marks)),
+        "sites": max(1, match.sites), "weight": round(evidence.total, 2),
+    }  # fmt: skip
+    if match.shown:
+        params["domain"] = match.shown
+    if not spam:
+        return "approved", Reason("reputation", message, params)
+    return ("spam" if evidence.total >= SPAM_AT else "pending"), Reason("reputation", message, params)
+
+
 def decide(
     comment: CommentIn,
     score: Score,
@@ -234,6 +270,10 @@ def decide(
 
     outcomes.extend(_toxicity(score, active))
 
+    rep = reputation_reason(facts.reputation)
+    if rep is not None:
+        outcomes.append(rep)
+
     band = _spam_band(score, active, facts)
     exposed = personal_data(comment.content) if s.personal_data_check else ()
     if exposed:
@@ -258,7 +298,9 @@ def decide(
 
     status = max((o for o, _ in outcomes), key=SEVERITY.__getitem__)
     # An approving reason is only news when it decided the outcome (or lifted a hold).
-    reasons = [r for o, r in outcomes if o != "approved" or status == "approved" or r.code == "trusted_author"]
+    reasons = [
+        r for o, r in outcomes if o != "approved" or status == "approved" or r.code in {"trusted_author", "reputation"}
+    ]
     reasons.extend(facts.refusals)
     if s.shadow_mode:
         message = f"shadow mode: the rules decided {status}; answering pending"

@@ -10,8 +10,8 @@ author's data leaves on request.
   archive one twice in the ordinary case.
 * :meth:`Retention.forget` erases one author (by email) from one site: comments in every
   status (the queue included), the flood and trusted-author records, the block-list entry,
-  the personal fields of the author's labels, and the archive's records; audited without
-  the email.
+  the personal fields of the author's labels, the archive's records and the author's
+  reputation entries (:meth:`Retention.forget_reputation`); audited without the email.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from service.core.errors import ServiceUnavailable, VersionConflict
 from service.moderation.archive import Archive
 from service.moderation.operations import StoredComment, iso, now_ms
+from service.moderation.reputation import Reputation
 from service.moderation.rules import duplicate_entry
 from service.moderation.sitesettings import SiteSettings, decode, encode, retention_ms
 from service.store import keys
@@ -89,16 +90,26 @@ class ForgetReport:
     flood: int = 0
     trusted: int = 0
     blocked_emails: int = 0
+    reputation: int = 0
 
     def total(self) -> int:
-        return self.comments + self.labels + self.archived + self.flood + self.trusted + self.blocked_emails
+        return (
+            self.comments + self.labels + self.archived + self.flood + self.trusted + self.blocked_emails
+            + self.reputation
+        )
 
 
 class Retention:
     def __init__(
-        self, store: Store, archive: Archive | None = None, *, clock: Callable[[], int] = now_ms
+        self,
+        store: Store,
+        archive: Archive | None = None,
+        *,
+        clock: Callable[[], int] = now_ms,
+        reputation: Reputation | None = None,
     ) -> None:
         self.store = store
+        self.reputation = reputation
         self.redis: Redis = store.redis
         self.rstore = RetentionStore(store.redis)
         self.archive = archive
@@ -230,6 +241,7 @@ class Retention:
             report.flood, report.trusted = await self.rstore.forget_author_records(site, email)
             report.labels = await self._forget_labels(site, target, digest)
             report.blocked_emails = await self._forget_blocked(site, email)
+            report.reputation = await self.forget_reputation(site, email)
             if self.archive is not None:
                 report.archived = await asyncio.to_thread(self.archive.forget, site, email)
         finally:
@@ -243,6 +255,13 @@ class Retention:
         })
         log.info("erasure on site %s by %s: %d records", site, by, report.total())
         return {"site": site, "at": iso(at), "removed": counts}
+
+    async def forget_reputation(self, site: str, email: str) -> int:
+        """Erasure's reputation step: the author's email, phone, handle and network entries
+        leave the site (moderation/reputation.Reputation.forget_author)."""
+        if self.reputation is None:
+            return 0
+        return await self.reputation.forget_author(site, email)
 
     async def _wait_lock(self, site: str) -> str:
         loop = asyncio.get_running_loop()

@@ -38,6 +38,7 @@ from service.moderation.campaign import (
     post_digest,
 )
 from service.moderation.policy import Facts, Reason
+from service.moderation.reputation import NO_EVIDENCE, Lookup, Reputation
 from service.moderation.sitesettings import (
     DEFAULTS,
     ActiveSettings,
@@ -110,8 +111,10 @@ def refusal_error(refusal: Refusal) -> ProblemError:
 
 
 class Rules:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, reputation: Reputation | None = None) -> None:
         self.store = store
+        # Read in the pre-check, told about settings saves (reputation_sharing changes).
+        self.reputation = reputation
         # site -> (settings stamp, compiled settings); see store._PRECHECK_LUA.
         self._active: dict[str, tuple[str, ActiveSettings]] = {}
         # (site, stamp) -> the compilation in progress, shared by concurrent submissions.
@@ -164,7 +167,10 @@ class Rules:
         # may then have skipped a duplicate/campaign read for this one submission).
         guards = self._guards(comment, cached.settings if cached else DEFAULTS, now, skel, bands)
         check_key = caller is not None and not caller.verified
-        pre = await self.store.precheck(site, stamp, comment.author_email.casefold(), guards, key_hash=check_key)
+        lookup = await self.reputation.lookup(text) if self.reputation is not None else Lookup()
+        pre = await self.store.precheck(
+            site, stamp, comment.author_email.casefold(), guards, key_hash=check_key, reputation_ids=lookup.ids
+        )
         if check_key:
             assert caller is not None
             check_key_hash(caller, pre.key_hash)
@@ -175,10 +181,14 @@ class Rules:
         refusals = self._refusals(pre, guards)
         if refusals and refuse_early and guards.enforce:
             raise refusal_error(refusals[0])
+        evidence = NO_EVIDENCE
+        if self.reputation is not None and lookup.ids:
+            evidence = self.reputation.evidence(lookup, pre.reputation_own, pre.reputation_shared, cached.settings)
         facts = Facts(
             approved_author=pre.approved_author,
             campaign_count=pre.campaign_count,
             refusals=tuple(map(self._reason, refusals)) if not guards.enforce else (),
+            reputation=evidence,
         )
         return Prepared(cached, facts, guards)
 
@@ -243,6 +253,8 @@ class Rules:
         ok, new_version = await self.store.save_settings(site, expected, encode(merged))
         if not ok:
             raise _stale(site, expected, new_version)
+        if self.reputation is not None:
+            await self.reputation.settings_saved(site, current, merged)
         return settings_view(site, new_version, merged)
 
     async def block(self, site: str, email: str | None, ip: str | None) -> dict[str, str | None]:

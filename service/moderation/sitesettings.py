@@ -87,16 +87,25 @@ class SiteSettings:
     # "discard", which WordPress (at its default strictness) takes as "drop it unseen". Off:
     # it is filed in WordPress's Spam folder, where a moderator can still find it.
     akismet_discard: bool = False
+    # Reputation (README "Reputation"): give this site's moderators' decisions to the other
+    # sites of the service and take theirs. Off: the site neither gives nor takes; its own
+    # decisions still count for its own comments.
+    reputation_sharing: bool = True
+    # Domains (and their subdomains' registrable domain) never counted by reputation for this
+    # site, whatever anyone decided: the site's own domain (also taken from each comment's
+    # post_url), its partners.
+    reputation_allow: tuple[str, ...] = ()
 
 
 DEFAULTS: Final = SiteSettings()
 SETTING_NAMES: Final = tuple(f.name for f in fields(SiteSettings))
 _LIST_SETTINGS: Final = frozenset(
-    {"moderation_words", "disallowed_words", "blocked_emails", "blocked_email_domains", "blocked_ips"}
+    {"moderation_words", "disallowed_words", "blocked_emails", "blocked_email_domains", "blocked_ips",
+     "reputation_allow"}
 )
 _BOOL_SETTINGS: Final = frozenset(
     {"trusted_authors", "duplicate_check", "campaign_check", "personal_data_check", "shadow_mode",
-     "akismet_discard"}
+     "akismet_discard", "reputation_sharing"}
 )
 _FLOAT_SETTINGS: Final = frozenset({"approve_below", "spam_at", "offensive_hold_at", "hate_hold_at"})
 # Settings that are off when null (a PUT's null resets them to their default, which is off).
@@ -175,7 +184,7 @@ def _entry_problem(name: str, entry: str) -> str | None:
         return entry_problem(entry)
     if name == "blocked_emails":
         return None if "@" in entry and " " not in entry else "is not an email address"
-    if name == "blocked_email_domains":
+    if name in {"blocked_email_domains", "reputation_allow"}:
         domain = entry.lstrip("@")
         return None if domain and "." in domain and "@" not in domain and " " not in domain else "is not a domain"
     try:

@@ -230,11 +230,12 @@ return 'ok'
 _PRECHECK_LUA = """#!lua flags=no-writes
 -- Every read the site's rules need before a decision, in one round trip. Declared
 -- read-only so it also runs while writes are paused (CLIENT PAUSE WRITE) or on a replica.
--- KEYS: settings, approved authors, site meta, flood email, flood ip, post duplicates,
---       campaign bands...
+-- KEYS: settings, approved authors, site meta, reputation (own), reputation (shared),
+--       flood email, flood ip, post duplicates, campaign bands...
 -- ARGV: settings stamp this worker has cached ('-' = none), author email (lowercased),
 --       now_ms, duplicate field ('' = skip), '1' if the comment has an IP, campaign window ms,
---       '1' to return the site's API key digest (the caller's key is checked in Python)
+--       '1' to return the site's API key digest (the caller's key is checked in Python),
+--       then the reputation entry ids of the submission (moderation/reputation.py)
 -- The stamp is random per save, unlike the version it cannot repeat if the hash is deleted.
 local cur = redis.call('HMGET', KEYS[1], 'version', 'stamp')
 local version, stamp = cur[1] or '0', cur[2] or ''
@@ -243,22 +244,28 @@ if stamp ~= ARGV[1] then doc = redis.call('HGET', KEYS[1], 'doc') or '' end
 local approved = redis.call('SISMEMBER', KEYS[2], ARGV[2])
 local key_hash = ''
 if ARGV[7] == '1' then key_hash = redis.call('HGET', KEYS[3], 'key_hash') or '' end
-local last = redis.call('GET', KEYS[4]) or ''
+local last = redis.call('GET', KEYS[6]) or ''
 local now = tonumber(ARGV[3])
 local ip_times = {}
 if ARGV[5] == '1' then
-  local rows = redis.call('ZRANGEBYSCORE', KEYS[5], '(' .. (now - 60000), '+inf', 'WITHSCORES')
+  local rows = redis.call('ZRANGEBYSCORE', KEYS[7], '(' .. (now - 60000), '+inf', 'WITHSCORES')
   for i = 2, #rows, 2 do ip_times[#ip_times + 1] = rows[i] end
 end
 local dup = ''
-if ARGV[4] ~= '' then dup = redis.call('HGET', KEYS[6], ARGV[4]) or '' end
+if ARGV[4] ~= '' then dup = redis.call('HGET', KEYS[8], ARGV[4]) or '' end
 local campaign = 0
 local since = '(' .. (now - tonumber(ARGV[6]))
-for i = 7, #KEYS do
+for i = 9, #KEYS do
   local n = redis.call('ZCOUNT', KEYS[i], since, '+inf')
   if n > campaign then campaign = n end
 end
-return {version, doc, approved, last, ip_times, dup, campaign, stamp, key_hash}
+local own, shared = {}, {}
+if #ARGV >= 8 then
+  local ids = {unpack(ARGV, 8)}
+  own = redis.call('HMGET', KEYS[4], unpack(ids))
+  shared = redis.call('HMGET', KEYS[5], unpack(ids))
+end
+return {version, doc, approved, last, ip_times, dup, campaign, stamp, key_hash, own, shared}
 """
 
 _CLAIM_LUA = """
@@ -393,6 +400,9 @@ class Precheck:
     campaign_count: int
     # The site's stored API key digest when asked for ('' = no such site).
     key_hash: str | None = None
+    # keys.reputation / keys.reputation_shared values of the submission's entries, in order.
+    reputation_own: tuple[str | None, ...] = ()
+    reputation_shared: tuple[str | None, ...] = ()
 
 
 def parse_stream_entries(entries: Any) -> list[StreamItem]:
@@ -738,14 +748,28 @@ class Store:
         return bool(await self.redis.exists(keys.site_meta(site)))
 
     async def precheck(
-        self, site: str, known_stamp: str, author_key: str, guards: Guards, *, key_hash: bool = False
+        self,
+        site: str,
+        known_stamp: str,
+        author_key: str,
+        guards: Guards,
+        *,
+        key_hash: bool = False,
+        reputation_ids: Sequence[str] = (),
     ) -> Precheck:
-        """One round trip: settings (if changed), trusted author, flood, duplicate, campaign
-        and, with *key_hash*, the site's API key digest."""
+        """One round trip: settings (if changed), trusted author, flood, duplicate, campaign,
+        the reputation of *reputation_ids* and, with *key_hash*, the site's API key digest."""
         g = guards
         result = await self.batched.script(
             self._precheck,
-            keys=[keys.settings(site), keys.approved_authors(site), keys.site_meta(site), *g.keys(site)],
+            keys=[
+                keys.settings(site),
+                keys.approved_authors(site),
+                keys.site_meta(site),
+                keys.reputation(site),
+                keys.reputation_shared(site),
+                *g.keys(site),
+            ],
             args=[
                 known_stamp,
                 author_key,
@@ -754,9 +778,10 @@ class Store:
                 "1" if g.ip else "0",
                 g.campaign_window_ms,
                 "1" if key_hash else "0",
+                *reputation_ids,
             ],
         )
-        version, doc, approved, last, ip_times, dup, campaign, stamp, stored_hash = result
+        version, doc, approved, last, ip_times, dup, campaign, stamp, stored_hash, own, shared = result
         return Precheck(
             version=int(version),
             stamp=str(stamp),
@@ -767,6 +792,8 @@ class Store:
             duplicate_of=str(dup) if dup else None,
             campaign_count=int(campaign),
             key_hash=(str(stored_hash) or None) if key_hash else None,
+            reputation_own=tuple(str(v) if v else None for v in own or ()),
+            reputation_shared=tuple(str(v) if v else None for v in shared or ()),
         )
 
     async def load_settings(self, site: str) -> tuple[int, str | None]:

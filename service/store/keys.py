@@ -234,3 +234,42 @@ def stats_day(site: str, day: str) -> str:
     expiry to stats.TTL_SECONDS, and a day is written only while it is today.
     """
     return f"site:{{{site}}}:stats:{day}"
+
+
+# ---- reputation (service/moderation/reputation.py, its scripts in service/store/reputation.py).
+# Entry ids are HMACs (Settings.reputation_secret) of what they name, never the value itself.
+
+
+def reputation(site: str) -> str:
+    """Hash: entry id -> ``"spam ham t"``, the site's own moderators' decisions on it (weights
+    decayed to t, Unix seconds). At most Settings.reputation_max_entries fields (sampled
+    eviction of the weakest); a field leaves by eviction, erasure or when both weights are spent.
+    """
+    return f"site:{{{site}}}:rep"
+
+
+def reputation_shared(site: str) -> str:
+    """Hash: entry id -> ``"spam ham spam_sites ham_sites t seq"``, the other sharing sites'
+    decisions on an entry that enough sites agree on, materialised here by the deciding worker
+    (fan-out on write) so a submission reads it from its own slot. ``seq`` orders the writes
+    (keys.REPUTATION_SEQ). Capped and evicted like keys.reputation; a site that stops sharing
+    loses it whole."""
+    return f"site:{{{site}}}:rep:shared"
+
+
+def reputation_authors(site: str) -> str:
+    """Hash: author id (HMAC of the email) -> the ids of the personal entries (email, phones,
+    handles, network) the author's decided comments added, for erasure. Capped like keys.reputation."""
+    return f"site:{{{site}}}:rep:authors"
+
+
+# Counter: taken by every fan-out after its own write and before it reads the sites, so the
+# view with the highest number has seen every earlier write (service/store/reputation.py).
+# Lives forever (an integer).
+REPUTATION_SEQ = "reputation:seq"
+# Set of site ids that opted out of sharing (site setting reputation_sharing false): the
+# fan-out writes to every site in SITES but these. Kept by settings saves; lives forever.
+REPUTATION_OPTOUT = "reputation:optout"
+# String: the reputation HMAC key used when no secret is configured (development and tests;
+# the service warns at startup). Lives forever.
+REPUTATION_FALLBACK_SECRET = "reputation:secret"

@@ -27,6 +27,7 @@ import msgspec
 from service.core.errors import Conflict, Duplicate, FieldError, NotFound, ValidationFailed
 from service.core.schemas import MAX_POST_ID_CHARS, CommentIn, DecisionIn, parse_comment
 from service.moderation.operations import Moderation, build_verdict, now_ms
+from service.moderation.reputation import HAM, NONE, SPAM
 from service.store import keys
 from service.store.auth import AKISMET_KEY_RE, Moderator, SiteCaller
 from service.store.labels import label_fields
@@ -53,7 +54,7 @@ SUBMITTER = "akismet-api"
 ANONYMOUS_EMAIL = "anonymous@akismet.invalid"
 ANONYMOUS_NAME = "anonymous"
 # Optional fields dropped (not refused) when their value is malformed: Akismet accepts anything.
-_OPTIONAL = ("author_url", "post_url", "user_ip", "user_agent", "lang")
+_OPTIONAL = ("author_url", "post_url", "user_ip", "user_agent", "lang", "referrer")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -141,6 +142,7 @@ def to_comment(form: Mapping[str, str]) -> CommentIn:
         "user_ip": form.get("user_ip") or None,
         "user_agent": form.get("user_agent") or None,
         "lang": _first_lang(form.get("blog_lang", "")),
+        "referrer": form.get("referrer") or None,
     }
     try:
         return parse_comment(doc)
@@ -238,15 +240,22 @@ async def submit(moderation: Moderation, caller: SiteCaller, form: Mapping[str, 
         return bad_request(exc.errors)
     await _count_report(moderation, caller.site, spam)
     comment_id = await _stored_comment_id(moderation, caller.site, comment)
+    decided_before = False
     if comment_id is not None:
         submitter = Moderator(name=SUBMITTER, sites=frozenset({caller.site}), key_digest=caller.key_digest)
         decision = DecisionIn(decision="spam" if spam else "approve", note="reported through the Akismet API")
         try:
             await moderation.decide(submitter, comment_id, decision, caller.site)
             return Answer(THANKS)
-        except (Conflict, NotFound):
-            # Decided otherwise already (or gone): the report is still a labelled example.
-            pass
+        except Conflict:
+            # Decided otherwise already: the report is still a labelled example. (Its reputation
+            # waits for revisable decisions, which take the earlier vote back first.)
+            decided_before = True
+        except NotFound:
+            pass  # gone (retention, erasure): the report is a labelled example and a decision
+    if not decided_before:
+        # A report on a comment the service does not hold is the site moderator's decision too.
+        await moderation.record_decision(caller.site, comment, NONE, SPAM if spam else HAM)
     score, decision_made, version = await moderation.evaluate(caller.site, comment)
     at = now_ms()
     verdict = build_verdict(None, decision_made, score, version, at)

@@ -18,10 +18,12 @@ from service.core.schemas import MAX_BODY_BYTES
 from service.core.settings import Settings
 from service.moderation.archive import Archive
 from service.moderation.operations import Moderation
+from service.moderation.reputation import Reputation
 from service.moderation.retention import Retention
 from service.moderation.webhooks import stop_task, wait_or_stop
 from service.scoring.batcher import Batcher
 from service.scoring.scorer import Scorer
+from service.scoring.submission import public_suffix_list
 from service.store import keys
 from service.store.comments import REDIS_UNAVAILABLE, Store
 from service.store.ratelimit import RateLimiter
@@ -105,18 +107,22 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
         replica_timeout_ms=settings.redis_replica_timeout_ms,
     )
     app[appkeys.STORE] = store
+    reputation = Reputation.from_settings(store, settings)
+    # The Public Suffix List is parsed once per process, off the event loop, before any request.
+    await asyncio.to_thread(public_suffix_list)
     app[appkeys.MODERATION] = Moderation(
         store,
         app[appkeys.BATCHER],
         lease_seconds=settings.lease_seconds,
         claim_limit=settings.claim_limit,
         metrics=app[appkeys.METRICS],
+        reputation=reputation,
     )
     app[appkeys.RATE_LIMITER] = RateLimiter(
         app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip
     )
     archive = Archive(settings.archive_dir) if settings.archive_dir is not None else None
-    app[appkeys.RETENTION] = Retention(store, archive)
+    app[appkeys.RETENTION] = Retention(store, archive, reputation=reputation)
     yield
 
 
