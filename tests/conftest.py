@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from service.core.settings import DEFAULT_MODELS_DIR, Settings
 from service.scoring.scorer import Scorer
 from service.store import auth
+from service.store import keys as store_keys
 from service.store.comments import Store
 from service.web.app import create_app
 
@@ -233,6 +234,9 @@ async def make_site(redis: Redis) -> AsyncIterator[Callable[..., Awaitable[Site]
         keys = [k async for k in redis.scan_iter(match=f"site:{{{site_id}}}:*")]
         if keys:
             await redis.delete(*keys)
+        # A deleted site no longer shares reputation with the sites of later tests.
+        await redis.srem(store_keys.SITES, site_id)
+        await redis.srem(store_keys.REPUTATION_OPTOUT, site_id)
 
 
 @pytest.fixture

@@ -59,11 +59,14 @@ SPAM, HAM, NONE = 1, -1, 0
 _SPAM_REJECTIONS: Final = frozenset({"spam", "advertising"})
 
 # How much one mark (one decision, undecayed) of each kind weighs. A /24 or /64 is shared by a
-# household, an office or a mobile carrier's customers: half a mark.
-KIND_WEIGHTS: Final = {DOMAIN: 1.0, PHONE: 1.0, HANDLE: 1.0, EMAIL: 1.0, NETWORK: 0.5}
-# Net weighted marks at which a comment is held for review, and at which it is spam outright.
-HOLD_AT: Final = 1.0
-SPAM_AT: Final = 4.0
+# household, an office or (behind carrier-grade NAT) thousands of a mobile carrier's customers:
+# a quarter of a mark, so four net spam marks hold a network on their own.
+KIND_WEIGHTS: Final = {DOMAIN: 1.0, PHONE: 1.0, HANDLE: 1.0, EMAIL: 1.0, NETWORK: 0.25}
+# Net weighted marks (decayed) at which a comment is held for review, and at which it is spam
+# outright. With the default 30-day half-life one mark holds for ~12 days (2^(-12/30) = 0.76),
+# two for ~42; four recent marks make spam.
+HOLD_AT: Final = 0.75
+SPAM_AT: Final = 3.5
 # Each net mark moves the spam score's log-odds by this much, at most MAX_SHIFT either way.
 LOGIT_PER_MARK: Final = 1.0
 MAX_SHIFT: Final = 6.0
@@ -309,7 +312,9 @@ class Reputation:
             batch = list(dict.fromkeys(ids[start : start + FANOUT_BATCH]))
             seq = await self.rstore.next_seq()
             sites = await self.rstore.participants()
-            values = await self.rstore.own_values(sites, batch)
+            # Read past the sites to skip too: their marks count for the others.
+            probe = next((s for s in sites if s not in skipped), None)
+            values, held = await self.rstore.own_values(sites, batch, probe)
             now = int(self.clock())
             views: dict[str, list[tuple[str, str]]] = {s: [] for s in sites if s not in skipped}
             for j, entry_id in enumerate(batch):
@@ -317,6 +322,8 @@ class Reputation:
                 spam_sites = {s for s, (a, b) in weights.items() if a - b > _EPS}
                 ham_sites = {s for s, (a, b) in weights.items() if b - a > _EPS}
                 counts = len(spam_sites) >= self.min_sites or len(ham_sites) >= self.min_sites
+                if not counts and held[j] is None:
+                    continue  # shared nowhere before, nor now: most entries, and nothing to write
                 total_spam = math.fsum(a for a, _ in weights.values())
                 total_ham = math.fsum(b for _, b in weights.values())
                 for target, pairs in views.items():

@@ -189,15 +189,21 @@ class ReputationStore:
             return bool(await self.redis.srem(keys.REPUTATION_OPTOUT, site))
         return bool(await self.redis.sadd(keys.REPUTATION_OPTOUT, site))
 
-    async def own_values(self, sites: Sequence[str], ids: Sequence[str]) -> dict[str, list[str | None]]:
-        """Each site's own value of each entry (None: no decision there), one pipeline."""
-        if not sites or not ids:
-            return {}
+    async def own_values(
+        self, sites: Sequence[str], ids: Sequence[str], probe: str | None
+    ) -> tuple[dict[str, list[str | None]], list[str | None]]:
+        """Each site's own value of each entry (None: no decision there) and *probe*'s shared
+        value of each (which entries are shared now: every sharing site holds the same ones),
+        in one pipeline."""
+        if not sites or not ids or probe is None:
+            return {s: [None] * len(ids) for s in sites}, [None] * len(ids)
         pipe = self.redis.pipeline(transaction=False)
         for site in sites:
             pipe.hmget(keys.reputation(site), list(ids))
-        replies = await pipe.execute()
-        return {site: [str(v) if v is not None else None for v in reply] for site, reply in zip(sites, replies, strict=True)}
+        pipe.hmget(keys.reputation_shared(probe), list(ids))
+        *replies, probe = await pipe.execute()
+        own = {site: [_text(v) for v in reply] for site, reply in zip(sites, replies, strict=True)}
+        return own, [_text(v) for v in probe]
 
     async def write_shared(self, views: Mapping[str, Sequence[tuple[str, str]]], seq: int, now_s: int) -> None:
         """Write each site's share of one fan-out: ``{site: [(entry id, value or ''), ...]}``."""
@@ -245,3 +251,7 @@ class ReputationStore:
         await self.redis.set(keys.REPUTATION_FALLBACK_SECRET, candidate, nx=True)
         stored = await self.redis.get(keys.REPUTATION_FALLBACK_SECRET)
         return str(stored) if stored else candidate
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
