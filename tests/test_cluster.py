@@ -4,8 +4,9 @@ master killed under load.
 The session starts six ``redis-server --cluster-enabled yes`` nodes on free ports and joins
 them with ``redis-cli --cluster create --cluster-replicas 1``. This module overrides the
 ``settings`` and ``redis`` fixtures with cluster ones and collects the end-to-end tests of
-test_api, test_access and test_isolation under them: the same code, a cluster-aware client
-(``REDIS_CLUSTER=1``). The failover test builds a cluster of its own, since it kills a node.
+test_api, test_access, test_isolation, test_retention and test_reputation under them: the same
+code, a cluster-aware client (``REDIS_CLUSTER=1``). The failover test builds a cluster of its
+own, since it kills a node.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from redis.asyncio import RedisCluster
 
 from service.core.settings import Settings
 from service.store import keys
-from tests import test_access, test_api, test_isolation, test_retention
+from tests import test_access, test_api, test_isolation, test_reputation, test_retention
 from tests.conftest import AppFactory, RedisServer, Site, comment, free_port, start_redis
 
 pytestmark = pytest.mark.cluster
@@ -115,7 +116,7 @@ async def redis(redis_cluster: list[RedisServer]) -> AsyncIterator[RedisCluster]
 
 
 # The end-to-end tests, collected again under the cluster fixtures above.
-for _module in (test_api, test_access, test_isolation, test_retention):
+for _module in (test_api, test_access, test_isolation, test_retention, test_reputation):
     for _name in dir(_module):
         if _name.startswith("test_"):
             globals()[f"{_name}"] = getattr(_module, _name)
@@ -140,6 +141,28 @@ async def test_every_key_of_a_site_is_in_one_slot(make_api: AppFactory, site: Si
     site_keys = [k async for k in redis.scan_iter(match=f"*{{{site.site_id}}}*")]
     assert len(site_keys) >= 6
     assert len({redis.keyslot(k) for k in site_keys}) == 1
+
+
+async def test_reputation_fans_out_across_masters(make_api: AppFactory, make_site, redis: RedisCluster) -> None:  # type: ignore[no-untyped-def]
+    """Three sites on three different masters: two sites' decisions reach the third through
+    each site's own keys (no script reads another slot), and every reputation key of a site
+    is in the site's slot."""
+    api = await make_api()
+    by_master: dict[int, Site] = {}
+    while len(by_master) < MASTERS:
+        candidate = await make_site()
+        by_master.setdefault(redis.get_node_from_key(keys.site_meta(candidate.site_id)).port, candidate)
+    a, b, c = by_master.values()
+    domain = test_reputation.unique_domain()
+    await test_reputation.mark(api, a, test_reputation.body(a, domain))
+    await test_reputation.mark(api, b, test_reputation.body(b, domain))
+    held = await test_reputation.submit(api, c, test_reputation.body(c, domain))
+    assert test_reputation.reputation_reason(held) is not None, held
+    for site in (a, b, c):
+        rep_keys = [keys.reputation(site.site_id), keys.reputation_shared(site.site_id),
+                    keys.reputation_authors(site.site_id)]
+        assert {redis.keyslot(k) for k in rep_keys} == {redis.keyslot(keys.site_meta(site.site_id))}
+        assert await redis.exists(keys.reputation_shared(site.site_id))
 
 
 async def test_503_when_the_cluster_is_unreachable(make_api: AppFactory, site: Site) -> None:
