@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from service.moderation.operations import REPUTATION_SIGNAL
+from service.scoring import submission
 from service.scoring.features import SIGNAL_NAMES
 from service.scoring.scorer import OTHER_WORDING
 
@@ -53,7 +55,7 @@ def test_every_reason_has_a_label_and_a_detail(language: str) -> None:
 
 def test_every_signal_has_a_vietnamese_name() -> None:
     names = block("vi", "signals")
-    missing = {*SIGNAL_NAMES, OTHER_WORDING} - names
+    missing = {*SIGNAL_NAMES, OTHER_WORDING, *submission.SIGNAL_NAMES, REPUTATION_SIGNAL} - names
     assert not missing, missing
 
 
@@ -76,3 +78,8 @@ def test_vietnamese_strings_have_no_english_words() -> None:
     # Template parameters (${p.links}, ${tx("fieldNames", p.field)}) are code, not words.
     words = [re.sub(r"\$\{[^}]*\}", "", v) for v in values]
     assert [w for w in words if _ENGLISH_WORDS.search(w)] == []
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_every_reputation_kind_has_a_name(language: str) -> None:
+    assert set(submission.KINDS) <= block(language, "reputationKinds")

@@ -152,6 +152,15 @@ const STRINGS = {
       flood: (p) => `quá nhiều bình luận từ ${p.who === "ip" ? "địa chỉ IP này" : "địa chỉ email này"}; thử lại sau ${p.retry_seconds} giây`,
       duplicate: () => "tác giả đã đăng đúng bình luận này trong bài viết",
       personal_data: (p) => `bình luận để lộ thông tin cá nhân (${String(p.kinds).split(",").map((k) => tx("personalKinds", k)).join(", ")})`,
+      reputation: (p) =>
+        `${tx("reputationKinds", p.kind)}${p.domain ? ` ${p.domain}` : ""} đã bị đánh dấu ${p.direction === "spam" ? "spam" : "không phải spam"} ${p.count} lần ${p.sites > 1 ? `trên ${p.sites} trang` : "trên trang này"}`,
+    },
+    reputationKinds: {
+      domain: "tên miền",
+      phone: "số điện thoại",
+      handle: "tài khoản nhắn tin",
+      email: "địa chỉ email",
+      network: "dải địa chỉ IP",
     },
     personalKinds: {
       identity_number: "số CCCD/CMND",
@@ -187,6 +196,14 @@ const STRINGS = {
       "no Vietnamese diacritics": "không dấu tiếng Việt",
       "author name/URL has link or phone": "tên/URL tác giả có liên kết hoặc số điện thoại",
       "other wording": "cách diễn đạt khác",
+      // The whole-submission signals (service/scoring/submission.py SIGNAL_NAMES) and reputation.
+      "author website given": "tác giả có ghi trang web",
+      "links to another site": "có liên kết tới trang khác",
+      "email domain is the linked site": "tên miền email trùng trang được liên kết",
+      "SEO-style author name": "tên tác giả kiểu quảng cáo (SEO)",
+      "non-browser user agent": "gửi không qua trình duyệt",
+      "sent from another site": "gửi từ trang web khác",
+      "moderators' decisions on its links and contacts": "quyết định trước đây của kiểm duyệt viên về liên kết và liên hệ này",
     },
     reasonCodes: {
       too_many_links: "Quá nhiều liên kết",
@@ -208,6 +225,7 @@ const STRINGS = {
       shadow_mode: "Chế độ theo dõi (chưa áp dụng)",
       flood: "Gửi quá dồn dập",
       duplicate: "Bình luận trùng lặp",
+      reputation: "Đã bị kiểm duyệt viên đánh giá",
     },
     statusNames: { pending: "Chờ duyệt", approved: "Đã duyệt", spam: "Spam", rejected: "Đã từ chối" },
     toxLabels: { CLEAN: "Sạch", OFFENSIVE: "Xúc phạm", HATE: "Thù ghét" },
@@ -364,6 +382,15 @@ const STRINGS = {
       flood: (p) => `too many comments from this ${p.who === "ip" ? "IP address" : "email address"}; retry in ${p.retry_seconds} s`,
       duplicate: () => "the same author already posted this comment on this post",
       personal_data: (p) => `the comment exposes personal data (${String(p.kinds).split(",").map((k) => tx("personalKinds", k)).join(", ")})`,
+      reputation: (p) =>
+        `${tx("reputationKinds", p.kind)}${p.domain ? ` ${p.domain}` : ""} marked ${p.direction === "spam" ? "spam" : "not spam"} ${p.count}× ${p.sites > 1 ? `on ${p.sites} sites` : "on this site"}`,
+    },
+    reputationKinds: {
+      domain: "domain",
+      phone: "phone number",
+      handle: "messenger handle",
+      email: "email address",
+      network: "IP network",
     },
     personalKinds: {
       identity_number: "identity number",
@@ -398,6 +425,7 @@ const STRINGS = {
       shadow_mode: "Shadow mode (not enforced)",
       flood: "Too many comments",
       duplicate: "Duplicate comment",
+      reputation: "Reputation",
     },
     statusNames: { pending: "Pending", approved: "Approved", spam: "Spam", rejected: "Rejected" },
     toxLabels: { CLEAN: "Clean", OFFENSIVE: "Offensive", HATE: "Hate" },
