@@ -99,6 +99,8 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.run
 	@# Redis memory under a steady stream with a short retention (bench/retention.py).
 	$(PY) -m bench.retention
+	@# Reputation: memory per 100,000 entries, a decision's fan-out, the pre-check's read.
+	$(PY) -m bench.reputation
 
 # Rebuild models/spam, models/toxicity, models/toxicity-en and models/metrics.json from
 # ../shared/data (seeded, reproducible; spam, both toxicity models, TF-IDF baselines,

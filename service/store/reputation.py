@@ -41,10 +41,11 @@ local function weight(v, now, hl, spam_at, ham_at, t_at)
   if t_at == 0 then return 0 end
   return (parts[spam_at] + parts[ham_at]) * 2 ^ (-(now - parts[t_at]) / hl)
 end
--- Sampled eviction down to cap fields (at most 8 per call: a write adds at most a few).
-local function evict(key, cap, now, hl, spam_at, ham_at, t_at)
+-- Sampled eviction down to cap fields: at most as many as this call wrote (plus a few), so
+-- the work of a call stays proportional to what it adds.
+local function evict(key, cap, now, hl, spam_at, ham_at, t_at, written)
   local n = redis.call('HLEN', key) - cap
-  if n > 8 then n = 8 end
+  if n > written + 8 then n = written + 8 end
   for _ = 1, n do
     local sample = redis.call('HRANDFIELD', key, SAMPLE, 'WITHVALUES')
     local worst, worst_w = nil, nil
@@ -82,7 +83,7 @@ for i = 6, #ARGV, 3 do
     redis.call('HSET', KEYS[1], id, string.format('%.5g %.5g %d', s, h, now))
   end
 end
-evict(KEYS[1], cap, now, hl, 1, 2, 3)
+evict(KEYS[1], cap, now, hl, 1, 2, 3, (#ARGV - 5) / 3)
 if ARGV[4] ~= '' and ARGV[5] ~= '' then
   local ids, seen = {}, {}
   local listed = redis.call('HGET', KEYS[2], ARGV[4]) or ''
@@ -93,7 +94,7 @@ if ARGV[4] ~= '' and ARGV[5] ~= '' then
     + str(AUTHOR_MAX_IDS)
     + """ do table.remove(ids, 1) end
   redis.call('HSET', KEYS[2], ARGV[4], table.concat(ids, ' '))
-  evict(KEYS[2], cap, now, hl, 0, 0, 0)
+  evict(KEYS[2], cap, now, hl, 0, 0, 0, 1)
 end
 return 1
 """
@@ -119,7 +120,7 @@ for i = 5, #ARGV, 2 do
     end
   end
 end
-evict(KEYS[1], cap, now, hl, 1, 2, 5)
+evict(KEYS[1], cap, now, hl, 1, 2, 5, (#ARGV - 4) / 2)
 return 1
 """
 )
