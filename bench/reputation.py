@@ -134,7 +134,7 @@ async def precheck(redis: Redis, store: Store) -> dict[str, Any]:
     return {f"us_median_{label}": round(1e6 * statistics.median(s), 1) for label, s in samples.items()}
 
 
-async def main(out_path: Path) -> dict[str, Any]:
+async def main() -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-reputation-"))
     proc, port = start_redis(tmp)
     redis = Redis(port=port, decode_responses=True)
@@ -150,8 +150,6 @@ async def main(out_path: Path) -> dict[str, Any]:
         await redis.aclose()
         proc.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 
 
@@ -159,17 +157,22 @@ def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS / "reputation.json")
     args = parser.parse_args(argv)
-    result = asyncio.run(main(args.out))
+    result = asyncio.run(main())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     mem = result["memory"]
     print("reputation memory per 100,000 distinct entries:")
-    print(f"  own marks (keys.reputation)          {mem['own_bytes_per_100k'] / 1e6:6.1f} MB ({mem['own_fields']} fields)")
+    own = mem["own_bytes_per_100k"] / 1e6
+    print(f"  own marks (keys.reputation)          {own:6.1f} MB ({mem['own_fields']} fields)")
     print(f"  shared view (keys.reputation_shared) {mem['shared_bytes_per_100k'] / 1e6:6.1f} MB")
     print(f"  authors index (100,000 authors)      {mem['authors_bytes_per_100k'] / 1e6:6.1f} MB")
-    print(f"  cap 100,000, 110,000 written: {mem['capped_fields_after_110k']} fields ({mem['capped_write_seconds']} s)")
+    capped, seconds = mem["capped_fields_after_110k"], mem["capped_write_seconds"]
+    print(f"  cap 100,000, 110,000 written: {capped} fields ({seconds} s)")
     for d in result["decision"]:
         print(f"decision with {d['sharing_sites']} sharing sites: {d['ms_median']} ms median, {d['ms_p90']} ms p90")
     pre = result["precheck"]
-    print(f"pre-check round trip: {pre['us_median_without']} µs without, {pre['us_median_with_8_entries']} µs with 8 entries")
+    without, with_entries = pre["us_median_without"], pre["us_median_with_8_entries"]
+    print(f"pre-check round trip: {without} µs without, {with_entries} µs with 8 entries")
     print(f"written to {args.out}")
 
 

@@ -46,6 +46,11 @@ if [[ -z "${REDIS_URL:-}" ]]; then
   export REDIS_URL="redis://127.0.0.1:$RPORT/0"
 fi
 
+# The reputation HMAC key: kept beside Redis's data, created on first run, never printed.
+if [[ -z "${MODERATION_REPUTATION_SECRET:-}" && -z "${MODERATION_REPUTATION_SECRET_FILE:-}" ]]; then
+  export MODERATION_REPUTATION_SECRET_FILE="$RUN_DIR/reputation.secret"
+fi
+
 "$PY" -m service demo --keys-file "$KEYS_FILE"
 SITE_KEY=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["api_key"])' "$KEYS_FILE")
 MOD_TOKEN=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["moderator_token"])' "$KEYS_FILE")

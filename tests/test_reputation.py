@@ -116,7 +116,7 @@ async def test_a_domain_marked_spam_on_two_sites_holds_it_on_a_third_and_not_spa
     assert reason is not None, held
     assert reason["params"]["domain"] == domain
     assert reason["params"]["sites"] == 2 and reason["params"]["count"] == 2
-    assert reason["message"] == f"domain {domain} marked spam 2× on 2 sites"
+    assert reason["message"] == f"domain {domain} marked spam 2\u00d7 on 2 sites"
     assert held["spam_score"] > before["spam_score"]
     assert held["text_spam_score"] < held["spam_score"]
     assert any(f["feature"].startswith("moderators' decisions") for f in held["explanation"]["spam"])
@@ -153,7 +153,8 @@ async def test_one_sites_decisions_never_flip_another_sites_ordinary_comment(api
     # On A itself its own moderators' five marks count: spam.
     on_a = await submit(api, a, body(a, domain))
     assert on_a["status"] == "spam", on_a
-    assert reputation_reason(on_a)["message"] == f"domain {domain} marked spam 5× on this site"  # type: ignore[index]
+    reason = reputation_reason(on_a)
+    assert reason is not None and reason["message"] == f"domain {domain} marked spam 5\u00d7 on this site"
 
 
 async def test_an_opted_out_site_neither_gives_nor_takes(api: Api, make_site: MakeSite) -> None:

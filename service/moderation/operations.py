@@ -75,7 +75,9 @@ class ToxicityOut(msgspec.Struct, frozen=True):
 
 
 class Explanation(msgspec.Struct, frozen=True):
-    """What pushed each model's answer most (at most five entries each)."""
+    """What pushed each model's answer most: for spam, the whole-submission signals and
+    reputation that applied (README "Whole-submission signals"), then at most five of the
+    text model's; for toxicity at most five."""
 
     spam: list[FeatureOut]
     toxicity: list[FeatureOut]

@@ -202,9 +202,12 @@ _KIND_NAMES = {"domain": "domain", "phone": "phone number", "handle": "messenger
                "network": "IP network"}  # fmt: skip
 
 
+_TIMES = "\u00d7"  # the multiplication sign of "marked spam 7 times" as the reason writes it
+
+
 def _times(value: float) -> str:
-    # Marks decay, so counts are fractional; "7×" reads better than "6.83×" and is what was decided.
-    return f"{max(1, round(value))}×"
+    # Marks decay, so counts are fractional: the rounded count reads better and is what was decided.
+    return f"{max(1, round(value))}{_TIMES}"
 
 
 def reputation_reason(evidence: Evidence) -> tuple[str, Reason] | None:

@@ -70,6 +70,8 @@ SPAM_AT: Final = 3.5
 # Each net mark moves the spam score's log-odds by this much, at most MAX_SHIFT either way.
 LOGIT_PER_MARK: Final = 1.0
 MAX_SHIFT: Final = 6.0
+# Sites that must agree before a shared entry counts (Settings.reputation_min_sites' default).
+DEFAULT_MIN_SITES: Final = 2
 # Ids: a letter for the kind, then 64 bits of HMAC-SHA256 (collisions need ~4e9 entries).
 _KIND_LETTERS: Final = {DOMAIN: "d", PHONE: "p", HANDLE: "h", EMAIL: "e", NETWORK: "n"}
 ID_HEX: Final = 16
@@ -167,7 +169,7 @@ class Reputation:
         *,
         secret: str = "",
         half_life_days: float = 30.0,
-        min_sites: int = 2,
+        min_sites: int = DEFAULT_MIN_SITES,
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -259,7 +261,9 @@ class Reputation:
             spam_sites = view.spam_sites + (own > _EPS)
             ham_sites = view.ham_sites + (own < -_EPS)
             others = view.spam - view.ham
-            agreed = (others > _EPS and spam_sites >= self.min_sites) or (others < -_EPS and ham_sites >= self.min_sites)
+            agreed = (others > _EPS and spam_sites >= self.min_sites) or (
+                others < -_EPS and ham_sites >= self.min_sites
+            )
             # This site's own "not spam" is never outvoted by the others' spam.
             if agreed and not (own < -_EPS and others > 0):
                 net = own + others

@@ -2,7 +2,8 @@
 
 A submission costs two Redis round trips for all the rules together: the pre-check
 script (settings version — and the settings themselves only when this worker's cached
-copy is stale — trusted author, flood, duplicate and campaign reads) before scoring, and
+copy is stale — trusted author, flood, duplicate, campaign and reputation reads) before
+scoring, and
 the submit script (store.py) that re-checks the refusals atomically and writes the
 flood/duplicate/campaign bookkeeping with the comment. Parsed and compiled settings are
 cached per worker keyed by the settings version, so an edit is picked up by the next

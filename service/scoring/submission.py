@@ -240,7 +240,9 @@ _SEO_WORDS: Final = (
     "nha cai", "cong ty", "tu van", "khuyen mai", "bao gia", "sua chua", "thu mua", "dai ly", "tuyen dung",
     "ca cuoc", "lo de", "soi cau", "giam can", "my pham", "giao hang", "ship cod",
 )  # fmt: skip
-_SEO_RE: Final = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(_SEO_WORDS, key=len, reverse=True)) + r")\b")
+_SEO_RE: Final = re.compile(
+    r"\b(?:" + "|".join(re.escape(w) for w in sorted(_SEO_WORDS, key=len, reverse=True)) + r")\b"
+)
 # "ban" alone is also a reader's "bạn" (you) once folded: it counts only beside another word.
 _WEAK_SEO: Final = frozenset({"ban", "best", "online", "bet", "official", "chuyen", "sale"})
 _BROWSER_RE: Final = re.compile(r"Mozilla/|Opera/", re.I)

@@ -323,7 +323,7 @@ def _integration_paths() -> dict[str, Any]:
 
 
 def _erasure() -> dict[str, Any]:
-    counts = ("comments", "pending", "labels", "archived", "flood", "trusted", "blocked_emails")
+    counts = ("comments", "pending", "labels", "archived", "flood", "trusted", "blocked_emails", "reputation")
     return {
         "type": "object",
         "required": ["site", "at", "removed"],
@@ -335,7 +335,8 @@ def _erasure() -> dict[str, Any]:
                 "description": "comments: stored comments removed (pending: of which in the review queue); "
                 "labels: labels stripped of the author's name and digest (text and decision stay for "
                 "retraining); archived: archive records removed; flood, trusted, blocked_emails: records "
-                "keyed by the email",
+                "keyed by the email; reputation: the author's reputation entries (email, phones, handles, "
+                "IP network, stored as keyed hashes) removed from the site",
                 "required": list(counts),
                 "properties": {c: {"type": "integer", "minimum": 0} for c in counts},
             },
