@@ -99,7 +99,8 @@ def _host_and_path(url: str) -> tuple[str, str] | None:
     match = _HOST_RE.match(candidate)
     if match is None:
         return None
-    host = match.group(1).lower().rstrip(".")
+    # find_urls keeps what follows a URL up to white space: "www.abc.vn," is abc.vn.
+    host = match.group(1).lower().strip(".,;!?()[]{}<>|")
     if host.startswith("www."):
         host = host[4:]
     return host, match.group(2) or ""
@@ -118,13 +119,13 @@ def _link_entry(url: str) -> Entry | None:
     if parts is None:
         return None
     host, path = parts
-    first = path.strip("/").split("/", 1)[0]
+    first = path.strip("/").split("/", 1)[0].rstrip(".,;!?)]}>|")
     if host in _MESSENGERS:
         if not first:
             return None
-        digits = re.sub(r"\D", "", first)
-        name = nz.find_phone_numbers(digits)[0] if len(digits) >= 9 and nz.find_phone_numbers(digits) else first
-        return Entry(HANDLE, f"{_MESSENGERS[host]}:{name.lower()}")
+        # zalo.me/0912345678 and zalo.me/84912345678 are one account: the phone's normal form.
+        phones = nz.find_phone_numbers(first) if first.lstrip("+").isdigit() else []
+        return Entry(HANDLE, f"{_MESSENGERS[host]}:{(phones[0] if phones else first).lower()}")
     if host in nz.SHORTENER_DOMAINS:
         # bit.ly as a whole is everyone's; the short code is one target.
         return Entry(DOMAIN, f"{host}/{first}", f"{host}/{first}") if first else None
