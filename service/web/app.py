@@ -110,6 +110,12 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     reputation = Reputation.from_settings(store, settings)
     # The Public Suffix List is parsed once per process, off the event loop, before any request.
     await asyncio.to_thread(public_suffix_list)
+    try:
+        # The HMAC key before the first request (a fallback key is read from Redis); with Redis
+        # down at start-up, the first submission reads it instead.
+        await reputation.ready()
+    except REDIS_UNAVAILABLE as exc:
+        log.warning("reputation key not read at start-up (%s); the first submission reads it", type(exc).__name__)
     app[appkeys.MODERATION] = Moderation(
         store,
         app[appkeys.BATCHER],
