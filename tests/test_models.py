@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from models.decorated import STYLES, decorate, plain
 from service.scoring import normalize as nz
 from service.scoring.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
 from service.scoring.scorer import (
@@ -393,3 +394,51 @@ def test_each_language_gets_its_own_toxicity_model(scorer: Scorer) -> None:
     vietnamese_only = Scorer(scorer._spam.artifact, scorer._tox.artifact)
     fallback = vietnamese_only.score([batch[1]])[0]
     assert fallback.toxicity != en.toxicity
+
+
+DECORATED = [
+    "HỖ TRỢ KÈO 11 NGÀY VỀ TÀI KHOẢN, vào nhóm nhận kèo",
+    "Earn $500 per day working from home, click bit.ly/xyz now",
+    "Nhà cái uy tín, nạp đầu tặng 100%, liên hệ zalo 0912 345 678",
+    "Bài viết rất hay, cảm ơn tác giả đã phân tích kỹ",
+]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_decorated_text_scores_as_the_plain_text(scorer: Scorer, style: str) -> None:
+    # Issue 21: a betting tip in Mathematical Alphanumeric letters scored 0.01. Twenty styles
+    # (bold, italic, script, fraktur, double-struck, sans-serif, monospace, fullwidth,
+    # circled, small capitals, superscripts, squared...) with Vietnamese marks on them.
+    from service.scoring.features import prepare
+
+    decorated = [decorate(t, style) for t in DECORATED]
+    plain_texts = [plain(t, style) for t in DECORATED]
+    scores = scorer.score([ScoreInput(t) for t in decorated + plain_texts])
+    for i, text in enumerate(decorated):
+        assert text != plain_texts[i]
+        assert prepare(text) == prepare(plain_texts[i]), text
+        ours, reference = scores[i], scores[len(decorated) + i]
+        assert abs(ours.spam - reference.spam) <= 0.02, (text, ours.spam, reference.spam)
+        assert ours.toxicity.label == reference.toxicity.label
+
+
+NO_DIACRITICS = "no Vietnamese diacritics"
+
+
+@pytest.mark.parametrize("text", [*ENGLISH_NEWS, *ENGLISH_CLEAN[:3], *ENGLISH_INSULTS,
+                                  "Earn $500 per day working from home!!! Click bit.ly/xyz now"])  # fmt: skip
+def test_no_vietnamese_diacritics_never_fires_on_english(scorer: Scorer, text: str) -> None:
+    # The moderator page shows this signal as a chip ("không dấu tiếng Việt").
+    from service.scoring.features import SIGNAL_NAMES, prepare
+
+    assert prepare(text).signals[SIGNAL_NAMES.index(NO_DIACRITICS)] == 0.0
+    score = score_one(scorer, text)
+    assert NO_DIACRITICS not in {f.name for f in (*score.spam_features, *score.toxicity_features)}
+
+
+def test_no_vietnamese_diacritics_fires_on_vietnamese_typed_without_them() -> None:
+    from service.scoring.features import SIGNAL_NAMES, prepare
+
+    index = SIGNAL_NAMES.index(NO_DIACRITICS)
+    assert prepare("Chinh quyen can xu ly manh tay hon voi tin dung den").signals[index] == 1.0
+    assert prepare("Chính quyền cần xử lý mạnh tay hơn với tín dụng đen").signals[index] == 0.0

@@ -7,6 +7,7 @@ import unicodedata
 
 import pytest
 
+from models.decorated import STYLES, decorate, plain
 from service.scoring import normalize as nz
 
 
@@ -130,3 +131,30 @@ def test_urls_bare_domains_written_out_and_short_links() -> None:
 def test_contacts() -> None:
     assert nz.find_contacts("Liên hệ Z.A.L.O hoặc Tele, ib mình") == ["lien he", "zalo", "tele", "ib"]
     assert nz.find_contacts("Bài báo viết rất hay") == []
+
+
+DECORATED_TEXTS = [
+    "HỖ TRỢ KÈO 11 ngày, Liên hệ zalo 0912 345 678",
+    "Earn $500 per day working from home, click bit.ly/xyz now",
+    "Đường này năm 2024 vẫn ngập",
+]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_decorated_letters_fold_to_plain_ones(style: str) -> None:
+    # "Fancy text": Mathematical Alphanumeric letters, fullwidth, circled, small capitals,
+    # superscripts... read as the plain letters, with the Vietnamese marks on them.
+    for text in DECORATED_TEXTS:
+        decorated = decorate(text, style)
+        assert decorated != plain(text, style)
+        assert nz.normalize_text(decorated) == nz.normalize_text(plain(text, style)), decorated
+        assert nz.find_urls(decorated) == nz.find_urls(plain(text, style)), decorated
+    phone = decorate("gọi 0912 345 678", style)
+    if any(ch.isdigit() and not ch.isascii() for ch in phone):
+        assert nz.find_phone_numbers(phone) == ["0912345678"], phone
+
+
+def test_flag_emoji_is_not_letters() -> None:
+    # Two regional indicators are a flag emoji, not the letters "VN".
+    assert nz.normalize_text("Việt Nam 🇻🇳 vô địch") == "việt nam 🇻🇳 vô địch"
+    assert nz.fold_decorations("ʙᴀ́ɴ sɪᴍ") == "bán sim"  # noqa: RUF001 (small capitals)

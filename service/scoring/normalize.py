@@ -2,7 +2,8 @@
 
 Everything here is pure, typed and fast (regexes compiled once at import). Two forms matter:
 
-* :func:`normalize_text` — readable form: NFKC, invisible characters removed, look-alike
+* :func:`normalize_text` — readable form: NFKC and decorated letters folded (bold, script,
+  fullwidth, circled, small capitals…), invisible characters removed, look-alike
   characters folded inside words, separators collapsed inside spelled-out words, casefolded.
   Vietnamese diacritics are kept.
 * :func:`fold_for_matching` — the same without diacritics (``đ`` → ``d``), which is how most
@@ -27,6 +28,7 @@ __all__ = [
     "find_contacts_folded",
     "find_phone_numbers",
     "find_urls",
+    "fold_decorations",
     "fold_for_matching",
     "fold_lookalikes",
     "has_diacritics",
@@ -164,9 +166,59 @@ def collapse_spelled_words(text: str) -> str:
     return _SPELLED_SPACED_RE.sub(lambda m: _SEP_CHARS_RE.sub("", m.group(0)), text)
 
 
+_DIGIT_NAMES: Final = ("ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE")
+# Decorated letters and digits that NFKC leaves alone (it already folds Mathematical
+# Alphanumeric Symbols, fullwidth forms, circled and squared letters, superscripts and
+# subscripts): small capitals, negative circled and squared capitals and the dingbat
+# circled digits that phone numbers are written with.
+# Regional indicators are left alone: two in a row are a flag emoji.
+_DECORATION_NAME_RE: Final = re.compile(
+    r"^(?:LATIN (?:CAPITAL )?LETTER SMALL CAPITAL (?P<small>[A-Z])"
+    r"|NEGATIVE (?:CIRCLED|SQUARED) LATIN CAPITAL LETTER (?P<capital>[A-Z])"
+    r"|(?:DINGBAT )?(?:NEGATIVE |DOUBLE )?CIRCLED (?:SANS-SERIF )?DIGIT (?P<digit>[A-Z]+))$"
+)
+_DECORATION_BLOCKS: Final = ((0x0250, 0x02B0), (0x1D00, 0x1D80), (0xA720, 0xA800), (0x2460, 0x2500),
+                             (0x2776, 0x2794), (0x1F100, 0x1F200))  # fmt: skip
+
+
+def _build_decorations_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for start, end in _DECORATION_BLOCKS:
+        for cp in range(start, end):
+            match = _DECORATION_NAME_RE.match(unicodedata.name(chr(cp), ""))
+            if match is None:
+                continue
+            if match["small"]:
+                table[cp] = match["small"].lower()
+            elif match["capital"]:
+                table[cp] = match["capital"]
+            elif match["digit"] in _DIGIT_NAMES:
+                table[cp] = str(_DIGIT_NAMES.index(match["digit"]))
+    return table
+
+
+_DECORATIONS: Final = _build_decorations_table()
+_DECORATED_RE: Final = re.compile("[" + "".join(map(chr, sorted(_DECORATIONS))) + "]")
+
+
+def fold_decorations(text: str) -> str:
+    """Decorated letters and digits as plain ones, Vietnamese diacritics kept.
+
+    "Bán" written in bold, script, fraktur, double-struck, monospace or sans-serif letters,
+    fullwidth, circled, in small capitals or in superscripts becomes "Bán": NFKC, then the
+    decorations NFKC does not know, then recomposition, so a combining tone mark written
+    after a decorated letter lands on the plain one (tests/test_normalize.py has examples).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    if _DECORATED_RE.search(text) is None:
+        return text
+    return unicodedata.normalize("NFC", text.translate(_DECORATIONS))
+
+
 def clean_text(text: str) -> str:
-    """NFKC with invisible characters removed: the first step of every form and detector here."""
-    return strip_invisible(unicodedata.normalize("NFKC", text))
+    """Decorations folded (:func:`fold_decorations`, NFKC included) and invisible characters
+    removed: the first step of every form and detector here."""
+    return strip_invisible(fold_decorations(text))
 
 
 def normalize_text(text: str) -> str:

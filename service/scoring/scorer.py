@@ -22,7 +22,6 @@ import scipy.sparse as sp
 
 from service.scoring.artifacts import Artifact, ModelError, load_artifact
 from service.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare, prepare_comment
-from service.scoring.language import detect as detect_language
 from service.scoring.text import CommentText
 
 __all__ = [
@@ -337,7 +336,7 @@ class Scorer:
         x, prepared = self._prepared_features(batch)
         spam = binary_probability(self._spam.artifact, x)
         n = x.shape[0]
-        languages = [detect_language(p.normalized) for p in prepared]
+        languages = [p.language for p in prepared]
         tox, decided, tox_feats = self._toxicity(x, languages)
         tox_classes = self._tox.artifact.classes
         # Explanations are always reported "toward spam".
