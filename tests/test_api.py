@@ -80,16 +80,17 @@ async def test_reply_shape(api: Api, site: Site) -> None:
     assert reply["created_at"].endswith("Z")
 
 
-async def test_same_decision_is_idempotent_and_different_is_conflict(api: Api, site: Site, redis: Redis) -> None:
+async def test_same_decision_is_idempotent_and_different_is_a_revision(api: Api, site: Site, redis: Redis) -> None:
     [cid] = await force_pending(redis, site, 1, api)
     path = f"/v1/review/{cid}/decision"
     first = await api.request("POST", path, site.moderator_token, json={"decision": "reject", "reason": "spam"})
     again = await api.request("POST", path, site.moderator_token, json={"decision": "reject", "reason": "spam"})
-    other = await api.request("POST", path, site.moderator_token, json={"decision": "approve"})
-    assert (first.status, again.status, other.status) == (200, 200, 409)
-    assert (await other.json())["current_status"] == "rejected"
-    # One label recorded, not two.
+    # The repeat recorded nothing: one label.
     assert await redis.xlen(keys.labels(site.site_id)) == 1
+    other = await api.request("POST", path, site.moderator_token, json={"decision": "approve"})
+    assert (first.status, again.status, other.status) == (200, 200, 200)
+    assert ((await other.json())["status"], (await other.json())["revision"]) == ("approved", 2)
+    assert await redis.xlen(keys.labels(site.site_id)) == 2
 
 
 async def test_check_stores_nothing(api: Api, site: Site, redis: Redis) -> None:

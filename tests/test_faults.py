@@ -392,9 +392,11 @@ async def run_worker_kill(
 
     await await_for(claim_again, "expired leases to return to the pool")
 
-    # Both moderators decide every item at once: exactly one decision each.
+    # Both moderators decide every item at once, each based on the revision it saw (0, the
+    # automatic verdict): exactly one decision each, whichever worker process runs it.
     async def decide(token: str, cid: str, decision: str) -> int:
-        async with http.post(f"{service.base}/v1/review/{cid}/decision", json={"decision": decision},
+        async with http.post(f"{service.base}/v1/review/{cid}/decision",
+                             json={"decision": decision, "expected_revision": 0},
                              headers={"Authorization": f"Bearer {token}"}) as resp:
             return resp.status
 

@@ -97,6 +97,12 @@ class Conflict(ProblemError):
     status, title, code = 409, "Conflict", "conflict"
 
 
+class RevisionConflict(ProblemError):
+    """A decision based on a revision of the comment that is no longer current."""
+
+    status, title, code = 409, "Revision conflict", "revision_conflict"
+
+
 class Duplicate(ProblemError):
     status, title, code = 409, "Duplicate comment", "duplicate"
 

@@ -33,6 +33,8 @@ MAX_PARENT_ID_CHARS = 200
 MAX_POST_URL_BYTES = 2048
 MAX_USER_AGENT_CHARS = 512
 MAX_NOTE_CHARS = 1000
+# A comment's revision counts its decisions; this bound only keeps the number a JSON-safe integer.
+MAX_REVISION = 2**31 - 1
 MAX_CLAIM_COUNT = 100
 DEFAULT_CLAIM_COUNT = 10
 # A JSON body holding a maximal comment: 65,525 content bytes can grow up to six-fold
@@ -112,6 +114,17 @@ class DecisionIn(msgspec.Struct, frozen=True, kw_only=True):
     block_ip: Annotated[bool, _doc("Also block the author's IP address (spam or reject only).")] = False
     # Only narrows the search: the comment id already names the comment.
     site: Annotated[_Text, _doc("The comment's site, when the moderator has several.")] = None
+    expected_revision: Annotated[
+        int | None,
+        _doc(
+            "The comment's revision this decision is based on (the `revision` you read). "
+            "If the comment was decided since, nothing changes and the answer is 409 with the "
+            "current state. Without it, the decision applies to whatever is current (the last "
+            "decision the service receives wins).",
+            minimum=0,
+            maximum=MAX_REVISION,
+        ),
+    ] = None
 
 
 class ClaimIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -268,9 +281,17 @@ def parse_decision(doc: dict[str, Any]) -> DecisionIn:
             value = False
         flags[flag] = value
     site = doc.get("site")
+    expected = doc.get("expected_revision")
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)):
+        errors.add("expected_revision", "type", "expected_revision must be an integer")
+        expected = None
+    elif expected is not None and not 0 <= expected <= MAX_REVISION:
+        errors.add("expected_revision", "range", f"expected_revision must be between 0 and {MAX_REVISION}")
+        expected = None
     errors.raise_if_any()
     return DecisionIn(
-        decision=str(decision), note=note, reason=reason, site=site if isinstance(site, str) else None, **flags
+        decision=str(decision), note=note, reason=reason, site=site if isinstance(site, str) else None,
+        expected_revision=expected, **flags,
     )
 
 

@@ -19,6 +19,7 @@ from service.core.errors import (
     Gone,
     IdempotencyMismatch,
     NotFound,
+    RevisionConflict,
     ValidationFailed,
 )
 from service.core.metrics import Metrics
@@ -291,6 +292,7 @@ class Moderation:
             reason=decision.reasons[0].code if decision.reasons else None,
             spam_score=verdict.spam_score,
             model_version=version,
+            revision=0,
         )
         earlier = await self.store.submit(
             caller.site,
@@ -393,8 +395,16 @@ class Moderation:
         raise NotFound(f"no comment {comment_id!r} in this moderator's sites")
 
     async def decide(
-        self, moderator: Moderator, comment_id: str, body: DecisionIn, site: str | None = None
+        self, moderator: Moderator, comment_id: str, body: DecisionIn, site: str | None = None, *, via: str = "api"
     ) -> dict[str, Any]:
+        """Record a decision; a decided comment may be decided again (README, "Review queue").
+
+        The rule for decisions that race: the store's script runs them one at a time and each
+        gets the comment's next revision, so the last one run is the comment's status (last
+        writer wins, in the order the site's Redis applied them). A caller that sends
+        ``expected_revision`` gets a 409 with the current state instead when the comment has
+        moved on since the revision it saw. ``via``: where it came from (api, page, akismet).
+        """
         site, row = await self.find_comment(moderator, comment_id, site)
         stored = _stored_decoder.decode(row["doc"])
         status = DECISIONS[body.decision]
@@ -428,13 +438,22 @@ class Moderation:
                 site, comment_id, stored.comment, stored.verdict.model_version, stored.verdict.spam_score,
                 label=status, reason=body.reason or "", by=moderator.name, at=decided_ms,
             ),
+            expected_revision=body.expected_revision,
+            via=via,
         )
         if outcome.result == "missing":
             raise NotFound(f"no comment {comment_id!r}")
-        if outcome.result == "conflict":
-            raise Conflict(
-                f"comment {comment_id} was already decided as {outcome.previous!r}",
-                extra={"current_status": outcome.previous},
+        if outcome.result == "stale":
+            fresh_row = await self.store.get(site, comment_id)
+            current = comment_view(fresh_row, for_moderator=False) if fresh_row else {}
+            raise RevisionConflict(
+                f"comment {comment_id} is at revision {outcome.revision} ({outcome.previous}), "
+                f"not {body.expected_revision}: decided since; the current state is in this reply",
+                extra={
+                    "current_status": outcome.previous,
+                    "revision": outcome.revision,
+                    "decision": current.get("decision"),
+                },
             )
         if outcome.result == "claimed":
             raise Conflict(
@@ -444,8 +463,10 @@ class Moderation:
         if outcome.result == "ok":
             if self.metrics is not None:
                 self.metrics.decided(status)
-            # Decisions are final here (a second one is a conflict): the vote before was none.
-            await self.record_decision(site, stored.comment, NONE, vote(status, body.reason))
+            # Reputation counts moderators' decisions: a revision moves the comment's vote from
+            # the decision it replaces (none when it replaces the automatic verdict or a recheck).
+            before = vote(outcome.previous, outcome.previous_reason) if outcome.previously_decided else NONE
+            await self.record_decision(site, stored.comment, before, vote(status, body.reason))
         blocked = None
         if body.block_email or body.block_ip:
             # Only on the moderator's explicit request: a spam decision alone adds nothing.
@@ -525,6 +546,8 @@ def comment_view(row: dict[str, str], *, for_moderator: bool) -> dict[str, Any]:
             "note": row.get("note") or None,
             "reason": row.get("reason") or None,
         }
+    view["revision"] = int(row.get("rev", "0") or 0)
+    view["history"] = history(row, stored.verdict.status)
     if for_moderator:
         # Stored without its empty optional fields; the API still shows every field.
         view["comment"] = {f: getattr(stored.comment, f) for f in CommentIn.__struct_fields__}
@@ -534,6 +557,45 @@ def comment_view(row: dict[str, str], *, for_moderator: bool) -> dict[str, Any]:
         else:
             view["claim"] = None
     return view
+
+
+def history(row: dict[str, str], auto_status: str) -> list[dict[str, Any]]:
+    """Every status the comment had, oldest first: the automatic verdict (revision 0), then
+    each decision or recheck with who, when, from where and the status it replaced."""
+    created = iso(int(row.get("created", "0") or 0))
+    out: list[dict[str, Any]] = [
+        {"revision": 0, "status": auto_status, "previous": None, "by": "auto", "at": created, "via": "submit",
+         "note": None, "reason": None}
+    ]  # fmt: skip
+    for line in (row.get("history") or "").split("\n"):
+        if not line:
+            continue
+        try:
+            entry = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue  # one damaged line does not hide the others
+        if not isinstance(entry, dict):
+            continue
+        out.append({
+            "revision": int(entry.get("rev", 0)),
+            "status": str(entry.get("status", "")),
+            "previous": str(entry.get("previous", "")) or None,
+            "by": str(entry.get("by", "")),
+            "at": iso(int(entry.get("at", 0))),
+            "via": str(entry.get("via", "")) or None,
+            "note": str(entry.get("note", "")) or None,
+            "reason": str(entry.get("reason", "")) or None,
+        })  # fmt: skip
+    if len(out) == 1 and (row.get("decided_by") or row.get("rechecked_at")):
+        # Decided before histories were kept: the one decision the hash still describes.
+        recheck = not row.get("decided_by")
+        out.append({
+            "revision": int(row.get("rev", "1") or 1), "status": row.get("status", ""), "previous": "pending" if recheck
+            else row.get("auto_status") or auto_status, "by": "recheck" if recheck else row.get("decided_by", ""),
+            "at": iso(int(row.get("rechecked_at" if recheck else "decided_at", "0") or 0)),
+            "via": "recheck" if recheck else None, "note": row.get("note") or None, "reason": row.get("reason") or None,
+        })  # fmt: skip
+    return out
 
 
 def parse_status(value: str | None) -> str:

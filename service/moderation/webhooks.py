@@ -58,11 +58,24 @@ return ids
 """
 
 
+# Placeholders for what only the decide and recheck scripts know (store/comments.py): the
+# comment's new revision and its status before. They come before any text from outside in the
+# body, and a JSON string cannot contain an unescaped quote, so the script's first match of
+# each is always the placeholder itself.
+REVISION_SLOT = "__REVISION__"
+PREVIOUS_SLOT = "__PREVIOUS__"
+
+
 class Event(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     type: str
     created_at: str
     site: str
+    # The comment's revision this event announces (0: the automatic verdict at submission,
+    # then one more per decision): receivers apply an event only if it is newer than the last
+    # one they applied, so late retries never undo a later decision.
+    revision: int | str
+    previous_status: str | None
     comment: dict[str, Any]
     decision: dict[str, Any]
 
@@ -83,8 +96,13 @@ def build_event(
     note: str | None = None,
     spam_score: float | None = None,
     model_version: str | None = None,
+    revision: int | None = None,
 ) -> tuple[str, bytes]:
-    """The (event id, JSON body) of a final decision; ('', b'') for a non-final status."""
+    """The (event id, JSON body) of a final decision; ('', b'') for a non-final status.
+
+    ``revision``: the comment's revision (0 at submission); ``None`` leaves the revision and
+    the previous status to the decide or recheck script that queues the event.
+    """
     event_type = EVENT_TYPES.get(status)
     if event_type is None:
         return "", b""
@@ -94,6 +112,8 @@ def build_event(
         type=event_type,
         created_at=created_at,
         site=site,
+        revision=REVISION_SLOT if revision is None else revision,
+        previous_status=PREVIOUS_SLOT if revision is None else None,
         comment={"id": comment_id, "status": status, **comment},
         decision={
             "by": by,

@@ -49,6 +49,9 @@ REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
 
 # Moderator decisions become labelled examples; keep the newest this many per site.
 LABELS_MAXLEN = 1_000_000
+# Decisions kept in a comment's history (the newest); a comment decided back and forth more
+# often than this is a quarrel, not information, and the hash must stay small.
+HISTORY_MAX = 50
 # Characters of the author's email digest (rules._digest, 24 hex) that prefix a comment's
 # entry in keys.authors: 48 bits keep another author's entries in the same range rare, and
 # erasure checks each comment's email anyway.
@@ -147,25 +150,42 @@ return {1, ''}
 """
 
 _DECIDE_LUA = """
+-- A decision on a comment, pending or already decided: decisions are revisable. Each one that
+-- changes something gets the comment's next revision number, in the order Redis runs this
+-- script (one at a time per site slot), and the latest revision is the comment's status.
 -- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
 --       approved authors, labels, site meta, webhook event, webhook due, stats day,
 --       decided index
 -- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
 --       webhook event id, webhook event body, stats ttl, wait field, wait ms,
---       then the label's field/value pairs
+--       expected revision ('' = any), via, history max, then the label's field/value pairs
 local h = KEYS[1]
-local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
+local cur = redis.call('HMGET', h, 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'rev', 'reason')
 if not cur[1] then return {'missing'} end
-if cur[2] then
-  if cur[1] == ARGV[2] then return {'same', cur[1]} end
-  return {'conflict', cur[1]}
+local rev = tonumber(cur[6] or '0')
+-- Compare-and-set, for callers that send the revision they saw: a decision based on an older
+-- state is refused, with the current one, instead of silently replacing a decision it never saw.
+if ARGV[15] ~= '' and tonumber(ARGV[15]) ~= rev then
+  return {'stale', cur[1], rev}
 end
+if cur[2] and cur[1] == ARGV[2] then return {'same', cur[1], rev} end
 if cur[3] and cur[3] ~= ARGV[3] and tonumber(cur[4]) > tonumber(ARGV[4]) then
-  return {'claimed', cur[3]}
+  return {'claimed', cur[3], rev}
 end
+rev = rev + 1
 local idx = {pending = KEYS[3], approved = KEYS[4], spam = KEYS[5], rejected = KEYS[6]}
 redis.call('HSET', h, 'status', ARGV[2], 'decided_by', ARGV[3], 'decided_at', ARGV[4],
-  'note', ARGV[5], 'reason', ARGV[6], 'auto_status', cur[1])
+  'note', ARGV[5], 'reason', ARGV[6], 'rev', rev)
+if not cur[2] then redis.call('HSET', h, 'auto_status', cur[1]) end
+-- The history (who, when, from where, the status before), one JSON object a line, oldest
+-- first, the newest ARGV[17] kept; in the comment's hash, so it leaves with the comment.
+local entry = cjson.encode({rev = rev, status = ARGV[2], previous = cur[1], by = ARGV[3],
+  at = tonumber(ARGV[4]), via = ARGV[16], note = ARGV[5], reason = ARGV[6]})
+local lines = {}
+for line in string.gmatch(redis.call('HGET', h, 'history') or '', '[^\\n]+') do lines[#lines + 1] = line end
+lines[#lines + 1] = entry
+local first = math.max(1, #lines - tonumber(ARGV[17]) + 1)
+redis.call('HSET', h, 'history', table.concat(lines, '\\n', first))
 redis.call('HDEL', h, 'claimed_by', 'claimed_until', 'sid')
 if cur[1] ~= ARGV[2] then
   redis.call('ZREM', idx[cur[1]], ARGV[1])
@@ -178,14 +198,20 @@ end
 if ARGV[2] == 'approved' and ARGV[9] ~= '' then
   redis.call('SADD', KEYS[7], ARGV[9])
 end
-redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 15))
+-- One label per decision; a later label of the same comment (its `ref`) replaces an earlier
+-- one when labels are read (moderation/feedback.label_rows), so the latest decision trains.
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 18))
 redis.call('ZADD', KEYS[13], ARGV[4], ARGV[1])
 if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[9], 'webhook_url') == 1 then
-  redis.call('HSET', KEYS[10], 'body', ARGV[11], 'attempts', 0)
+  -- The revision and the status before are known only here (webhooks.REVISION_SLOT).
+  local body = string.gsub(ARGV[11], '"__REVISION__"', tostring(rev), 1)
+  body = string.gsub(body, '"__PREVIOUS__"', '"' .. cur[1] .. '"', 1)
+  redis.call('HSET', KEYS[10], 'body', body, 'attempts', 0)
   redis.call('ZADD', KEYS[11], 0, ARGV[10])
 end
 -- Dashboard counters (service/store/stats.py); the waiting time counts only for held comments.
 redis.call('HINCRBY', KEYS[12], 'dec:' .. ARGV[2], 1)
+if cur[2] then redis.call('HINCRBY', KEYS[12], 'revised', 1) end
 if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[12], 'dec_reason:' .. ARGV[6], 1) end
 if cur[1] == 'pending' then
   redis.call('HINCRBY', KEYS[12], ARGV[13], 1)
@@ -193,7 +219,9 @@ if cur[1] == 'pending' then
   redis.call('HINCRBY', KEYS[12], 'wait_ms', ARGV[14])
 end
 redis.call('EXPIRE', KEYS[12], ARGV[12], 'NX')
-return {'ok', cur[1]}
+-- The state replaced, for what counts decisions (reputation): decided by a moderator before
+-- ('1') and with what reason.
+return {'ok', cur[1], rev, cur[2] and '1' or '', cur[7] or ''}
 """
 
 _RECHECK_LUA = """
@@ -204,11 +232,17 @@ _RECHECK_LUA = """
 --       webhook due, stats day, decided index
 -- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body,
 --       stats ttl
-local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid')
+local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'rev')
 if cur[1] ~= 'pending' or cur[2] then return 'skipped' end
 if cur[3] and tonumber(cur[4]) > tonumber(ARGV[3]) then return 'claimed' end
+-- A change of status like a decision's: the next revision, and a line in the history.
+local rev = tonumber(cur[6] or '0') + 1
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'rechecked_at', ARGV[3], 'recheck_model', ARGV[5],
-  'recheck_score', ARGV[6])
+  'recheck_score', ARGV[6], 'rev', rev)
+local entry = cjson.encode({rev = rev, status = ARGV[2], previous = 'pending', by = 'recheck',
+  at = tonumber(ARGV[3]), via = 'recheck', note = '', reason = ''})
+local history = redis.call('HGET', KEYS[1], 'history')
+redis.call('HSET', KEYS[1], 'history', history and (history .. '\\n' .. entry) or entry)
 redis.call('HDEL', KEYS[1], 'claimed_by', 'claimed_until', 'sid')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
@@ -218,7 +252,9 @@ if cur[5] then
   redis.call('XDEL', KEYS[2], cur[5])
 end
 if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
-  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
+  local body = string.gsub(ARGV[8], '"__REVISION__"', tostring(rev), 1)
+  body = string.gsub(body, '"__PREVIOUS__"', '"pending"', 1)
+  redis.call('HSET', KEYS[6], 'body', body, 'attempts', 0)
   redis.call('ZADD', KEYS[7], 0, ARGV[7])
 end
 redis.call('HINCRBY', KEYS[8], 'recheck:' .. ARGV[2], 1)
@@ -331,8 +367,15 @@ class StreamItem:
 
 
 class DecideOutcome(msgspec.Struct, frozen=True):
-    result: str  # ok | same | conflict | claimed | missing
+    result: str  # ok | same | stale | claimed | missing
+    # ok: the status before this decision; same/stale: the current status; claimed: who holds it.
     previous: str
+    # The comment's revision after the script: the new one (ok), else the current one.
+    revision: int = 0
+    # ok: whether the status replaced was a moderator's decision (not the automatic verdict or
+    # a recheck), and that decision's reason.
+    previously_decided: bool = False
+    previous_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,9 +703,16 @@ class Store:
         event_body: bytes = b"",
         wait_ms: int = 0,
         label: Sequence[str] = (),
+        expected_revision: int | None = None,
+        via: str = "api",
     ) -> DecideOutcome:
-        """Record a moderator's decision; ``wait_ms`` (since submission) feeds the dashboard,
-        ``label`` is the labelled example's field/value pairs (store/labels.label_fields)."""
+        """Record a moderator's decision, on a pending or an already decided comment.
+
+        ``wait_ms`` (since submission) feeds the dashboard, ``label`` is the labelled example's
+        field/value pairs (store/labels.label_fields), ``expected_revision`` makes it a
+        compare-and-set (``stale`` when the comment has another revision), ``via`` says where
+        the decision came from (kept in the comment's history).
+        """
         result = await self._write(
             self._decide,
             keys=[
@@ -695,12 +745,18 @@ class Store:
                 stats.TTL_SECONDS,
                 stats.wait_field(wait_ms),
                 max(0, wait_ms),
+                "" if expected_revision is None else expected_revision,
+                via,
+                HISTORY_MAX,
                 *(label or ("label", status, "by", moderator, "at", str(now_ms))),
             ],
         )
         outcome = str(result[0])
         previous = str(result[1]) if len(result) > 1 else ""
-        return DecideOutcome(outcome, previous)
+        revision = int(result[2]) if len(result) > 2 else 0
+        decided_before = len(result) > 3 and str(result[3]) == "1"
+        previous_reason = str(result[4]) if len(result) > 4 else ""
+        return DecideOutcome(outcome, previous, revision, decided_before, previous_reason)
 
     async def recheck(
         self,

@@ -245,7 +245,7 @@ async def submit(moderation: Moderation, caller: SiteCaller, form: Mapping[str, 
         submitter = Moderator(name=SUBMITTER, sites=frozenset({caller.site}), key_digest=caller.key_digest)
         decision = DecisionIn(decision="spam" if spam else "approve", note="reported through the Akismet API")
         try:
-            await moderation.decide(submitter, comment_id, decision, caller.site)
+            await moderation.decide(submitter, comment_id, decision, caller.site, via="akismet")
             return Answer(THANKS)
         except Conflict:
             # Decided otherwise already: the report is still a labelled example. (Its reputation

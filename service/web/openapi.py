@@ -74,7 +74,36 @@ def _comment_view(verdict: dict[str, Any]) -> dict[str, Any]:
             "id": _STR,
             "auto_status": _STR,
             "post_id": _STR,
-            "decision": {"type": ["object", "null"]},
+            "decision": {"type": ["object", "null"], "description": "The latest decision, null until one."},
+            "revision": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "0 for the automatic verdict, one more per decision or recheck; send it back as "
+                "expected_revision to decide only if nothing changed since.",
+            },
+            "history": {
+                "type": "array",
+                "description": "Every status the comment had, oldest first (the automatic verdict, then each "
+                "decision or recheck; the newest 50 decisions).",
+                "items": {
+                    "type": "object",
+                    "required": ["revision", "status", "previous", "by", "at", "via", "note", "reason"],
+                    "properties": {
+                        "revision": {"type": "integer"},
+                        "status": _STR,
+                        "previous": {"type": ["string", "null"], "description": "The status it replaced"},
+                        "by": {"type": "string", "description": "auto, recheck or the moderator's name"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "via": {
+                            "type": ["string", "null"],
+                            "description": "submit, recheck, api (a moderator token), page (the moderator's page) "
+                            "or akismet (submit-spam / submit-ham)",
+                        },
+                        "note": {"type": ["string", "null"]},
+                        "reason": {"type": ["string", "null"]},
+                    },
+                },
+            },
             "comment": {**_ref("CommentIn"), "description": "Moderator views only."},
             "claim": {"type": ["object", "null"], "description": "Moderator views only."},
         },
@@ -756,7 +785,11 @@ def build_spec() -> dict[str, Any]:
                         **BODY_ERRORS,
                         "403": _problem("No access to this site"),
                         "404": _problem("No such comment in this moderator's sites"),
-                        "409": _problem("Already decided differently, or claimed by another moderator"),
+                        "409": _problem(
+                            "expected_revision is not the comment's revision (code revision_conflict; the "
+                            "reply carries current_status, revision and decision), or another moderator "
+                            "holds a lease on the pending comment (claimed_by)"
+                        ),
                         **COMMON_ERRORS,
                     },
                 }

@@ -179,7 +179,11 @@ async def claim(request: web.Request) -> web.Response:
 async def decision(request: web.Request) -> web.Response:
     mod = await moderator(request)
     body = parse_decision(await read_json(request))
-    view = await request.app[appkeys.MODERATION].decide(mod, request.match_info["comment_id"], body, body.site)
+    # Kept in the comment's history: the moderator's page signs in with a session cookie.
+    via = "page" if request.headers.get("Authorization") is None else "api"
+    view = await request.app[appkeys.MODERATION].decide(
+        mod, request.match_info["comment_id"], body, body.site, via=via
+    )
     return _json(view)
 
 
