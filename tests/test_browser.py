@@ -289,6 +289,22 @@ async def test_xss_in_a_comment_is_shown_as_text(
     assert dialogs == []
 
 
+async def test_the_articles_title_names_the_post_as_text(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api()
+    title = 'Hà Nội ngập sau mưa <img src=x onerror="window.__xss=5">'
+    [cid] = await held(api, site, 1, post_id="5", post_title=title,
+                       post_url="https://baotinh.example.vn/?p=5")
+    page = await make_page()
+    await sign_in(page, api, site.moderator_token)
+    post = item(page, cid).locator("a.post")
+    await expect(post).to_have_text(title)
+    await expect(post).to_have_attribute("href", "https://baotinh.example.vn/?p=5")
+    assert await item(page, cid).locator("img").count() == 0
+    assert await page.evaluate("window.__xss") is None
+
+
 async def test_wrong_token_is_refused(api: Api, site: Site, make_page: PageFactory) -> None:
     page = await make_page()
     await page.goto(api.url("/moderate"))

@@ -50,6 +50,9 @@ async def test_every_bad_field_is_reported_at_once(api: Api, site: Site) -> None
         ("author_url", "https://example.vn/" + "a" * 190, "too_long"),
         ("author_url", "ftp://example.vn", "invalid"),
         ("post_url", "example.vn/no-scheme", "invalid"),
+        ("post_title", "T" * 301, "too_long"),
+        ("post_title", 5, "type"),
+        ("post_title", "Tin\x00", "invalid_character"),
         ("user_ip", "10.0.0.256", "invalid"),
         ("user_agent", "U" * 513, "too_long"),
         ("content", "\x00", "invalid_character"),
@@ -73,6 +76,16 @@ async def test_content_limit_is_utf8_bytes(api: Api, site: Site) -> None:
     fits = "ề" * 21_841 + "a"  # 65,524 bytes
     status, _ = await post(api, site, json=comment(content=fits))
     assert status == 202
+
+
+async def test_post_title_is_kept_and_shown_to_moderators(api: Api, site: Site) -> None:
+    title = "  Hà Nội: <b>ngập</b> sau mưa lớn & \"kẹt xe\"  "
+    status, reply = await post(api, site, json=comment(post_title=title))
+    assert status == 202
+    queue = await (await api.request(
+        "GET", f"/v1/review/queue?site={site.site_id}&status={reply['status']}", site.moderator_token)).json()
+    [item] = [i for i in queue["items"] if i["id"] == reply["id"]]
+    assert item["comment"]["post_title"] == title.strip()
 
 
 async def test_ipv6_accepted(api: Api, site: Site) -> None:

@@ -31,6 +31,9 @@ MAX_POST_ID_CHARS = 200
 MAX_PARENT_ID_CHARS = 200
 # Browsers and proxies cap URLs around 2 KB; longer is not a real permalink.
 MAX_POST_URL_BYTES = 2048
+# Shown to moderators beside the comment: news headlines run to ~150 characters; 300 leaves
+# room for long ones without letting a field meant for a title carry an article.
+MAX_POST_TITLE_CHARS = 300
 MAX_USER_AGENT_CHARS = 512
 MAX_NOTE_CHARS = 1000
 # A comment's revision counts its decisions; this bound only keeps the number a JSON-safe integer.
@@ -87,6 +90,13 @@ class CommentIn(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     content: Annotated[str, _doc(f"Non-empty after trimming; at most {MAX_CONTENT_BYTES} UTF-8 bytes.", minLength=1)]
     author_url: Annotated[_Text, _doc(f"http(s) URL, at most {MAX_AUTHOR_URL_BYTES} bytes.")] = None
     post_url: Annotated[_Text, _doc(f"http(s) URL of the article, at most {MAX_POST_URL_BYTES} bytes.")] = None
+    post_title: Annotated[
+        _Text,
+        _doc(
+            f"The article's title, shown to moderators; trimmed, at most {MAX_POST_TITLE_CHARS} characters.",
+            maxLength=MAX_POST_TITLE_CHARS,
+        ),
+    ] = None
     parent_id: Annotated[_Text, _doc("The parent comment's id.", maxLength=MAX_PARENT_ID_CHARS)] = None
     user_ip: Annotated[_Text, _doc("The author's IPv4 or IPv6 address.")] = None
     user_agent: Annotated[_Text, _doc("The author's browser.", maxLength=MAX_USER_AGENT_CHARS)] = None
@@ -230,6 +240,7 @@ def parse_comment(doc: dict[str, Any]) -> CommentIn:
     post_url = _text(doc, errors, "post_url", required=False, max_bytes=MAX_POST_URL_BYTES, strip=True)
     if post_url and not _URL_RE.match(post_url):
         errors.add("post_url", "invalid", "post_url must be an http or https URL")
+    post_title = _text(doc, errors, "post_title", required=False, max_chars=MAX_POST_TITLE_CHARS, strip=True)
     parent_id = _text(doc, errors, "parent_id", required=False, max_chars=MAX_PARENT_ID_CHARS, strip=True)
     user_ip = _text(doc, errors, "user_ip", required=False, max_chars=64, strip=True)
     if user_ip:
@@ -253,6 +264,7 @@ def parse_comment(doc: dict[str, Any]) -> CommentIn:
         content=content,
         author_url=author_url or None,
         post_url=post_url or None,
+        post_title=post_title or None,
         parent_id=parent_id or None,
         user_ip=user_ip or None,
         user_agent=user_agent or None,

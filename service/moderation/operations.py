@@ -521,6 +521,7 @@ def event_comment(comment: CommentIn) -> dict[str, Any]:
     return {
         "post_id": comment.post_id,
         "post_url": comment.post_url,
+        "post_title": comment.post_title,
         "parent_id": comment.parent_id,
         "author_name": comment.author_name,
     }

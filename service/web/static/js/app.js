@@ -256,11 +256,14 @@ function renderItem(item) {
   addMeta(t("email"), el("span", { class: "mono", text: c.author_email || "" }));
   addMeta(t("ip"), c.user_ip ? el("span", { class: "mono", text: c.user_ip }) : null);
   const href = c.post_url ? safeUrl(c.post_url) : null;
+  // The article's title when the site sends one (as text, never markup), else its id.
+  const article = c.post_title || item.post_id || href || "";
+  const postProps = { class: "post", text: article, title: item.post_id || "" };
   addMeta(
     t("article"),
     href
-      ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: item.post_id || href })
-      : el("span", { text: item.post_id || "" }),
+      ? el("a", { ...postProps, href, target: "_blank", rel: "noopener noreferrer" })
+      : el("span", postProps),
   );
 
   // The reasons explain the automatic outcome, whatever the comment's status is now; each
