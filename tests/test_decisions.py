@@ -11,6 +11,7 @@ connections) against one real Redis; tests/test_faults.py races two worker proce
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import msgspec
@@ -130,7 +131,7 @@ async def test_concurrent_decisions_without_a_revision_all_apply_in_one_order(
     # A chain: revisions 0..n without a gap, each entry replacing the one before it, and the
     # comment's status is the last entry's.
     assert [h["revision"] for h in history] == list(range(len(history)))
-    assert all(h["previous"] == before["status"] for before, h in zip(history, history[1:], strict=False))
+    assert all(h["previous"] == before["status"] for before, h in itertools.pairwise(history))
     assert view["status"] == history[-1]["status"] and view["revision"] == history[-1]["revision"]
     # Repeats of the status just set are no-ops, so every entry changes the status.
     assert all(h["status"] != h["previous"] for h in history[1:])

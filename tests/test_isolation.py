@@ -94,6 +94,15 @@ async def forget_b_author(w: World) -> None:
     assert (await resp.json())["site"] == w.a.site_id
 
 
+@probe("POST", "/v1/webhooks/test")
+async def webhook_test_as_b(w: World) -> None:
+    await expect(await w.api.request("POST", "/v1/webhooks/test", w.forged_key(), json={}), 401)
+    # A's key tests A's webhook, and A has none: nothing is sent anywhere in B's name.
+    resp = await w.api.request("POST", "/v1/webhooks/test", w.a.api_key, json={"site": w.b.site_id})
+    await expect(resp, 422)
+    await expect(await w.api.request("POST", "/v1/webhooks/test", w.a.api_key, json={}), 409)
+
+
 @probe("GET", "/v1/review/queue")
 async def read_b_queue(w: World) -> None:
     for status in keys.STATUSES:

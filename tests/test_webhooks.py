@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -258,3 +259,44 @@ async def test_event_of_a_worker_that_died_mid_delivery_is_sent_again_after_the_
         clock.now += 16
         assert (await d.run_once()).delivered == 1
     assert [json.loads(b)["id"] for b in receiver.delivered] == [leased.event_id]
+
+
+async def test_the_test_endpoint_sends_one_signed_event_and_reports(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    api = await make_api(webhook_allow_private=True)
+    secret = await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
+    resp = await api.request("POST", "/v1/webhooks/test", site.api_key, json={"nonce": "n-42"})
+    assert resp.status == 200, await resp.text()
+    report = await resp.json()
+    assert (report["delivered"], report["status"], report["error"], report["url"]) == (True, 204, None, receiver.url)
+    [(headers, body)] = receiver.calls
+    event = json.loads(body)
+    assert (event["type"], event["nonce"], event["site"], event["id"]) == (
+        "webhook.test", "n-42", site.site_id, report["event_id"])
+    assert headers["X-Moderation-Event"] == "webhook.test"
+    assert webhooks.verify(secret, headers["X-Moderation-Signature"], body, time.time())
+    # Outside the outbox: nothing queued, nothing retried.
+    assert await redis.zcard(keys.webhook_due(site.site_id)) == 0
+    # A receiver that refuses (a wrong secret on its side, say) is reported, not retried.
+    receiver.fail_first = 10
+    report = await (await api.request("POST", "/v1/webhooks/test", site.api_key, json={})).json()
+    assert (report["delivered"], report["status"]) == (False, 503)
+    assert report["error"].startswith("HTTP 503")
+    assert len(receiver.calls) == 2
+
+
+async def test_the_test_endpoint_refuses_what_delivery_refuses(
+    api: Api, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    for bad in ({"nonce": "a b"}, {"nonce": 7}, {"nonce": "x" * 65}, {"other": 1}):
+        resp = await api.request("POST", "/v1/webhooks/test", site.api_key, json=bad)
+        assert resp.status == 422, bad
+    # No webhook: 409, nothing sent.
+    resp = await api.request("POST", "/v1/webhooks/test", site.api_key, json={})
+    assert resp.status == 409 and (await resp.json())["delivered"] is False
+    # A loopback receiver, with private targets not allowed (this app's setting): refused at send time.
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
+    report = await (await api.request("POST", "/v1/webhooks/test", site.api_key, json={})).json()
+    assert report["delivered"] is False and report["error"].startswith("refused")
+    assert receiver.calls == []

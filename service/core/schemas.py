@@ -347,3 +347,20 @@ def parse_forget(doc: dict[str, Any]) -> str:
     errors.raise_if_any()
     assert email is not None
     return email
+
+
+# A test webhook's nonce: what the receiver echoes to prove it got this very test.
+_NONCE_RE = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+
+
+def parse_webhook_test(doc: dict[str, Any]) -> str | None:
+    """``{"nonce"?: ...}`` of POST /v1/webhooks/test: the nonce to put in the test event."""
+    errors = FieldErrors()
+    for name in doc:
+        if name != "nonce":
+            errors.add(name, "unknown", f"{name!r} is not a field of a webhook test; send only nonce")
+    nonce = doc.get("nonce")
+    if nonce is not None and (not isinstance(nonce, str) or not _NONCE_RE.match(nonce)):
+        errors.add("nonce", "invalid", "nonce must be 1-64 letters, digits, - or _")
+    errors.raise_if_any()
+    return nonce if isinstance(nonce, str) else None

@@ -367,38 +367,10 @@ class Deliverer:
 
     async def _send(self, dest: Target, event: OutboxEvent) -> str | None:
         """POST one event; None on 2xx, else a short description of the failure."""
-        timestamp = int(self.clock())
-        try:
-            event_type = msgspec.json.decode(event.body).get("type", "")
-        except msgspec.DecodeError:
-            event_type = ""
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "moderation-webhooks/1",
-            "X-Moderation-Event": str(event_type),
-            "X-Moderation-Delivery": event.event_id,
-            "X-Moderation-Attempt": str(event.attempts + 1),
-            SIGNATURE_HEADER: sign(dest.secret, timestamp, event.body),
-        }
-        try:
-            async with self.session.post(
-                dest.url,
-                data=event.body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            ) as resp:
-                if 200 <= resp.status < 300:
-                    return None
-                # Only the start of an error body is read; the connection is then closed
-                # with the rest unread (aiohttp does not reuse a half-read connection).
-                head = await _read_at_most(resp.content, MAX_ERROR_BYTES)
-                text = head.decode("utf-8", errors="replace")
-                return f"HTTP {resp.status}: {text[:MAX_ERROR_CHARS]}"
-        except TimeoutError:
-            return f"no answer within {self.timeout:g} s"
-        except (aiohttp.ClientError, OSError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+        _status, error = await post_event(
+            self.session, dest, event.event_id, event.body, event.attempts + 1, self.timeout, int(self.clock())
+        )
+        return error
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set: one loop per site, so a slow or hanging receiver
@@ -428,6 +400,89 @@ class Deliverer:
             if not (report.delivered or report.failed or report.dead):
                 # Idle, or the site's webhook was disabled: end; the next poll starts it again.
                 return
+
+
+async def post_event(
+    session: aiohttp.ClientSession,
+    dest: Target,
+    event_id: str,
+    body: bytes,
+    attempt: int,
+    timeout_seconds: float,
+    timestamp: int,
+) -> tuple[int | None, str | None]:
+    """POST one signed event: (the receiver's HTTP status or None, None on 2xx else why not)."""
+    try:
+        event_type = msgspec.json.decode(body).get("type", "")
+    except msgspec.DecodeError:
+        event_type = ""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "moderation-webhooks/1",
+        "X-Moderation-Event": str(event_type),
+        "X-Moderation-Delivery": event_id,
+        "X-Moderation-Attempt": str(attempt),
+        SIGNATURE_HEADER: sign(dest.secret, timestamp, body),
+    }
+    try:
+        async with session.post(
+            dest.url,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+        ) as resp:
+            if 200 <= resp.status < 300:
+                return resp.status, None
+            # Only the start of an error body is read; the connection is then closed
+            # with the rest unread (aiohttp does not reuse a half-read connection).
+            head = await _read_at_most(resp.content, MAX_ERROR_BYTES)
+            text = head.decode("utf-8", errors="replace")
+            return resp.status, f"HTTP {resp.status}: {text[:MAX_ERROR_CHARS]}"
+    except TimeoutError:
+        return None, f"no answer within {timeout_seconds:g} s"
+    except (aiohttp.ClientError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+# ---------------------------------------------------------------- test event
+
+TEST_EVENT_TYPE = "webhook.test"
+
+
+async def send_test(
+    redis: Redis,
+    session: aiohttp.ClientSession,
+    site: str,
+    *,
+    nonce: str | None,
+    timeout_seconds: float,
+    allow_private: bool,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any] | None:
+    """Send one signed ``webhook.test`` event to the site's webhook now, outside the outbox
+    (nothing is stored or retried), and say what happened; None when the site has no webhook."""
+    dest = await target(redis, site)
+    if dest is None:
+        return None
+    now = clock()
+    event_id = new_event_id()
+    created = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    body = msgspec.json.encode(
+        {"id": event_id, "type": TEST_EVENT_TYPE, "created_at": created, "site": site, "nonce": nonce}
+    )
+    report: dict[str, Any] = {"event_id": event_id, "url": dest.url, "delivered": False, "status": None, "error": None}
+    try:
+        await check_target(dest.url, allow_private=allow_private)
+    except TargetRefused as exc:
+        report["error"] = f"refused: {exc}"
+        return report
+    except OSError as exc:
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        return report
+    status, error = await post_event(session, dest, event_id, body, 1, timeout_seconds, int(now))
+    report.update(delivered=error is None, status=status, error=error)
+    return report
 
 
 async def _read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:

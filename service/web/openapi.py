@@ -794,6 +794,45 @@ def build_spec() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/webhooks/test": {
+                "post": {
+                    "operationId": "testWebhook",
+                    "summary": "Send the site's webhook one signed test event now and report whether it arrived",
+                    "description": "The event (`type: webhook.test`, with the `nonce` sent here) is signed and "
+                    "sent like every delivery (X-Moderation-Signature, the same address checks), once, "
+                    "outside the outbox: nothing is stored or retried. `delivered` is true when the receiver "
+                    "answered 2xx within MODERATION_WEBHOOK_TIMEOUT_SECONDS.",
+                    "security": site_auth,
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {"nonce": {
+                                "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
+                                "description": "Put in the event, so the receiver can tell this test from another",
+                            }},
+                        }}},
+                    },
+                    "responses": {
+                        "200": _json("What happened", {
+                            "type": "object",
+                            "required": ["event_id", "url", "delivered", "status", "error"],
+                            "properties": {
+                                "event_id": _STR,
+                                "url": _STR,
+                                "delivered": {"type": "boolean"},
+                                "status": {"type": ["integer", "null"], "description": "The receiver's HTTP status"},
+                                "error": {"type": ["string", "null"], "description": "Why it did not arrive"},
+                            },
+                        }),
+                        **BODY_ERRORS,
+                        **COMMON_ERRORS,
+                        "409": _problem("The site has no webhook"),
+                        "429": _problem("Rate limited"),
+                    },
+                }
+            },
             "/v1/sites/{site}/settings": _settings_paths(mod_auth),
             "/v1/sites/{site}/stats": _stats_path(mod_read_auth),
             "/moderate/session": _session_paths(),

@@ -15,6 +15,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/review/queue", views.review_queue)
     app.router.add_post("/v1/review/claim", views.claim)
     app.router.add_post("/v1/review/{comment_id}/decision", views.decision)
+    app.router.add_post("/v1/webhooks/test", views.webhook_test)
     app.router.add_get("/v1/sites/{site}/settings", views.get_site_settings)
     app.router.add_put("/v1/sites/{site}/settings", views.put_site_settings)
     app.router.add_get("/v1/sites/{site}/stats", views.site_stats)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 
+import aiohttp
 import msgspec
 from aiohttp import web
 
+from service.core.egress import GuardedResolver
 from service.core.errors import (
+    Conflict,
     FieldError,
     ProblemError,
     ServiceUnavailable,
@@ -24,9 +27,11 @@ from service.core.schemas import (
     parse_decision,
     parse_forget,
     parse_idempotency_key,
+    parse_webhook_test,
     require_json,
 )
 from service.moderation.operations import MAX_PAGE, parse_status
+from service.moderation.webhooks import send_test
 from service.store import keys, stats
 from service.store.auth import (
     Moderator,
@@ -185,6 +190,27 @@ async def decision(request: web.Request) -> web.Response:
         mod, request.match_info["comment_id"], body, body.site, via=via
     )
     return _json(view)
+
+
+async def webhook_test(request: web.Request) -> web.Response:
+    """Send the calling site's webhook one signed test event now and report what happened."""
+    caller = await site_caller(request)
+    nonce = parse_webhook_test(await read_json(request))
+    settings = request.app[appkeys.SETTINGS]
+    # Its own short-lived session: the delivery task's may not exist (MODERATION_WEBHOOK_POLL_SECONDS=0),
+    # and a test is one request. The resolver refuses private addresses like every delivery's.
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow_private=settings.webhook_allow_private))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        report = await send_test(
+            request.app[appkeys.REDIS], session, caller.site, nonce=nonce,
+            timeout_seconds=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private,
+        )
+    if report is None:
+        raise Conflict(
+            f"site {caller.site!r} has no webhook: set one with `moderation sites webhook {caller.site} --url …`",
+            extra={"delivered": False},
+        )
+    return _json(report)
 
 
 async def get_site_settings(request: web.Request) -> web.Response:
