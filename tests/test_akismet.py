@@ -7,7 +7,9 @@ every request's scheme/host/port to the test server — the request itself is un
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 
 import akismet
@@ -18,7 +20,7 @@ from redis.asyncio import Redis
 from service.store import auth, keys
 from service.store.retention import comment_ref
 from service.web.akismet import key_from_host
-from tests.conftest import Api, RedisServer, Site
+from tests.conftest import Api, AppFactory, RedisServer, Site
 
 BLOG = "https://baotinh.example.vn"
 HAM_TEXT = "Bài viết rất hay, cảm ơn tác giả đã phân tích kỹ vấn đề giao thông ở Hà Nội."
@@ -253,14 +255,46 @@ async def test_submit_ham_of_an_unknown_comment_is_a_label(client_for: ClientFac
     assert await stored_ids(redis, site) == []
 
 
-async def test_recheck_reason_rescores_without_storing(api: Api, site: Site, redis: Redis) -> None:
+async def test_a_recheck_of_a_comment_never_stored_stores_it(api: Api, site: Site, redis: Redis) -> None:
+    """WordPress's automatic retry of a comment held while the service was unreachable."""
     resp = await api.session.post(api.url("/1.1/comment-check"), data={
-        "api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", "recheck_reason": "recheck_queue",
+        "api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", "recheck_reason": "retry",
         **fields(comment_content=SPAM_TEXT, comment_author_email="kiemtien@example.vn"),
     })
-    assert await resp.text() == "true"
-    assert "X-Moderation-Id" not in resp.headers
-    assert await stored_ids(redis, site) == []
+    assert (await resp.text(), resp.headers["X-Moderation-Status"]) == ("true", "spam")
+    assert await stored_ids(redis, site) == [resp.headers["X-Moderation-Id"]]
+
+
+async def test_a_recheck_of_a_stored_comment_answers_its_status_now(
+    api: Api, client_for: ClientFactory, site: Site, redis: Redis
+) -> None:
+    """"Check for Spam" on a comment the service already has: no second copy, and a
+    moderator's decision since then is the answer."""
+    form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", **fields(comment_content=HELD_TEXT)}
+    first = await api.session.post(api.url("/1.1/comment-check"), data=form)
+    cid = first.headers["X-Moderation-Id"]
+    assert (await first.text(), first.headers["X-Moderation-Status"]) == ("false", "pending")
+    resp = await api.request("POST", f"/v1/review/{cid}/decision", site.moderator_token, json={"decision": "spam"})
+    assert resp.status == 200
+    again = await api.session.post(api.url("/1.1/comment-check"), data={**form, "recheck_reason": "recheck_queue"})
+    assert (await again.text(), again.headers["X-Moderation-Status"], again.headers["X-Moderation-Id"]) == (
+        "true", "spam", cid)
+    assert await stored_ids(redis, site) == [cid]
+
+
+async def test_a_recheck_found_by_the_duplicate_rule_answers_the_stored_comment(
+    api: Api, site: Site, redis: Redis
+) -> None:
+    """After the Idempotency-Key expired, the site's duplicate rule finds the comment again."""
+    form = {"api_key": site.api_key, "blog": BLOG, "user_ip": "1.2.3.4", **fields(comment_content=HELD_TEXT)}
+    first = await api.session.post(api.url("/1.1/comment-check"), data=form)
+    cid = first.headers["X-Moderation-Id"]
+    async for key in redis.scan_iter(match=f"site:{{{site.site_id}}}:idem:*"):
+        await redis.delete(key)
+    again = await api.session.post(api.url("/1.1/comment-check"), data={**form, "recheck_reason": "retry"})
+    assert (await again.text(), again.headers["X-Moderation-Status"], again.headers["X-Moderation-Id"]) == (
+        "false", "pending", cid)
+    assert await stored_ids(redis, site) == [cid]
 
 
 # ------------------------------------------------------------- Akismet-style keys
@@ -271,14 +305,63 @@ async def akismet_key(site: Site, redis: Redis) -> str:
     return await auth.rotate_akismet_key(redis, site.site_id)
 
 
-async def test_akismet_key_is_a_host_name_label_stored_hashed(site: Site, akismet_key: str, redis: Redis) -> None:
-    # Lowercase hex: a host-name label (<= 63) that WordPress's key form (a-f0-9 only) keeps.
-    assert len(akismet_key) == 48 and set(akismet_key) <= set("0123456789abcdef")
+async def test_akismet_key_is_12_hex_digits_stored_as_a_slow_digest(
+    site: Site, akismet_key: str, redis: Redis
+) -> None:
+    # What WordPress's Akismet plugin accepts (its verify_key refuses any other length without
+    # asking), and a host-name label too.
+    assert len(akismet_key) == 12 and set(akismet_key) <= set("0123456789abcdef")
     meta = await redis.hgetall(keys.site_meta(site.site_id))
-    assert meta["akismet_key_hash"] == auth.digest(akismet_key)
-    assert await redis.get(keys.akismet_key(auth.digest(akismet_key))) == site.site_id
-    stored = [await redis.get(k) async for k in redis.scan_iter(match="akismetkey:*")] + list(meta.values())
-    assert all(akismet_key not in str(value) for value in stored)
+    stored = hashlib.pbkdf2_hmac("sha256", akismet_key.encode(), b"moderation/akismet-key/v1", 100_000).hex()
+    assert meta["akismet_key_hash"] == stored != auth.digest(akismet_key)
+    assert await redis.get(keys.akismet_key(stored)) == site.site_id
+    values = [await redis.get(k) async for k in redis.scan_iter(match="akismetkey:*")] + list(meta.values())
+    assert all(akismet_key not in str(value) for value in values)
+
+
+async def test_a_48_digit_key_minted_before_still_works(api: Api, site: Site, redis: Redis) -> None:
+    legacy = "0123456789abcdef" * 3
+    await redis.set(keys.akismet_key(auth.digest(legacy)), site.site_id)
+    await redis.hset(keys.site_meta(site.site_id), "akismet_key_hash", auth.digest(legacy))
+    try:
+        resp = await api.session.post(api.url("/1.1/verify-key"), data={"key": legacy, "blog": BLOG})
+        assert await resp.text() == "valid"
+    finally:
+        await redis.delete(keys.akismet_key(auth.digest(legacy)))
+
+
+async def test_the_key_is_accepted_in_capitals(api: Api, akismet_key: str) -> None:
+    # WordPress's key form keeps A-F as typed (it strips only what is not hex).
+    resp = await api.session.post(api.url("/1.1/verify-key"), data={"key": akismet_key.upper(), "blog": BLOG})
+    assert await resp.text() == "valid"
+
+
+async def test_failed_key_checks_are_limited_per_address(
+    make_api: AppFactory, site: Site, akismet_key: str, redis: Redis
+) -> None:
+    api = await make_api(akismet_key_guesses_per_hour=3, trust_forwarded_for=True)
+    me, other = f"198.51.100.{os.getpid() % 200 + 20}", f"198.51.100.{os.getpid() % 200 + 21}"
+
+    async def verify(key: str, ip: str) -> tuple[int, str]:
+        resp = await api.session.post(api.url("/1.1/verify-key"), data={"key": key, "blog": BLOG},
+                                      headers={"X-Forwarded-For": ip})
+        return resp.status, await resp.text()
+
+    # Keys that cannot be a 48-bit guess (a site key, junk) do not count.
+    for junk in ("sk-nosuch.key", "not-hex-at-all", "abc"):
+        assert await verify(junk, me) == (200, "invalid")
+    for guess in ("000000000001", "000000000002", "000000000003"):
+        assert await verify(guess, me) == (200, "invalid")
+    # The budget is spent: no more answers for this address this hour, not even for the right key.
+    status, _ = await verify("000000000004", me)
+    assert status == 429
+    assert (await verify(akismet_key, me))[0] == 429
+    # Another address still gets its answers.
+    assert await verify(akismet_key, other) == (200, "valid")
+    # IPv6 addresses share one budget per /48.
+    for i in range(3):
+        assert await verify(f"00000000001{i}", f"2001:db8:{os.getpid() % 9000:x}:{i}::1") == (200, "invalid")
+    assert (await verify(akismet_key, f"2001:db8:{os.getpid() % 9000:x}:ffff::2"))[0] == 429
 
 
 async def test_cli_mints_and_rotates_the_akismet_key(

@@ -369,7 +369,8 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
     rotate.add_argument("site_id", help="the site whose key to replace")
     rotate.add_argument(
         "--akismet", action="store_true",
-        help="replace (or mint) the Akismet-style key instead: lowercase hex, usable as <key>.<host>",
+        help="replace (or mint) the Akismet-style key instead: 12 hex digits, the form WordPress's Akismet "
+        "plugin accepts (also usable as <key>.<host>); a 48-digit key minted before stops working",
     )
     rotate.set_defaults(func=cmd_sites_rotate)
     sset = command(

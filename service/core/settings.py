@@ -61,6 +61,9 @@ class Settings:
     # Per-key and per-client-IP request budgets (requests per minute, 0 disables).
     rate_limit_per_key: int = 0
     rate_limit_per_ip: int = 0
+    # Failed checks of Akismet-style keys (48 bits) per client address (IPv6: per /48) and
+    # hour; beyond it the address gets 429 until the hour ends. 0 disables (README, Akismet).
+    akismet_key_guesses_per_hour: int = 60
     # Redis operations that exceed this fail fast with 503 instead of hanging the request.
     redis_timeout_seconds: float = 2.0
     # Durability across a Redis failover: when > 0, a submission or decision is acknowledged
@@ -130,6 +133,9 @@ class Settings:
             ),
             rate_limit_per_key=_env_int(env, "MODERATION_RATE_LIMIT_PER_KEY", defaults.rate_limit_per_key),
             rate_limit_per_ip=_env_int(env, "MODERATION_RATE_LIMIT_PER_IP", defaults.rate_limit_per_ip),
+            akismet_key_guesses_per_hour=_env_int(
+                env, "MODERATION_AKISMET_KEY_GUESSES_PER_HOUR", defaults.akismet_key_guesses_per_hour
+            ),
             redis_timeout_seconds=_env_float(
                 env, "MODERATION_REDIS_TIMEOUT_SECONDS", defaults.redis_timeout_seconds
             ),

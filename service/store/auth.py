@@ -4,15 +4,20 @@ Only SHA-256 digests of keys are stored. A site key names its site
 (``sk-<site>.<secret>``) so resolving it reads one hash in the site's own slot;
 a rotated key stops working on the very next request because nothing is cached.
 
-A site may also have an Akismet-style key: lowercase hex only, so it is a valid host-name
-label (Akismet clients send ``<key>.rest.akismet.com``) and survives WordPress's Akismet
-settings form, which strips every character but ``a-f0-9``. It cannot name its site, so a
-global ``akismetkey:<digest>`` string finds the site and the site's meta hash says which
-digest is current.
+A site may also have an Akismet-style key: 12 lowercase hex digits, the form WordPress's
+Akismet plugin accepts (its ``verify_key`` answers ``invalid`` without asking for any other
+length, and its key form strips every character but ``a-f0-9``); hex is also a valid
+host-name label (Akismet clients send ``<key>.rest.akismet.com``). It cannot name its site,
+so a global ``akismetkey:<digest>`` string finds the site and the site's meta hash says which
+digest is current. 12 hex digits are 48 bits: the digest is PBKDF2 (AKISMET_KEY_ITERATIONS),
+so a copy of Redis does not give the keys away to a plain SHA-256 search, and failed checks
+are rate-limited per client address (store/ratelimit.py). Keys minted before were 48 hex
+digits (192 bits) with a SHA-256 digest; they keep working until rotated.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -32,9 +37,18 @@ SITE_KEY_PREFIX = "sk-"
 MOD_TOKEN_PREFIX = "mt-"
 # 32 random bytes: guessing is out of reach, so hashing without salt is safe.
 SECRET_BYTES = 32
-# 24 random bytes as 48 hex digits: 192 bits, and within a host-name label's 63 characters.
-AKISMET_KEY_BYTES = 24
+# 6 random bytes as 12 hex digits: what WordPress's Akismet plugin accepts (see above).
+AKISMET_KEY_BYTES = 6
 AKISMET_KEY_RE = re.compile(r"^[a-z0-9]{1,63}$")
+# The current form, and the 48-digit form of keys minted before (still accepted).
+_AKISMET_HEX_RE = re.compile(r"\A(?:[0-9a-fA-F]{12}|[0-9a-fA-F]{48})\Z")
+# PBKDF2-HMAC-SHA256 of a 12-digit key: about 0.05-0.16 s on one core here (measured on the
+# loaded 2-core machine), paid once per key and worker (KeyDigests), and by a search of the
+# 2^48 keys on every guess. The salt is fixed because the digest is what finds the site.
+AKISMET_KEY_ITERATIONS = 100_000
+_AKISMET_KEY_SALT = b"moderation/akismet-key/v1"
+# Verified keys' digests kept per worker; a bound, not a cache size that matters.
+KEY_DIGESTS_KEPT = 10_000
 
 
 def digest(secret: str) -> str:
@@ -116,11 +130,51 @@ def is_akismet_key(api_key: str) -> bool:
     return bool(AKISMET_KEY_RE.match(api_key))
 
 
-async def resolve_akismet_key(redis: Redis, api_key: str) -> SiteCaller:
+def is_akismet_shaped(api_key: str) -> bool:
+    """A 12- or 48-digit hex key: the forms whose failed checks count as guesses."""
+    return bool(_AKISMET_HEX_RE.match(api_key))
+
+
+def akismet_digest(api_key: str) -> str:
+    """The stored digest of an Akismet-style key (CPU-bound for 12 digits: see KeyDigests)."""
+    if len(api_key) == AKISMET_KEY_BYTES * 2:
+        slow = hashlib.pbkdf2_hmac("sha256", api_key.encode("ascii"), _AKISMET_KEY_SALT, AKISMET_KEY_ITERATIONS)
+        return slow.hex()
+    return digest(api_key)
+
+
+class KeyDigests:
+    """Per worker: the digests of Akismet-style keys that resolved, so a key costs its
+    PBKDF2 once, not on every comment. Only keys that were valid are kept (a guesser cannot
+    fill it), by the key's SHA-256; a rotated key still fails at the site's record."""
+
+    def __init__(self, limit: int = KEY_DIGESTS_KEPT) -> None:
+        self.limit = limit
+        self._known: dict[str, str] = {}
+
+    async def of(self, api_key: str) -> str:
+        known = self._known.get(digest(api_key))
+        if known is not None:
+            return known
+        if len(api_key) == AKISMET_KEY_BYTES * 2:
+            # 0.05-0.16 s of C code that releases the GIL: off the event loop.
+            return await asyncio.to_thread(akismet_digest, api_key)
+        return akismet_digest(api_key)
+
+    def remember(self, api_key: str, key_hash: str) -> None:
+        if len(self._known) >= self.limit:
+            self._known.pop(next(iter(self._known)))
+        self._known[digest(api_key)] = key_hash
+
+
+async def resolve_akismet_key(redis: Redis, api_key: str, digests: KeyDigests | None = None) -> SiteCaller:
     """A site's Akismet-style key, or its ordinary site key (the Akismet API takes both)."""
+    if _AKISMET_HEX_RE.match(api_key):
+        api_key = api_key.lower()  # WordPress's key form keeps A-F as typed
     if not is_akismet_key(api_key):
         return await resolve_site_key(redis, api_key)
-    presented = digest(api_key)
+    digests = digests or KeyDigests()
+    presented = await digests.of(api_key)
     site = await redis.get(keys.akismet_key(presented))
     if site is None:
         raise Unauthorized("unknown API key")
@@ -128,15 +182,20 @@ async def resolve_akismet_key(redis: Redis, api_key: str) -> SiteCaller:
     # The index can outlive a rotation interrupted half-way; the site's own record decides.
     if current is None or not hmac.compare_digest(str(current), presented):
         raise Unauthorized("unknown API key")
+    digests.remember(api_key, presented)
     return SiteCaller(site=str(site), key_digest=presented)
 
 
 async def rotate_akismet_key(redis: Redis, site: str) -> str:
-    """Mint the site's Akismet-style key (shown once), replacing any earlier one."""
+    """Mint the site's Akismet-style key (12 hex digits, shown once), replacing any earlier one."""
     if not await redis.exists(keys.site_meta(site)):
         raise LookupError(f"no site {site!r}")
-    api_key = secrets.token_hex(AKISMET_KEY_BYTES)
-    new_hash = digest(api_key)
+    while True:
+        api_key = secrets.token_hex(AKISMET_KEY_BYTES)
+        new_hash = await asyncio.to_thread(akismet_digest, api_key)
+        # 48 bits: another site's key may be drawn (once in ~10^10 draws for 10^4 sites); draw again.
+        if not await redis.exists(keys.akismet_key(new_hash)):
+            break
     old_hash = await redis.hget(keys.site_meta(site), "akismet_key_hash")
     # Index first, then the site's record (the switch), then drop the old index: a crash in
     # between leaves at worst an index entry that the record no longer vouches for. These

@@ -155,6 +155,12 @@ def rate_ip(ip: str, window: int) -> str:
     return f"rl:ip:{ip}:{window}"
 
 
+def key_guesses(address_prefix: str, window: int) -> str:
+    """Counter of failed Akismet-style key checks from one client address (IPv4) or /48
+    (IPv6) in one hour; expires with its window (ratelimit.GUESS_WINDOW_SECONDS)."""
+    return f"rl:guess:{address_prefix}:{window}"
+
+
 def rate_credential(digest: str, window: int) -> str:
     """Counter of one key's or token's requests (by digest) in one window; expires with it."""
     return f"rl:key:{digest}:{window}"

@@ -2,10 +2,10 @@
 
 Same paths, form-encoded bodies and plain-text answers as rest.akismet.com, so WordPress's
 Akismet plugin and the Akismet client libraries work unchanged once their host points here.
-The Akismet key is the site's API key.
+The Akismet key is the site's Akismet-style key (12 hex digits; store/auth.py), or its API key.
 
-comment-check is where WordPress sends every new comment, so (unless ``is_test`` is set or
-it is a ``recheck_reason`` re-check) the comment is *stored* like ``POST /v1/comments``:
+comment-check is where WordPress sends every new comment, so (unless ``is_test`` is set)
+the comment is *stored* like ``POST /v1/comments``, re-checks (``recheck_reason``) included:
 held comments land in the review queue and decisions reach the site by webhook. Akismet has
 no "hold" answer: pending comments are answered ``false`` with ``X-Moderation-Status:
 pending`` (the must-use plugin in integrations/ turns that into WordPress's own hold).
@@ -201,17 +201,33 @@ async def comment_check(moderation: Moderation, caller: SiteCaller, form: Mappin
         comment = to_comment(form)
     except ValidationFailed as exc:
         return bad_request(exc.errors)
-    if is_true(form.get("is_test")) or form.get("recheck_reason"):
+    if is_true(form.get("is_test")):
         score, decision, _version = await moderation.evaluate(caller.site, comment)
         status, spam_score, comment_id = decision.status, score.spam, None
     else:
+        # A re-check (recheck_reason: WordPress's "Check for Spam", or its automatic retry of
+        # comments held while the service was unreachable) is stored like a first check: the
+        # comment may never have reached the service. One it has already is found again by
+        # its fields (the Idempotency-Key) or by the duplicate rule, and answered as it is now.
+        recheck = bool(form.get("recheck_reason"))
         try:
             result = await moderation.submit(caller, comment, idempotency_key(comment))
-        except Duplicate:
-            # The site's duplicate rule refused it (nothing stored): WordPress files it as spam.
-            return Answer("true", _status_headers("duplicate", None))
-        verdict = msgspec.json.decode(result.body)
-        status, spam_score, comment_id = verdict["status"], float(verdict["spam_score"]), verdict.get("id")
+        except Duplicate as exc:
+            existing = str(exc.extra.get("duplicate_of") or "")
+            row = await moderation.store.get(caller.site, existing) if recheck and existing else None
+            if row is None:
+                # The site's duplicate rule refused it (nothing stored): WordPress files it as spam.
+                return Answer("true", _status_headers("duplicate", None))
+            verdict = msgspec.json.decode(row["doc"])["verdict"]
+            result = None
+            status, spam_score, comment_id = row["status"], float(verdict["spam_score"]), existing
+        if result is not None:
+            verdict = msgspec.json.decode(result.body)
+            status, spam_score, comment_id = verdict["status"], float(verdict["spam_score"]), verdict.get("id")
+            if result.replayed and comment_id:
+                # Stored by an earlier check: what it is now, a moderator's decision included.
+                row = await moderation.store.get(caller.site, str(comment_id))
+                status = row["status"] if row else status
     headers = _status_headers(status, comment_id)
     if status in {"spam", "rejected"}:
         if status == "spam" and spam_score >= DISCARD_AT and await _discard_allowed(moderation, caller.site):

@@ -25,6 +25,7 @@ from service.scoring.batcher import Batcher
 from service.scoring.scorer import Scorer
 from service.scoring.submission import public_suffix_list
 from service.store import keys
+from service.store.auth import KeyDigests
 from service.store.comments import REDIS_UNAVAILABLE, Store
 from service.store.ratelimit import RateLimiter
 from service.web import appkeys
@@ -124,8 +125,10 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics=app[appkeys.METRICS],
         reputation=reputation,
     )
+    app[appkeys.AKISMET_DIGESTS] = KeyDigests()
     app[appkeys.RATE_LIMITER] = RateLimiter(
-        app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip
+        app[appkeys.REDIS], per_key=settings.rate_limit_per_key, per_ip=settings.rate_limit_per_ip,
+        key_guesses_per_hour=settings.akismet_key_guesses_per_hour,
     )
     archive = Archive(settings.archive_dir) if settings.archive_dir is not None else None
     app[appkeys.RETENTION] = Retention(store, archive, reputation=reputation)

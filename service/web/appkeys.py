@@ -10,6 +10,7 @@ from service.core.settings import Settings
 from service.moderation.operations import Moderation
 from service.moderation.retention import Retention
 from service.scoring.batcher import Batcher
+from service.store.auth import KeyDigests
 from service.store.comments import Store
 from service.store.ratelimit import RateLimiter
 
@@ -21,3 +22,5 @@ MODERATION = web.AppKey("moderation", Moderation)
 METRICS = web.AppKey("metrics", Metrics)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 RETENTION = web.AppKey("retention", Retention)
+# Digests of Akismet-style keys that resolved (each costs a PBKDF2 once per worker).
+AKISMET_DIGESTS = web.AppKey("akismet_digests", KeyDigests)

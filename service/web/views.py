@@ -37,6 +37,7 @@ from service.store.auth import (
     Moderator,
     SiteCaller,
     bearer,
+    is_akismet_shaped,
     presented_site_key,
     resolve_akismet_key,
     resolve_moderator,
@@ -316,10 +317,18 @@ def _akismet_key(request: web.Request, form: dict[str, str]) -> str:
 
 async def _akismet_caller(request: web.Request, form: dict[str, str]) -> SiteCaller | None:
     limiter = request.app[appkeys.RATE_LIMITER]
-    await limiter.check_ip(client_ip(request))
+    ip = client_ip(request)
+    await limiter.check_ip(ip)
+    presented = _akismet_key(request, form)
+    # A 12-digit key has 48 bits: an address that failed too often this hour learns nothing more.
+    guess = is_akismet_shaped(presented)
+    if guess:
+        await limiter.check_key_guesses(ip)
     try:
-        caller = await resolve_akismet_key(request.app[appkeys.REDIS], _akismet_key(request, form))
+        caller = await resolve_akismet_key(request.app[appkeys.REDIS], presented, request.app[appkeys.AKISMET_DIGESTS])
     except Unauthorized:
+        if guess:
+            await limiter.failed_key_check(ip)
         return None
     await limiter.check_credential(caller.key_digest)
     return caller
