@@ -11,11 +11,11 @@ the comment in WordPress), and wp-admin → service (spam, not spam, trash becom
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import re
-import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,16 +26,18 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Page, Response, async_playwright, expect
 from redis.asyncio import Redis
 
 from service.core.settings import Settings
 from service.moderation import webhooks
 from service.scoring.scorer import Scorer
-from service.store import auth
+from service.store import auth, keys
 from service.store.comments import Store
 from service.web.app import create_app
 from tests import wordpress as wpmod
 from tests.conftest import RedisServer
+from tests.test_browser import CHROMIUM_ARGS, chromium_path
 from tests.wordpress import PLUGIN_FILE, WordPress, action_link
 
 pytestmark = [pytest.mark.wordpress, pytest.mark.timeout(300)]
@@ -54,12 +56,17 @@ HELD_TEXTS = {
 # How long a change may take to cross over (webhook poll + delivery + PHP); polled, not slept.
 SYNC_DEADLINE = 60.0
 SITE = "wp-test"
+# Playwright's waits in wp-admin (its pages are heavy for a loaded machine).
+BROWSER_TIMEOUT_MS = 30_000
 
 
 @dataclass
 class Env:
     wp: WordPress
     service_url: str
+    # What WordPress's plugin calls: the service, or an outage of it (wpmod.ServiceProxy).
+    proxy: wpmod.ServiceProxy
+    redis: Redis
     service: aiohttp.ClientSession
     visitor: aiohttp.ClientSession
     admin: aiohttp.ClientSession
@@ -160,6 +167,9 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
             webhook_backoff_seconds=0.2,
             webhook_backoff_max_seconds=1.0,
             webhook_timeout_seconds=10.0,
+            # Events WordPress defers while a wp-admin decision waits in its outbox are retried
+            # every second here; they must not become dead letters during an outage test.
+            webhook_max_attempts=100,
             # The webhook SSRF guard refuses loopback targets unless the operator allows private
             # ones (MODERATION_WEBHOOK_ALLOW_PRIVATE=1); this WordPress listens on 127.x.y.z.
             webhook_allow_private=True,
@@ -167,6 +177,9 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
         app = create_app(settings, scorer=scorer)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
+        assert server.port is not None
+        proxy = wpmod.ServiceProxy("127.0.0.1", server.port)
+        await proxy.start()
         service = aiohttp.ClientSession()
         visitor = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         admin = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
@@ -175,7 +188,8 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
             await Store(redis, idempotency_ttl=60).ensure_group(SITE)
             wp_token = await auth.add_moderator(redis, [SITE], "wordpress")
             secret = await webhooks.configure(redis, SITE, wp.events_url, allow_private=True)
-            e = Env(wp, str(server.make_url("")).rstrip("/"), service, visitor, admin, api_key, wp_token, secret)
+            e = Env(wp, str(server.make_url("")).rstrip("/"), proxy, redis, service, visitor, admin, api_key,
+                    wp_token, secret)
             # A moderator working in the service's own queue.
             e.hoa_token = await auth.add_moderator(redis, [SITE], "hoa")
             await install(e)
@@ -184,6 +198,7 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
             await admin.close()
             await visitor.close()
             await service.close()
+            await proxy.close()
             await server.close()
             keys = [k async for k in redis.scan_iter(match=f"site:{{{SITE}}}:*")]
             if keys:
@@ -230,7 +245,7 @@ async def install(e: Env) -> None:
     hidden = await _form_fields(page, 'action="options.php"')
     form = {
         **hidden,
-        "moderation_service[url]": e.service_url,
+        "moderation_service[url]": e.proxy.url,
         "moderation_service[api_key]": e.api_key,
         "moderation_service[moderator_token]": e.moderator_token,
         "moderation_service[webhook_secret]": e.webhook_secret,
@@ -257,7 +272,10 @@ async def test_settings_screen_test_button_checks_key_and_token(env: Env) -> Non
     assert 'id="moderation-test-key"' in env.settings_page and "Site API key: accepted." in env.settings_page
     assert "Moderator token: accepted for this site." in env.settings_page
     assert "<code>MODERATION_SERVICE_SITE</code> is set in the configuration file." in env.settings_page
-    assert f"<code id=\"moderation-webhook-url\">{env.wp.events_url}</code>" in env.settings_page
+    # rest_url(): the installer turned pretty permalinks on (php -S serves every path through
+    # index.php), so /wp-json/…; index.php?rest_route=… (what the service is given) works as well.
+    shown = re.search(r'<code id="moderation-webhook-url">([^<]*)</code>', env.settings_page)
+    assert shown and shown.group(1) in {env.wp.events_url, f"{env.wp.url}/wp-json/moderation/v1/events"}
 
 
 async def test_ham_is_published_and_stored_approved(env: Env) -> None:
@@ -300,7 +318,7 @@ async def test_held_comment_spammed_in_service_is_spam_in_wordpress(env: Env) ->
     await until("the spam decision to reach WordPress", spammed)
 
 
-async def test_spam_marked_in_wp_admin_is_spam_in_service(env: Env) -> None:
+async def test_spam_marked_in_wp_admin_is_spam_in_service_and_a_second_thought_too(env: Env) -> None:
     _, comment_id, _ = await env.post_comment(HAM_TEXT + " Mong có thêm bài như vậy.", author="Hùng")
     assert comment_id is not None and env.wp.comment_status(comment_id) == "1"
     service_id = await service_id_of(env, comment_id)
@@ -310,15 +328,81 @@ async def test_spam_marked_in_wp_admin_is_spam_in_service(env: Env) -> None:
     assert stored["status"] == "spam"
     assert stored["decision"]["by"] == "wordpress"
     assert stored["decision"]["note"] == f"wp-admin: {wpmod.ADMIN_USER}"
-    # The decision's own webhook comes back to WordPress and changes nothing.
-    assert env.wp.comment_status(comment_id) == "spam"
-    # The service keeps one moderator decision: changing it again in wp-admin is refused there,
-    # and WordPress shows the service's decision again, saying why on the comment.
+    # Changing it again in wp-admin is a second decision, recorded as such.
     await env.admin_action(comment_id, "unspamcomment", listing="spam")
-    assert (await env.service_comment(service_id))["status"] == "spam"
-    assert env.wp.comment_status(comment_id) == "spam"
-    sync = env.wp.comment_meta(comment_id, "_moderation_sync")
-    assert sync == "the service had already decided spam; WordPress shows that"
+    stored = await env.service_comment(service_id)
+    assert (stored["status"], stored["revision"]) == ("approved", 2)
+    assert [(h["previous"], h["status"], h["by"]) for h in stored["history"][1:]] == [
+        ("approved", "spam", "wordpress"), ("spam", "approved", "wordpress")]
+    # Both decisions' webhooks come back to WordPress and change nothing (the first is stale).
+    await events_delivered(env)
+    assert env.wp.comment_status(comment_id) == "1"
+    assert env.wp.comment_meta(comment_id, "_moderation_rev") == "2"
+    assert env.wp.comment_meta(comment_id, "_moderation_sync") is None
+
+
+async def events_delivered(env: Env) -> None:
+    """Every webhook event the service queued has been answered 2xx by WordPress."""
+
+    async def empty() -> bool:
+        return int(await env.redis.zcard(keys.webhook_due(SITE))) == 0
+
+    await until("the service's webhook events to be delivered", empty)
+
+
+async def test_spam_then_undo_in_the_comments_screen_stays_undone_after_a_reload(env: Env) -> None:
+    """The comment list's own Spam link and its Undo, clicked in Chromium (wp-admin's JavaScript)."""
+    text = "Đề nghị thành phố công khai lộ trình thu phí vào nội đô để người dân chuẩn bị."
+    _, comment_id, _ = await env.post_comment(text, author="Ngọc")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "1"
+    service_id = await service_id_of(env, comment_id)
+    async with wp_browser(env) as page:
+        await page.goto(f"{env.wp.url}/wp-admin/edit-comments.php?comment_status=all")
+        row = page.locator(f"#comment-{comment_id}")
+        await row.hover()
+        async with page.expect_response(lambda r: _comment_ajax(r, "spam=1")) as spammed:
+            await row.locator("span.spam a").click()
+        assert (await spammed.value).ok
+        undo = page.locator(f"#undo-{comment_id} span.undo a")
+        async with page.expect_response(lambda r: _comment_ajax(r, "unspam=1")) as undone:
+            await undo.click()
+        assert (await undone.value).ok
+        assert env.wp.comment_status(comment_id) == "1"
+        # Every event the two decisions sent has reached WordPress (the spam one is stale there).
+        await events_delivered(env)
+        await page.reload()
+        row = page.locator(f"#comment-{comment_id}")
+        await expect(row).to_be_visible(timeout=BROWSER_TIMEOUT_MS)
+        await expect(row).to_have_class(re.compile(r"\bapproved\b"), timeout=BROWSER_TIMEOUT_MS)
+    assert env.wp.comment_status(comment_id) == "1"
+    stored = await env.service_comment(service_id)
+    assert (stored["status"], stored["revision"]) == ("approved", 2)
+    assert [h["status"] for h in stored["history"]] == ["approved", "spam", "approved"]
+
+
+def _comment_ajax(response: Response, flag: str) -> bool:
+    """wp-admin's request for a row action (admin-ajax.php, action=delete-comment, the flag)."""
+    data = response.request.post_data or ""
+    return "admin-ajax.php" in response.url and "action=delete-comment" in data and flag in data.split("&")
+
+
+@contextlib.asynccontextmanager
+async def wp_browser(env: Env) -> AsyncIterator[Page]:
+    """Debian's Chromium, signed in to wp-admin with the test's admin session."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context()
+            cookies = [
+                {"name": c.key, "value": c.value, "url": env.wp.url}
+                for c in env.admin.cookie_jar
+            ]
+            await context.add_cookies(cookies)  # type: ignore[arg-type]
+            page = await context.new_page()
+            page.set_default_timeout(BROWSER_TIMEOUT_MS)
+            yield page
+        finally:
+            await browser.close()
 
 
 async def test_not_spam_in_wp_admin_approves_on_both_sides(env: Env) -> None:
@@ -407,7 +491,7 @@ async def test_webhook_receiver_refuses_bad_and_replayed_signatures(env: Env) ->
     assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
     service_id = await service_id_of(env, comment_id)
     event = {"id": "evt_test", "type": "comment.spam", "created_at": "2026-01-01T00:00:00.000Z", "site": SITE,
-             "comment": {"id": service_id, "status": "spam"}, "decision": {"by": "mallory"}}
+             "revision": 1, "comment": {"id": service_id, "status": "spam"}, "decision": {"by": "mallory"}}
     body = json.dumps(event).encode()
     now = int(time.time())
     attempts = {
@@ -426,7 +510,7 @@ async def test_webhook_receiver_refuses_bad_and_replayed_signatures(env: Env) ->
         assert resp.status == 401
     assert env.wp.comment_status(comment_id) == "0"
     # A correctly signed event applies once; sending it again changes nothing.
-    for expected in ("applied", "unchanged"):
+    for expected in ("applied", "stale"):
         async with env.service.post(env.wp.events_url, data=body, headers=_signed(env.webhook_secret, body, now)) as r:
             assert r.status == 200 and (await r.json())["result"] == expected
     assert env.wp.comment_status(comment_id) == "spam"
@@ -453,9 +537,11 @@ async def test_required_fields_refused_by_wordpress_never_reach_the_service(env:
 
 
 async def _save_settings(env: Env, **values: str) -> None:
+    """Save the settings screen with ``values`` (the service URL as set up unless given; blank
+    secret fields, which keep the stored secrets)."""
     page = await env.admin_get("options-general.php?page=moderation-service")
     form = {**await _form_fields(page, 'action="options.php"'),
-            **{f"moderation_service[{k}]": v for k, v in values.items()}}
+            **{f"moderation_service[{k}]": v for k, v in {"url": env.proxy.url, **values}.items()}}
     async with env.admin.post(f"{env.wp.url}/wp-admin/options.php", data=form) as resp:
         assert resp.status == 200
 
@@ -466,10 +552,7 @@ async def _run_wp_cron(env: Env) -> None:
 
 
 async def test_service_unreachable_holds_the_comment_and_wp_cron_sends_it_later(env: Env) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    await _save_settings(env, url=dead)  # blank secrets keep the stored ones
+    env.proxy.down()
     try:
         text = "Xin hỏi khi nào tuyến buýt số 18 chạy lại lộ trình cũ qua phố Kim Mã?"
         status, comment_id, _ = await env.post_comment(text, author="Hải")
@@ -478,17 +561,22 @@ async def test_service_unreachable_holds_the_comment_and_wp_cron_sends_it_later(
         assert env.wp.comment_meta(comment_id, "_moderation_id") is None
         await _run_wp_cron(env)  # still down: stays unsent
         assert env.wp.comment_meta(comment_id, "_moderation_unsent") == "1"
+        assert "1 comment(s) not sent yet" in await env.admin_get("edit-comments.php")
     finally:
-        await _save_settings(env, url=env.service_url)
+        env.proxy.up()
     # Back up: the next WP-Cron run sends it, and it gets the status it would have had.
     await _run_wp_cron(env)
     service_id = await service_id_of(env, comment_id)
     assert env.wp.comment_meta(comment_id, "_moderation_unsent") is None
     assert (await env.service_comment(service_id))["status"] == "approved"
     assert env.wp.comment_status(comment_id) == "1"
-    # The secrets survived both saves: the next comment goes through at once.
+
+
+async def test_saving_the_settings_keeps_the_secrets(env: Env) -> None:
+    await _save_settings(env)  # blank secret fields keep the stored ones
     _, comment_id, _ = await env.post_comment("Cảm ơn tòa soạn đã cập nhật thông tin kịp thời.", author="Hải")
     assert comment_id is not None and env.wp.comment_status(comment_id) == "1"
+    assert env.wp.comment_meta(comment_id, "_moderation_id")
 
 
 async def test_wordpress_discussion_settings_still_apply(env: Env) -> None:
@@ -519,17 +607,155 @@ async def test_wordpress_discussion_settings_still_apply(env: Env) -> None:
 
 
 async def test_comment_decided_in_wp_admin_before_it_was_sent_carries_that_decision(env: Env) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    await _save_settings(env, url=dead)
+    env.proxy.down()
     try:
         _, comment_id, _ = await env.post_comment("Bình luận này lạc đề, nói về chuyện bóng đá.", author="Lạc")
         assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
         await env.admin_action(comment_id, "trashcomment")
     finally:
-        await _save_settings(env, url=env.service_url)
+        env.proxy.up()
     await _run_wp_cron(env)
     stored = await env.service_comment(await service_id_of(env, comment_id))
     assert stored["status"] == "rejected" and stored["decision"]["by"] == "wordpress"
     assert env.wp.comment_status(comment_id) == "trash"
+
+
+async def test_approve_in_wp_admin_while_the_service_is_down_is_sent_when_it_is_back(env: Env) -> None:
+    text = "Ý kiến của tôi: nên mở thêm tuyến buýt nhanh https://a.example.vn/1 https://b.example.vn/2 https://c.example.vn/3"
+    _, comment_id, _ = await env.post_comment(text, author="Thắng")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+    service_id = await service_id_of(env, comment_id)
+    assert (await env.service_comment(service_id))["status"] == "pending"
+    env.proxy.down()
+    try:
+        await env.admin_action(comment_id, "approvecomment", listing="moderated")
+        assert env.wp.comment_status(comment_id) == "1"
+        # Kept in WordPress's outbox, and said so in the comment list.
+        assert env.wp.comment_meta(comment_id, "_moderation_outbox") is not None
+        listing = await env.admin_get("edit-comments.php?comment_status=all")
+        assert "1 decision(s) waiting to be sent" in _row(listing, comment_id)
+        assert "1 comment(s) with decisions waiting to be sent" in listing
+        await _run_wp_cron(env)  # still down: still queued
+        assert env.wp.comment_meta(comment_id, "_moderation_outbox") is not None
+        assert (await env.service_comment(service_id))["status"] == "pending"
+    finally:
+        env.proxy.up()
+    await _run_wp_cron(env)
+    stored = await env.service_comment(service_id)
+    assert (stored["status"], stored["decision"]["by"]) == ("approved", "wordpress")
+    assert stored["decision"]["note"].startswith(f"wp-admin: {wpmod.ADMIN_USER}")
+    assert env.wp.comment_meta(comment_id, "_moderation_outbox") is None
+    listing = await env.admin_get("edit-comments.php?comment_status=all")
+    assert "synced " in _row(listing, comment_id)
+    assert "waiting to be sent" not in listing
+    await events_delivered(env)
+    assert env.wp.comment_status(comment_id) == "1"
+
+
+async def test_a_service_answering_after_the_plugins_timeout_leaves_no_409(env: Env) -> None:
+    """The service stores the comment but its answer comes after WordPress gave up (2 s in
+    this test): WordPress holds the comment, and WP-Cron's retry, with the same
+    Idempotency-Key, gets the service's answer to the first attempt."""
+    text = "Cầu vượt ở ngã tư Vọng sắp thông xe chưa ạ? Mình đi qua hằng ngày."
+    env.proxy.slow()
+    try:
+        status, comment_id, _ = await env.post_comment(text, author="Trung")
+        # WordPress waited for the service until its timeout; the service did answer, too late.
+        assert env.proxy.gave_up.is_set() and env.proxy.answered.is_set()
+    finally:
+        env.proxy.up()
+    assert status == 302 and comment_id is not None
+    assert env.wp.comment_status(comment_id) == "0"
+    assert env.wp.comment_meta(comment_id, "_moderation_unsent") == "1"
+    key = env.wp.comment_meta(comment_id, "_moderation_key")
+    assert key and key.startswith("wp-")
+    await _run_wp_cron(env)
+    service_id = await service_id_of(env, comment_id)
+    stored = await env.service_comment(service_id)
+    assert stored["status"] == "approved"
+    assert env.wp.comment_status(comment_id) == "1"
+    assert env.wp.comment_meta(comment_id, "_moderation_sync") is None
+    assert env.wp.comment_meta(comment_id, "_moderation_unsent") is None
+    # One record in the service, not two.
+    assert (await _service_texts(env, "approved")).count(text) == 1
+
+
+async def test_a_409_duplicate_links_the_comment_to_the_service_record(env: Env) -> None:
+    """The service has the comment already (here: WordPress lost its copy): the new WordPress
+    comment is linked to that record and takes its status."""
+    text = "Mong thành phố sớm lắp thêm đèn chiếu sáng trên đường Lạc Long Quân."
+    email = "an.duplicate@example.vn"
+    _, first_id, _ = await env.post_comment(text, author="An", email=email)
+    assert first_id is not None and env.wp.comment_status(first_id) == "1"
+    first_service_id = await service_id_of(env, first_id)
+    env.wp.db.sql(f"DELETE FROM wp_comments WHERE comment_ID = {first_id}")
+    env.wp.db.sql(f"DELETE FROM wp_commentmeta WHERE comment_id = {first_id}")
+    status, second_id, body = await env.post_comment(text, author="An", email=email)
+    assert status == 302 and second_id is not None, body[-500:]
+    assert env.wp.comment_meta(second_id, "_moderation_id") == first_service_id
+    assert env.wp.comment_status(second_id) == "1"
+    assert (await _service_texts(env, "approved")).count(text) == 1
+
+
+def _row(listing: str, comment_id: int) -> str:
+    """The comment list's row of one comment (its <tr> … </tr>)."""
+    start = listing.index(f"<tr id='comment-{comment_id}'")
+    return listing[start : listing.index("</tr>", start)]
+
+
+async def test_the_comment_list_shows_the_services_status_score_and_reasons(env: Env) -> None:
+    text = "Số liệu ô nhiễm không khí: https://aqi.example.vn/hn, https://moitruong.example.vn/bao-cao, https://who.example.vn/vn"
+    _, comment_id, _ = await env.post_comment(text, author="Khoa")
+    assert comment_id is not None and env.wp.comment_status(comment_id) == "0"
+    stored = await env.service_comment(await service_id_of(env, comment_id))
+    row = _row(await env.admin_get("edit-comments.php?comment_status=all"), comment_id)
+    assert f"pending · spam {stored['spam_score']:.2f}" in row
+    reason = next(r for r in stored["reasons"] if r["code"] == "too_many_links")
+    assert f'<li data-code="too_many_links">{reason["message"]}</li>' in row
+
+
+async def test_test_the_connection_reports_the_signed_test_webhook(env: Env) -> None:
+    assert "Webhook: a signed test event from the service arrived here" in env.settings_page
+    # With a webhook secret that is not the service's, the event arrives and is refused.
+    await _save_settings(env, webhook_secret="whsec_not-the-services")
+    try:
+        page = await env.admin_get("options-general.php?page=moderation-service")
+        form = await _form_fields(page, 'action="' + f"{env.wp.url}/wp-admin/admin-post.php")
+        async with env.admin.post(f"{env.wp.url}/wp-admin/admin-post.php", data=form) as resp:
+            result = await resp.text()
+    finally:
+        await _save_settings(env, webhook_secret=env.webhook_secret)
+    assert 'id="moderation-test-webhook"' in result
+    assert "its signature did not match" in result
+
+
+async def test_language_and_post_title_are_sent(env: Env) -> None:
+    env.wp.db.sql("UPDATE wp_posts SET post_title = 'Giá xăng tăng <em>lần thứ ba</em> &amp; hơn thế' WHERE ID = 1")
+    _, comment_id, _ = await env.post_comment("Giá xăng tăng mãi thế này thì dân chịu sao nổi.", author="Bảo")
+    assert comment_id is not None
+    view = await _moderator_view(env, await service_id_of(env, comment_id))
+    # Debian's WordPress installs in en_US: sent as "en", not "en-us".
+    assert view["comment"]["lang"] == "en"
+    assert view["comment"]["post_title"] == "Giá xăng tăng lần thứ ba & hơn thế"
+    assert view["comment"]["post_url"].startswith(f"{env.wp.url}/") and "hello-world" in view["comment"]["post_url"]
+    # A Vietnamese site ("vi", the locale WordPress's language setting stores).
+    env.wp.db.sql("INSERT INTO wp_options (option_name, option_value) VALUES ('WPLANG', 'vi') "
+                  "ON DUPLICATE KEY UPDATE option_value = 'vi'")
+    try:
+        _, comment_id, _ = await env.post_comment("Bài viết đúng trọng tâm, cảm ơn phóng viên.", author="Bảo Anh")
+    finally:
+        env.wp.db.sql("UPDATE wp_options SET option_value = '' WHERE option_name = 'WPLANG'")
+    assert comment_id is not None
+    assert (await _moderator_view(env, await service_id_of(env, comment_id)))["comment"]["lang"] == "vi"
+
+
+async def _moderator_view(env: Env, service_id: str) -> dict[str, Any]:
+    for status in ("approved", "pending", "spam", "rejected"):
+        async with env.service.get(
+            f"{env.service_url}/v1/review/queue", params={"site": SITE, "status": status, "limit": "200"},
+            headers={"Authorization": f"Bearer {env.hoa_token}"},
+        ) as resp:
+            for item in (await resp.json())["items"]:
+                if item["id"] == service_id:
+                    return dict(item)
+    raise AssertionError(f"{service_id} is in no queue")

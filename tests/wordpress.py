@@ -9,6 +9,7 @@ when the run ends. Every daemon is stopped by PID.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import getpass
 import os
@@ -16,6 +17,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -30,8 +32,14 @@ CONFIG_DIR = Path("/etc/wordpress")
 THEMES_DIR = WORDPRESS_DIR / "wp-content" / "themes"
 PLUGIN_DIR = Path(__file__).resolve().parent.parent / "integrations" / "wordpress" / "moderation-service"
 PLUGIN_FILE = "moderation-service/moderation-service.php"
+AKISMET_MU_PLUGIN = PLUGIN_DIR.parent / "moderation-akismet.php"
+AKISMET_PLUGIN_DIR = WORDPRESS_DIR / "wp-content" / "plugins" / "akismet"
 ADMIN_USER = "admin"
 START_TIMEOUT = 60.0
+# php -S processes requests one at a time unless it forks workers: "Test the connection" waits
+# for the service, which meanwhile posts a test event to this same WordPress, and webhooks
+# arrive while wp-admin requests run, as on a real server.
+PHP_WORKERS = 4
 
 # Test-only must-use plugin: the visitor's address comes from a header, so each test comment
 # can come from its own address (WordPress's flood check keys on it), unsent comments are retried
@@ -44,6 +52,15 @@ if ( isset( $_SERVER['HTTP_X_TEST_VISITOR_IP'] ) ) {
 }
 // Comments the service could not take are sent again by the next WP-Cron run, not 5 minutes on.
 add_filter( 'moderation_service_retry_delay', '__return_zero' );
+// A visitor waits 2 s for the service here (5 s by default): the timeout test is shorter.
+add_filter( 'moderation_service_submit_timeout', function () { return 2; } );
+// Akismet's plugin rechecks comments held during an outage 20 minutes later: at the next run here.
+add_filter( 'schedule_event', function ( $event ) {
+	if ( $event && 'akismet_schedule_cron_recheck' === $event->hook ) {
+		$event->timestamp = time() - 1;
+	}
+	return $event;
+} );
 add_filter( 'pre_comment_approved', function ( $approved, $commentdata ) {
 	if ( false !== strpos( wp_unslash( $commentdata['comment_content'] ), 'REFUSE-AFTER-CHECK' ) ) {
 		return new WP_Error( 'refused_by_test', 'Refused after the moderation check.', 403 );
@@ -96,13 +113,23 @@ def _wait_for_socket(family: int, address: str | tuple[str, int], process: subpr
     raise RuntimeError(f"{what} did not start")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
+def stop(process: subprocess.Popen[bytes], *, group: bool = False) -> None:
+    """Stop a daemon we started, by its PID (``group``: and the workers it forked, by the
+    process group it leads, which it got from start_new_session)."""
+
+    def signal_it(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
+
+    if process.poll() is None or group:
+        signal_it(signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            signal_it(signal.SIGKILL)
             process.wait(timeout=10)
 
 
@@ -118,8 +145,10 @@ class MariaDB:
     def sql(self, query: str, database: str = "wordpress") -> list[list[str]]:
         """Rows of a query, run with the `mariadb` client as root over the socket."""
         out = subprocess.run(
-            [binary("mariadb"), "--no-defaults", "-S", str(self.socket), "-u", "root", "-N", "-B",
-             "-e", query, database],
+            # utf8mb4 both ways, as WordPress talks to its database: Vietnamese text in a query
+            # or a row is the same characters on both sides.
+            [binary("mariadb"), "--no-defaults", "--default-character-set=utf8mb4", "-S", str(self.socket),
+             "-u", "root", "-N", "-B", "-e", query, database],
             check=True,
             capture_output=True,
             timeout=30,
@@ -207,9 +236,11 @@ def _loopback_host() -> str:
 
 
 @contextlib.contextmanager
-def wordpress(directory: Path, extra_config: str = "") -> Iterator[WordPress]:
+def wordpress(directory: Path, extra_config: str = "", *, akismet: bool = False) -> Iterator[WordPress]:
     """MariaDB + Debian's WordPress under `php -S` (not installed yet: the caller runs the
-    installer). ``extra_config`` is PHP appended to config-<host>.php."""
+    installer). ``extra_config`` is PHP appended to config-<host>.php. ``akismet``: Debian's
+    Akismet plugin (to activate) and the must-use plugin that sends its calls to the service,
+    instead of the moderation-service plugin."""
     require_binaries()
     db_password = secrets.token_hex(12)
     (directory / "mariadb").mkdir()
@@ -224,7 +255,11 @@ def wordpress(directory: Path, extra_config: str = "") -> Iterator[WordPress]:
         for sub in ("plugins", "mu-plugins", "uploads"):
             (content / sub).mkdir(parents=True)
         (content / "themes").symlink_to(THEMES_DIR)
-        shutil.copytree(PLUGIN_DIR, content / "plugins" / PLUGIN_DIR.name)
+        if akismet:
+            (content / "plugins" / "akismet").symlink_to(AKISMET_PLUGIN_DIR)
+            shutil.copy(AKISMET_MU_PLUGIN, content / "mu-plugins" / AKISMET_MU_PLUGIN.name)
+        else:
+            shutil.copytree(PLUGIN_DIR, content / "plugins" / PLUGIN_DIR.name)
         (content / "mu-plugins" / "test-visitor.php").write_text(_TEST_MU_PLUGIN)
         host = _loopback_host()
         port = free_port(host)
@@ -236,6 +271,8 @@ def wordpress(directory: Path, extra_config: str = "") -> Iterator[WordPress]:
             "define('DB_USER', 'wordpress');\n"
             f"define('DB_PASSWORD', '{db_password}');\n"
             f"define('DB_HOST', 'localhost:{db.socket}');\n"
+            # As wp-config-sample.php has it: without it WordPress talks latin1 to MariaDB.
+            "define('DB_CHARSET', 'utf8mb4');\n"
             f"define('WP_CONTENT_DIR', '{content}');\n"
             # The run may reach only loopback: no update checks, no cron requests to itself.
             "define('WP_HTTP_BLOCK_EXTERNAL', true);\n"
@@ -251,14 +288,15 @@ def wordpress(directory: Path, extra_config: str = "") -> Iterator[WordPress]:
                 cwd=directory,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                # One process (no PHP_CLI_SERVER_WORKERS): its forked workers would outlive a
-                # terminated parent. WordPress's calls to the service do not need a second one.
+                env={**os.environ, "PHP_CLI_SERVER_WORKERS": str(PHP_WORKERS)},
+                # Its own process group: the forked workers are stopped with it (stop()).
+                start_new_session=True,
             )
             _wait_for_socket(socket.AF_INET, (host, port), php, "php -S")
             yield WordPress(host, port, db, content, secrets.token_urlsafe(18))
         finally:
             if php is not None:
-                stop(php)
+                stop(php, group=True)
             log.close()
             config.unlink(missing_ok=True)
 
@@ -272,3 +310,97 @@ def action_link(html: str, action: str, comment_id: int) -> str:
     if match is None:
         raise AssertionError(f"no {action} link for comment {comment_id}")
     return match.group(1).replace("&amp;", "&").replace("&#038;", "&")
+
+
+class ServiceProxy:
+    """What WordPress calls instead of the service: passes bytes through, or plays an outage.
+
+    ``down()``: every connection is closed at once (WordPress gets no answer, as with a stopped
+    service). ``slow()``: the request reaches the service, which answers, but the answer is held
+    back until WordPress has given up and closed the connection (``gave_up`` is set), as with a
+    service that answers after the plugin's timeout. ``up()``: pass everything again.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.mode = "up"
+        self.server: asyncio.Server | None = None
+        self.gave_up = asyncio.Event()
+        self.answered = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def up(self) -> None:
+        self.mode = "up"
+
+    def down(self) -> None:
+        self.mode = "down"
+
+    def slow(self) -> None:
+        self.mode = "slow"
+        self.gave_up.clear()
+        self.answered.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            if self.mode == "down":
+                writer.close()
+                return
+            mode = self.mode
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            if mode == "slow":
+                await self._slow(reader, writer, up_reader, up_writer)
+            else:
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            with contextlib.suppress(OSError):
+                writer.close()
+
+    async def _slow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
+        async def swallow() -> None:
+            # The service's answer arrives and is kept from WordPress.
+            if await up_reader.read(65536):
+                self.answered.set()
+            while await up_reader.read(65536):
+                pass
+
+        swallowing = asyncio.create_task(swallow())
+        try:
+            await _pipe(reader, up_writer)  # ends when WordPress closes its side (its timeout)
+            self.gave_up.set()
+        finally:
+            await swallowing
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            writer.close()
