@@ -143,14 +143,7 @@ async def until(what: str, check: Callable[[], Awaitable[bool]]) -> None:
 
 
 async def _form_fields(html: str, form_marker: str) -> dict[str, str]:
-    start = html.index(form_marker)
-    form = html[start : html.index("</form>", start)]
-    fields = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        attrs = dict(re.findall(r"""(\w+)=["']([^"']*)["']""", tag))
-        if attrs.get("type") == "hidden" and "name" in attrs:
-            fields[attrs["name"]] = attrs.get("value", "")
-    return fields
+    return wpmod.hidden_fields(html, form_marker)
 
 
 @pytest.fixture(scope="module")
@@ -209,37 +202,8 @@ async def env(redis_server: RedisServer, scorer: Scorer) -> AsyncIterator[Env]:
 async def install(e: Env) -> None:
     """WordPress's own installer, an admin login, the plugin activated and set up in wp-admin."""
     wp = e.wp
-    async with e.admin.post(
-        f"{wp.url}/wp-admin/install.php?step=2",
-        data={
-            "weblog_title": "Báo Tỉnh",
-            "user_name": wpmod.ADMIN_USER,
-            "admin_password": wp.admin_password,
-            "admin_password2": wp.admin_password,
-            "pw_weak": "1",
-            "admin_email": "admin@example.vn",
-            "blog_public": "0",
-            "language": "",
-        },
-    ) as resp:
-        text = await resp.text()
-        assert resp.status == 200 and "Success!" in text, text[-2000:]
-    async with e.admin.get(f"{wp.url}/wp-login.php"):
-        pass  # sets WordPress's test cookie, which the login form requires
-    async with e.admin.post(
-        f"{wp.url}/wp-login.php",
-        data={"log": wpmod.ADMIN_USER, "pwd": wp.admin_password, "testcookie": "1",
-              "redirect_to": f"{wp.url}/wp-admin/", "wp-submit": "Log In"},
-        allow_redirects=False,
-    ) as resp:
-        assert resp.status == 302, await resp.text()
-    plugins = await e.admin_get("plugins.php")
-    match = re.search(r'href="(plugins\.php\?action=activate&(?:amp;)?plugin=moderation-service[^"]+)"', plugins)
-    assert match, "the plugin is not listed on the Plugins screen"
-    async with e.admin.get(f"{wp.url}/wp-admin/{match.group(1).replace('&amp;', '&')}") as resp:
-        assert resp.status == 200
-    active = wp.db.sql("SELECT option_value FROM wp_options WHERE option_name = 'active_plugins'")
-    assert PLUGIN_FILE in active[0][0]
+    await wpmod.install(wp, e.admin)
+    await wpmod.activate(wp, e.admin, PLUGIN_FILE)
     # The settings screen, filled in as an admin would.
     page = await e.admin_get("options-general.php?page=moderation-service")
     hidden = await _form_fields(page, 'action="options.php"')

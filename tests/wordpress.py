@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 WORDPRESS_DIR = Path("/usr/share/wordpress")
@@ -404,3 +405,56 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     finally:
         with contextlib.suppress(OSError):
             writer.close()
+
+
+async def install(wp: WordPress, admin: aiohttp.ClientSession) -> None:
+    """WordPress's own installer (wp-admin/install.php), then the admin's login in ``admin``."""
+    async with admin.post(
+        f"{wp.url}/wp-admin/install.php?step=2",
+        data={
+            "weblog_title": "Báo Tỉnh",
+            "user_name": ADMIN_USER,
+            "admin_password": wp.admin_password,
+            "admin_password2": wp.admin_password,
+            "pw_weak": "1",
+            "admin_email": "admin@example.vn",
+            "blog_public": "0",
+            "language": "",
+        },
+    ) as resp:
+        text = await resp.text()
+        assert resp.status == 200 and "Success!" in text, text[-2000:]
+    async with admin.get(f"{wp.url}/wp-login.php"):
+        pass  # sets WordPress's test cookie, which the login form requires
+    async with admin.post(
+        f"{wp.url}/wp-login.php",
+        data={"log": ADMIN_USER, "pwd": wp.admin_password, "testcookie": "1",
+              "redirect_to": f"{wp.url}/wp-admin/", "wp-submit": "Log In"},
+        allow_redirects=False,
+    ) as resp:
+        assert resp.status == 302, await resp.text()
+
+
+async def activate(wp: WordPress, admin: aiohttp.ClientSession, plugin_file: str) -> None:
+    """Click the plugin's Activate link on the Plugins screen."""
+    async with admin.get(f"{wp.url}/wp-admin/plugins.php") as resp:
+        plugins = await resp.text()
+    slug = re.escape(plugin_file.split("/")[0])
+    match = re.search(rf'href="(plugins\.php\?action=activate&(?:amp;)?plugin={slug}[^"]+)"', plugins)
+    assert match, f"{plugin_file} is not listed on the Plugins screen"
+    async with admin.get(f"{wp.url}/wp-admin/{match.group(1).replace('&amp;', '&')}") as resp:
+        assert resp.status == 200
+    active = wp.db.sql("SELECT option_value FROM wp_options WHERE option_name = 'active_plugins'")
+    assert plugin_file in active[0][0]
+
+
+def hidden_fields(html: str, form_marker: str) -> dict[str, str]:
+    """The hidden inputs of the form whose tag contains ``form_marker`` (nonces, action …)."""
+    start = html.index(form_marker)
+    form = html[start : html.index("</form>", start)]
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        attrs = dict(re.findall(r"""(\w+)=["']([^"']*)["']""", tag))
+        if attrs.get("type") == "hidden" and "name" in attrs:
+            fields[attrs["name"]] = attrs.get("value", "")
+    return fields
