@@ -4,9 +4,9 @@ master killed under load.
 The session starts six ``redis-server --cluster-enabled yes`` nodes on free ports and joins
 them with ``redis-cli --cluster create --cluster-replicas 1``. This module overrides the
 ``settings`` and ``redis`` fixtures with cluster ones and collects the end-to-end tests of
-test_api, test_access, test_isolation, test_retention and test_reputation under them: the same
-code, a cluster-aware client (``REDIS_CLUSTER=1``). The failover test builds a cluster of its
-own, since it kills a node.
+test_api, test_access, test_decisions, test_isolation, test_retention and test_reputation under
+them: the same code, a cluster-aware client (``REDIS_CLUSTER=1``). The failover test builds a
+cluster of its own, since it kills a node.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from redis.asyncio import RedisCluster
 
 from service.core.settings import Settings
 from service.store import keys
-from tests import test_access, test_api, test_isolation, test_reputation, test_retention
+from tests import test_access, test_api, test_decisions, test_isolation, test_reputation, test_retention
 from tests.conftest import AppFactory, RedisServer, Site, comment, free_port, start_redis
 
 pytestmark = pytest.mark.cluster
@@ -105,7 +105,8 @@ def redis_cluster() -> Iterator[list[RedisServer]]:
 
 @pytest.fixture
 def settings(redis_cluster: list[RedisServer]) -> Settings:
-    return Settings(redis_url=redis_cluster[0].url, redis_cluster=True, batch_max_wait_ms=1.0)
+    return Settings(redis_url=redis_cluster[0].url, redis_cluster=True, batch_max_wait_ms=1.0,
+                    akismet_key_guesses_per_hour=10_000)
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ async def redis(redis_cluster: list[RedisServer]) -> AsyncIterator[RedisCluster]
 
 
 # The end-to-end tests, collected again under the cluster fixtures above.
-for _module in (test_api, test_access, test_isolation, test_retention, test_reputation):
+for _module in (test_api, test_access, test_decisions, test_isolation, test_retention, test_reputation):
     for _name in dir(_module):
         if _name.startswith("test_"):
             globals()[f"{_name}"] = getattr(_module, _name)

@@ -12,7 +12,8 @@ Fields of a day's hash:
 
 - ``auto:<status>``: comments stored, by their automatic outcome (their sum: submissions).
 - ``reason:<code>``: reason codes of the stored comments (each code once per comment).
-- ``dec:<status>``: moderator decisions; ``dec_reason:<reason>``: the reasons they gave.
+- ``dec:<status>``: moderator decisions; ``dec_reason:<reason>``: the reasons they gave;
+  ``revised``: those of them that replaced an earlier decision (counted in ``dec:`` too).
 - ``recheck:<status>``: pending comments a newer model moved.
 - ``wait:<le>``: moderator decisions on held (pending) comments by time since submission,
   ``le`` the bucket's upper bound in seconds (``inf`` last); ``wait_n``/``wait_ms`` their
