@@ -290,5 +290,15 @@ async def test_recheck_files_the_backlog_at_a_bounded_rate(settings: Settings, s
         # Final decisions notify the site; they are not labels (the model must not learn from itself).
         assert await redis.zcard(keys.webhook_due(site.site_id)) == 4
         assert not await redis.exists(keys.labels(site.site_id))
+        # A change of status like a decision's: revision 1, a line in the history, and an event
+        # numbered so (what a site orders deliveries by).
+        row = await redis.hgetall(keys.comment(site.site_id, ids[1]))
+        assert row["rev"] == "1"
+        [entry] = [json.loads(line) for line in row["history"].splitlines()]
+        assert (entry["by"], entry["via"], entry["previous"], entry["status"]) == (
+            "recheck", "recheck", "pending", "spam")
+        for event_id in await redis.zrange(keys.webhook_due(site.site_id), 0, -1):
+            event = json.loads(await redis.hget(keys.webhook_event(site.site_id, event_id), "body"))
+            assert (event["revision"], event["previous_status"]) == (1, "pending")
     finally:
         await server.close()
