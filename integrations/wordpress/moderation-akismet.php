@@ -151,7 +151,8 @@ final class Moderation_Akismet {
 	// ------------------------------------------------------------------ wp-admin pages
 
 	public static function scrub_output() {
-		if ( '' !== self::key() ) {
+		// Pages, not the JSON of admin-ajax (no URL of another host there).
+		if ( '' !== self::key() && ! wp_doing_ajax() ) {
 			ob_start( array( __CLASS__, 'scrub' ) );
 		}
 	}

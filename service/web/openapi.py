@@ -173,8 +173,8 @@ _AKISMET_FIELDS = (
 # Where an Akismet call finds its key: the form (``key``, then ``api_key``), else the first
 # label of the Host header (``<key>.<host>``, for a site's Akismet-style key).
 _AKISMET_KEY_NOTE = (
-    " The key: `key` or `api_key` in the form (the site's API key or its Akismet-style key), "
-    "or the Akismet-style key as the first label of the host name (`<key>.<host>`)."
+    " The key: `key` or `api_key` in the form (the site's Akismet-style key, 12 hex digits, or its "
+    "API key), or the Akismet-style key as the first label of the host name (`<key>.<host>`)."
 )
 
 
@@ -211,10 +211,12 @@ def _integration_paths() -> dict[str, Any]:
         "X-Moderation-Status": {"description": "approved, pending, spam or rejected", "schema": _STR},
         "X-Moderation-Id": {"description": "Id of the stored comment", "schema": _STR},
     }
+    # Failed checks of Akismet-style keys (48 bits) are limited per client address.
+    guesses = {"429": _problem("Too many failed key checks from this address this hour (Retry-After)")}
     submit = {
         "description": _AKISMET_KEY_NOTE.strip(),
         "requestBody": _form(["blog"], _AKISMET_FIELDS),
-        "responses": {"200": _plain("Recorded as a labelled example", [thanks, "invalid"])},
+        "responses": {"200": _plain("Recorded as a labelled example", [thanks, "invalid"]), **guesses},
     }
 
     def account(operation: str, summary: str, fields: tuple[str, ...], doc: dict[str, Any]) -> dict[str, Any]:
@@ -231,6 +233,7 @@ def _integration_paths() -> dict[str, Any]:
                                     "text/plain": {"schema": {"type": "string", "enum": ["invalid"]}}},
                     },
                     "400": _plain("A malformed field (see X-akismet-debug-help)", []),
+                    **guesses,
                 },
             }
         }
@@ -243,7 +246,7 @@ def _integration_paths() -> dict[str, Any]:
                 "summary": "Akismet: is this key (the site's API key or its Akismet-style key) valid?",
                 "description": _AKISMET_KEY_NOTE.strip(),
                 "requestBody": _form([], ("key", "api_key", "blog")),
-                "responses": {"200": _plain("valid or invalid", ["valid", "invalid"])},
+                "responses": {"200": _plain("valid or invalid", ["valid", "invalid"]), **guesses},
             }
         },
         "/1.1/test": {
@@ -277,13 +280,14 @@ def _integration_paths() -> dict[str, Any]:
         "/1.1/comment-check": {
             "post": {
                 "operationId": "akismetCommentCheck",
-                "summary": "Akismet: true for spam; stores the comment unless is_test=1",
+                "summary": "Akismet: true for spam; stores the comment (re-checks too) unless is_test=1",
                 "description": _AKISMET_KEY_NOTE.strip(),
                 "requestBody": _form(["blog"], _AKISMET_FIELDS),
                 "responses": {
                     "200": {**_plain("true, false, or invalid for a bad key", ["true", "false", "invalid"]),
                             "headers": akismet_headers},
                     "400": _plain("A required field is missing or malformed", []),
+                    **guesses,
                 },
             }
         },
