@@ -14,12 +14,14 @@ import asyncio
 import itertools
 from typing import Any
 
+import aiohttp
 import msgspec
 from redis.asyncio import Redis
 
 from service.moderation import feedback, webhooks
 from service.store import keys
 from service.store.retention import comment_ref
+from service.web.ui import CSRF_HEADER
 from tests.conftest import Api, AppFactory, Site
 from tests.test_api import force_pending
 
@@ -140,3 +142,18 @@ async def test_concurrent_decisions_without_a_revision_all_apply_in_one_order(
     assert {v["revision"] for _, v in results} <= {h["revision"] for h in history}
     assert await redis.zscore(keys.status_index(site.site_id, view["status"]), cid) is not None
     assert sum([await redis.zscore(keys.status_index(site.site_id, s), cid) is not None for s in keys.STATUSES]) == 1
+
+
+async def test_the_history_says_where_a_decision_came_from(api: Api, site: Site, redis: Redis) -> None:
+    [cid] = await force_pending(redis, site, 1, api)
+    assert (await decide(api, site, cid, "approve"))[0] == 200
+    # The moderator's page: a session cookie and its CSRF token instead of the bearer token.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as page:
+        login = await page.post(api.url("/moderate/session"), json={"token": site.moderator_token})
+        csrf = (await login.json())["csrf_token"]
+        resp = await page.post(api.url(f"/v1/review/{cid}/decision"), json={"decision": "reject", "reason": "spam"},
+                               headers={CSRF_HEADER: csrf})
+        assert resp.status == 200, await resp.text()
+    view = await (await api.request("GET", f"/v1/comments/{cid}", site.api_key)).json()
+    assert [(h["via"], h["status"], h["reason"]) for h in view["history"][1:]] == [
+        ("api", "approved", None), ("page", "rejected", "spam")]
