@@ -111,6 +111,7 @@ async def test_every_route_that_takes_a_body_answers_408_when_it_never_arrives(
         "/v1/comments": site_key,
         "/v1/check": site_key,
         "/v1/authors/forget": site_key,
+        "/v1/webhooks/test": site_key,
         "/v1/review/claim": mod,
         "/v1/review/{comment_id}/decision": mod,
         "/v1/sites/{site}/settings": mod,

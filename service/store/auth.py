@@ -42,9 +42,9 @@ AKISMET_KEY_BYTES = 6
 AKISMET_KEY_RE = re.compile(r"^[a-z0-9]{1,63}$")
 # The current form, and the 48-digit form of keys minted before (still accepted).
 _AKISMET_HEX_RE = re.compile(r"\A(?:[0-9a-fA-F]{12}|[0-9a-fA-F]{48})\Z")
-# PBKDF2-HMAC-SHA256 of a 12-digit key: about 0.05-0.16 s on one core here (measured on the
-# loaded 2-core machine), paid once per key and worker (KeyDigests), and by a search of the
-# 2^48 keys on every guess. The salt is fixed because the digest is what finds the site.
+# PBKDF2-HMAC-SHA256 of a 12-digit key: 0.13-0.18 s on one core here (measured on the loaded
+# 2-core machine), paid once per key and worker (KeyDigests), and by a search of the 2^48 keys
+# on every guess. The salt is fixed because the digest is what finds the site.
 AKISMET_KEY_ITERATIONS = 100_000
 _AKISMET_KEY_SALT = b"moderation/akismet-key/v1"
 # Verified keys' digests kept per worker; a bound, not a cache size that matters.
@@ -157,7 +157,7 @@ class KeyDigests:
         if known is not None:
             return known
         if len(api_key) == AKISMET_KEY_BYTES * 2:
-            # 0.05-0.16 s of C code that releases the GIL: off the event loop.
+            # 0.13-0.18 s of C code that releases the GIL: off the event loop.
             return await asyncio.to_thread(akismet_digest, api_key)
         return akismet_digest(api_key)
 

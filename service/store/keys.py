@@ -47,14 +47,16 @@ def session(session_hash: str) -> str:
 
 def site_meta(site: str) -> str:
     """Hash: name, created_at, current api key hash (key_hash), current Akismet-style key
-    hash (akismet_key_hash). Lives with the site."""
+    digest (akismet_key_hash: PBKDF2 for a 12-digit key, SHA-256 for an older 48-digit one),
+    webhook url and secret. Lives with the site."""
     return f"site:{{{site}}}:meta"
 
 
 def comment(site: str, comment_id: str) -> str:
-    """Hash: one comment and its decision. Pending: lives until decided; decided: removed by
-    the retention sweep (service/moderation/retention.py) once the site's retention_days have passed,
-    or by erasure."""
+    """Hash: one comment, its latest decision, its revision (rev) and the history of its
+    decisions (history, the newest comments.HISTORY_MAX). Pending: lives until decided; decided:
+    removed by the retention sweep (service/moderation/retention.py) once the site's
+    retention_days have passed since its latest decision, or by erasure."""
     return f"site:{{{site}}}:c:{comment_id}"
 
 
@@ -66,7 +68,7 @@ def status_index(site: str, status: str) -> str:
 
 
 def decided(site: str) -> str:
-    """Sorted set: id of every decided comment -> ms of its final decision; the retention
+    """Sorted set: id of every decided comment -> ms of its latest decision; the retention
     sweep reads it oldest first (a range read, never a scan). Pending comments are not in it."""
     return f"site:{{{site}}}:idx:decided_at"
 
