@@ -22,8 +22,10 @@ from service.moderation import feedback, webhooks
 from service.store import keys
 from service.store.retention import comment_ref
 from service.web.ui import CSRF_HEADER
+from tests import test_reputation as rep
 from tests.conftest import Api, AppFactory, Site
 from tests.test_api import force_pending
+from tests.test_reputation import MakeSite
 
 
 async def decide(api: Api, site: Site, cid: str, decision: str, **extra: Any) -> tuple[int, dict[str, Any]]:
@@ -157,3 +159,18 @@ async def test_the_history_says_where_a_decision_came_from(api: Api, site: Site,
     view = await (await api.request("GET", f"/v1/comments/{cid}", site.api_key)).json()
     assert [(h["via"], h["status"], h["reason"]) for h in view["history"][1:]] == [
         ("api", "approved", None), ("page", "rejected", "spam")]
+
+
+async def test_a_revised_decision_moves_the_comments_reputation_vote(api: Api, make_site: MakeSite) -> None:
+    """Reputation counts moderators' decisions: spam then not spam on one comment is one
+    not-spam vote on its domain, not a spam vote and a not-spam vote that cancel out."""
+    site = await make_site()
+    domain = rep.unique_domain()
+    first = await rep.mark(api, site, rep.body(site, domain), "spam")
+    held = await rep.submit(api, site, rep.body(site, domain))
+    assert (reason := rep.reputation_reason(held)) is not None and reason["params"]["direction"] == "spam", held
+    # A second thought on the first comment.
+    await rep.decide(api, site, first, "approve")
+    after = await rep.submit(api, site, rep.body(site, domain))
+    reason = rep.reputation_reason(after)
+    assert reason is not None and reason["params"]["direction"] == "not_spam", after
