@@ -5,6 +5,11 @@
 Prints figures; not a timed test (machine load makes hard limits flaky). Comments are a mix of
 ViHSD dev, ViSpamReviews dev, YouTube rows and 1,500 English news/forum comments (Impermium),
 i.e. real length distributions, with English rows going through the English toxicity model.
+
+``--against DIR`` measures another checkout of the project (its own code and models, e.g. a
+``git worktree`` of the previous commit) at batch 256 in the same run, the two taking turns
+``--repeat`` times, so a cost target ("at most 1.5x the current models") is read on one
+machine state: the machine is shared and its speed varies by 2x within an hour.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,7 +51,10 @@ def main() -> int:
     parser.add_argument("--models", type=Path, default=ROOT / "models")
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", type=Path, default=None, help="another checkout to compare at batch 256")
     args = parser.parse_args()
+    if args.against is not None:
+        return compare(args)
 
     started = time.perf_counter()
     scorer = Scorer.load(args.models)
@@ -67,6 +77,34 @@ def main() -> int:
     t0 = time.perf_counter()
     scorer.score(long_text)
     print(f"one 65 KB comment (truncated to 4,000 chars): {(time.perf_counter() - t0) * 1000:.2f} ms")
+    return 0
+
+
+_PER_COMMENT_RE = re.compile(r"batch\s+256:\s+([\d.]+) us/comment")
+
+
+def _one_run(root: Path, models: Path, data_root: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, str(root / "bench" / "models_bench.py"), "--models", str(models),
+         "--data-root", str(data_root), "--repeat", "1"],
+        check=True, capture_output=True, text=True, cwd=root,
+    ).stdout  # fmt: skip
+    match = _PER_COMMENT_RE.search(out)
+    if match is None:
+        raise SystemExit(f"no batch 256 figure in the output of {root}:\n{out}")
+    return float(match.group(1))
+
+
+def compare(args: argparse.Namespace) -> int:
+    """This checkout and ``--against`` taking turns at batch 256; the best run of each."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(args.repeat):
+        ours.append(_one_run(ROOT, args.models, args.data_root))
+        theirs.append(_one_run(args.against.resolve(), args.against.resolve() / "models", args.data_root))
+    print(f"batch 256, this checkout: {min(ours):.1f} us/comment (runs {', '.join(f'{v:.0f}' for v in ours)})")
+    print(f"batch 256, {args.against}: {min(theirs):.1f} us/comment (runs {', '.join(f'{v:.0f}' for v in theirs)})")
+    print(f"ratio: {min(ours) / min(theirs):.2f}")
     return 0
 
 

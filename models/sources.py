@@ -120,3 +120,59 @@ def vlsp_toxicity(root: Path) -> list[Row]:
         for r in _read(root / "vlsp2019-hsd" / "train.csv")
         if r["text"].strip()
     ]
+
+
+def scamspot(root: Path) -> list[Row]:
+    """Real Instagram comments under finance posts (spam = investment and crypto scams), grouped
+    by post: a post's comments (and its scam bots) are on one side of the split only."""
+    rows: list[Row] = []
+    for r in _read(root / "en-scam-comments" / "scamspot_instagram.csv"):
+        if r["text"].strip():
+            group = f"scamspot:{r['group']}"
+            rows.append(Row(r["text"], r["label"], group, heldout_group(group)))
+    return rows
+
+
+def vi_comments(root: Path) -> list[Row]:
+    """Vietnamese Facebook/YouTube comments of 2025 (thienit84), every one a reader's comment
+    (ham for the spam model), grouped by post. Lower-cased, names masked as ``<person>``."""
+    rows: list[Row] = []
+    for r in _read(root / "vi-hate-speech" / "thienit84_facebook_youtube.csv"):
+        if r["text"].strip():
+            group = f"vi-comments:{r['group']}"
+            rows.append(Row(r["text"], "ham", group, heldout_group(group)))
+    return rows
+
+
+def blog_spam(root: Path) -> list[Row]:
+    """Blog comment spam (praise + gambling/shop/SEO link), spam only, as its publisher
+    preprocessed it (lower-cased, stop words and punctuation removed): see
+    :func:`blog_preprocess` for scoring other text the same way."""
+    return [Row(r["text"], "spam", "lmblog", True) for r in _read(root / "en-blog-spam" / "lmblog_spam.csv")
+            if r["text"].strip()]  # fmt: skip
+
+
+# NLTK's English stop words, which the blog-spam publisher removed before lower-casing (so,
+# as its rows show, "I", "Did" and "Is" at a sentence start survive) after dropping
+# apostrophes ("I'll" -> "Ill") and replacing other punctuation by spaces.
+_BLOG_STOP_WORDS: Final = frozenset(
+    """i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself
+    yourselves he him his himself she she's her hers herself it it's its itself they them their
+    theirs themselves what which who whom this that that'll these those am is are was were be
+    been being have has had having do does did doing a an the and but if or because as until
+    while of at by for with about against between into through during before after above below
+    to from up down in out on off over under again further then once here there when where why
+    how all any both each few more most other some such only own same so than too
+    very s t can will just don don't should should've now d ll m o re ve y ain aren aren't
+    couldn couldn't didn didn't doesn doesn't hadn hadn't hasn hasn't haven haven't isn isn't
+    ma mightn mightn't mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't
+    weren weren't won won't wouldn wouldn't""".split()
+)
+_APOSTROPHE_RE: Final = re.compile("['\N{RIGHT SINGLE QUOTATION MARK}]")
+_PUNCT_RE: Final = re.compile(r"[^\w\s]|_")
+
+
+def blog_preprocess(text: str) -> str:
+    """Other text prepared as the blog-spam file was, so ham can be scored beside it."""
+    words = _PUNCT_RE.sub(" ", _APOSTROPHE_RE.sub("", text)).split()
+    return " ".join(w.lower() for w in words if w not in _BLOG_STOP_WORDS)

@@ -238,10 +238,13 @@ def grounded(candidates: Sequence[Candidate], prep: Prepared) -> tuple[Feature, 
                 continue
             name = f"'{shown}'"
         kept[name] = kept.get(name, 0.0) + weight
-    features = [Feature(name, round(weight, 4)) for name, weight in kept.items()]
-    if other and len(features) < MAX_EXPLAINED:
-        features.append(Feature(OTHER_WORDING, round(other, 4)))
-    return tuple(features)
+    items = list(kept.items())
+    if other and len(items) < MAX_EXPLAINED:
+        items.append((OTHER_WORDING, other))
+    # Merged names (two n-grams shown as the same words) and the pooled rest can outweigh an
+    # entry before them: largest first again.
+    items.sort(key=lambda item: -abs(item[1]))
+    return tuple(Feature(name, round(weight, 4)) for name, weight in items)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
