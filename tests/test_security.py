@@ -18,7 +18,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.core.egress import TargetRefused, check_target, url_problem
+from service.core.egress import GuardedResolver, TargetRefused, check_target, url_problem
+from service.core.errors import ValidationFailed
 from service.core.logfields import escape
 from service.moderation import webhooks
 from service.moderation.sitesettings import MAX_LIST_CHARS
@@ -400,23 +401,37 @@ async def test_the_cli_refuses_a_site_id_with_a_trailing_newline(
         "http://192.168.1.1/hook",
         "http://0.0.0.0/hook",
         "https://user:pass@example.com/hook",
+        # Issue 23: numeric forms the C library reads as 127.0.0.1 were accepted when saved.
+        "http://127.1/hook",
+        "http://0x7f000001/hook",
+        "http://2130706433/hook",
+        "http://0177.0.0.1/hook",
     ],
 )
 async def test_private_and_credential_bearing_webhook_urls_are_refused(url: str, site: Site, redis: Redis) -> None:
     """Finding 10: webhook URLs could point at this machine, the metadata service or carry credentials."""
-    with pytest.raises(ValueError, match="webhook URL"):
+    with pytest.raises(ValidationFailed, match="webhook URL") as refused:
         await webhooks.configure(redis, site.site_id, url)
+    assert refused.value.status == 422 and [e.field for e in refused.value.errors] == ["webhook_url"]
     assert not await redis.hexists(keys.site_meta(site.site_id), "webhook_url")
     with pytest.raises(TargetRefused):
         await check_target(url, allow_private=False)
 
 
 async def test_names_are_resolved_at_delivery_and_refused_when_private() -> None:
-    """Finding 10: 0x7f000001 is 127.0.0.1 once resolved; the check looks at the address."""
-    assert url_problem("http://0x7f000001/hook", allow_private=False) is None  # not an IP literal...
+    """Finding 10: 0x7f000001 is 127.0.0.1 once resolved; the check looks at the address.
+    Issue 23: such numeric names are refused without a lookup too, as the C library reads them."""
+    assert url_problem("http://0x7f000001/hook", allow_private=False) == "points at a loopback address (127.0.0.1)"
     with pytest.raises(TargetRefused, match="loopback"):
-        await check_target("http://0x7f000001/hook", allow_private=False)  # ...but it resolves to one
+        await check_target("http://0x7f000001/hook", allow_private=False)
     await check_target("http://0x7f000001/hook", allow_private=True)
+    # What delivery does with a name: the resolver looks at the addresses it resolves to.
+    resolver = GuardedResolver(allow_private=False)
+    try:
+        with pytest.raises(TargetRefused, match="loopback"):
+            await resolver.resolve("127.1", 80)
+    finally:
+        await resolver.close()
     assert url_problem("https://user:pass@example.com/", allow_private=True) is not None
 
 

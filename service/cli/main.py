@@ -205,6 +205,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from service.core.errors import ValidationFailed
     from service.moderation import webhooks
 
     async def go(redis: Any) -> int:
@@ -215,8 +216,10 @@ def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
             secret = await webhooks.configure(
                 redis, args.site_id, args.url, allow_private=settings.webhook_allow_private
             )
-        except (LookupError, ValueError) as exc:
+        except LookupError as exc:
             raise OperatorError(str(exc)) from exc
+        except ValidationFailed as exc:
+            raise OperatorError("; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from exc
         _print({"site_id": args.site_id, "webhook_url": args.url, "webhook_secret": secret})
         return 0
 

@@ -6,8 +6,11 @@ machine itself or its network: Redis on 127.0.0.1, the cloud metadata service at
 to, anything but a public address, and when its URL carries credentials (``user:pass@``
 would be stored and shown in clear; receivers authenticate us by the signature).
 
-The check runs when the URL is saved (what can be told without DNS) and again at every
-delivery on the resolved addresses (:class:`GuardedResolver`), so a name that later
+The check runs when the URL is saved — the URL parsed, its host name encoded as the socket
+layer will encode it (IDNA: ``news..example.vn`` has an empty label and is refused), numeric
+forms of an address read as the C library reads them (``127.1``, ``0x7f000001`` and
+``2130706433`` are all 127.0.0.1), and the name resolved (:func:`check_target`) — and again
+at every delivery on the resolved addresses (:class:`GuardedResolver`), so a name that later
 resolves to 127.0.0.1 (DNS rebinding) is refused too and the connection only goes to
 addresses that passed. Operators whose receivers really are on a private network (or
 tests on 127.0.0.1) set ``MODERATION_WEBHOOK_ALLOW_PRIVATE=1``.
@@ -50,11 +53,38 @@ def address_problem(address: Address) -> str | None:
     return None
 
 
+# Longest host name DNS can carry (RFC 1035: 255 octets on the wire, 253 written out).
+MAX_HOST_CHARS: Final = 253
+
+
 def _literal(host: str) -> Address | None:
+    """The address ``host`` names without DNS: an IP literal, or one of the numeric forms
+    getaddrinfo accepts for IPv4 (inet_aton: ``127.1``, ``0x7f000001``, ``2130706433``)."""
     try:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
+        pass
+    if not host or not all(c in "0123456789abcdefxABCDEFX." for c in host):
         return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def host_problem(host: str) -> str | None:
+    """Why the socket layer could not look ``host`` up, or None: an empty label, a label
+    longer than 63 characters, a name too long (what raised UnicodeError at delivery)."""
+    if host.startswith("[") or _literal(host) is not None:
+        return None
+    try:
+        encoded = host.encode("idna")  # the codec getaddrinfo's caller uses on the name
+    except UnicodeError as exc:
+        reason = str(exc.__cause__ or exc).removeprefix("UnicodeError: ")
+        return f"has a host name that is not a valid domain name ({reason})"
+    if len(encoded.rstrip(b".")) > MAX_HOST_CHARS:
+        return f"has a host name longer than {MAX_HOST_CHARS} characters"
+    return None
 
 
 def url_problem(url: str, *, allow_private: bool) -> str | None:
@@ -68,6 +98,9 @@ def url_problem(url: str, *, allow_private: bool) -> str | None:
         return "must be an http or https URL"
     if parsed.raw_user is not None or parsed.raw_password is not None:
         return "must not carry credentials (user:password@); receivers check the signature"
+    bad_host = host_problem(parsed.raw_host)
+    if bad_host is not None:
+        return bad_host
     if allow_private:
         return None
     host = parsed.raw_host.lower()

@@ -33,6 +33,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from service.core.egress import TargetRefused, check_target, url_problem
+from service.core.errors import FieldError, ValidationFailed
 from service.core.logfields import escape
 from service.store import keys
 
@@ -151,17 +152,31 @@ def valid_url(url: str) -> bool:
 async def configure(redis: Redis, site: str, url: str, *, allow_private: bool = False) -> str:
     """Set the site's webhook URL and a new signing secret; returns the secret (shown once).
 
-    The secret is stored as is, not as a digest: signing needs the secret itself. URLs on
-    this machine or a private network are refused unless ``allow_private`` (egress.py);
-    names are resolved and checked again at every delivery.
+    The secret is stored as is, not as a digest: signing needs the secret itself. A URL that
+    cannot be used is refused with a 422 naming ``webhook_url``: not http(s), a host name the
+    socket layer cannot encode (IDNA), credentials in it, or — unless ``allow_private`` —
+    a host that is or resolves to a loopback, private or other non-public address
+    (egress.py). A name that does not resolve yet is accepted (its DNS may come later); names
+    are resolved and checked again at every delivery.
     """
     if not await redis.exists(keys.site_meta(site)):
         raise LookupError(f"no site {site!r}")
-    if not valid_url(url):
-        raise ValueError("the webhook URL must be an http or https URL")
-    problem = url_problem(url, allow_private=allow_private)
+    problem = "must be an http or https URL" if not valid_url(url) else url_problem(url, allow_private=allow_private)
+    if problem is None:
+        try:
+            await check_target(url, allow_private=allow_private)
+        except TargetRefused as exc:
+            text = str(exc)
+            own = text.startswith("the webhook URL ")
+            problem = text.removeprefix("the webhook URL ") if own else f"points at a non-public address ({text})"
+        except ValueError as exc:  # UnicodeError from the resolver: the name cannot be looked up
+            problem = f"has a host name that cannot be looked up ({type(exc).__name__}: {exc})"
+        except OSError:
+            pass  # does not resolve (yet): refused or not at each delivery
     if problem is not None:
-        raise ValueError(f"the webhook URL {problem} (MODERATION_WEBHOOK_ALLOW_PRIVATE=1 allows private targets)")
+        hint = "" if allow_private else " (MODERATION_WEBHOOK_ALLOW_PRIVATE=1 allows private targets)"
+        message = f"the webhook URL {problem}{hint}"
+        raise ValidationFailed(message, errors=[FieldError("webhook_url", "invalid", message)])
     secret = "whsec_" + secrets.token_urlsafe(32)
     await redis.hset(keys.site_meta(site), mapping={"webhook_url": url, "webhook_secret": secret})
     await redis.sadd(keys.WEBHOOK_SITES, site)
