@@ -72,6 +72,8 @@ REDIS_COMMANDS = [
     ["retention", "sweep", "--site", "cli-site"],
     ["retention", "backfill", "--site", "cli-site"],
     ["retention", "audit", "--site", "cli-site"],
+    ["retention", "parked", "--site", "cli-site"],
+    ["archive", "detach", "--site", "cli-site"],
 ]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.core.logs import setup_logging
 from service.core.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -489,8 +489,10 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
 # Descriptions and examples of commands other modules register (path -> description, examples).
 _MORE_DESCRIPTIONS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {
     ("forget",): (
-        "Erase one author's comments, labels and rule records from a site (and the site's archive), "
-        "as POST /v1/authors/forget does, and record who asked in the erasure audit log.",
+        "Erase one author's comments, webhook events, labels, block-list entries and rule records "
+        "from a site (and the site's archive), as POST /v1/authors/forget does, and record who "
+        "asked in the erasure audit log. Refused (exit 1, nothing erased) when the site keeps an "
+        "archive and no archive folder is given.",
         ("moderation forget --site baotinh --email lan@example.vn --by hoa",),
     ),
     ("archive", "list"): (
@@ -501,10 +503,21 @@ _MORE_DESCRIPTIONS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {
         "Write a site's archived comment records as JSON Lines, optionally for a range of days.",
         ("moderation archive export --site baotinh --from 2026-11-01 --to 2026-11-30 --out nov.jsonl",),
     ),
+    ("archive", "detach"): (
+        "Say a site's archive is gone on purpose: once a site's comments were archived, sweeps and "
+        "erasure refuse to run without the archive folder; after this they run without one.",
+        ("moderation archive detach --site baotinh",),
+    ),
     ("retention", "sweep"): (
         "Run one retention sweep now: expired decided comments are archived (when an archive is "
-        "configured) and deleted. The workers run one every few seconds anyway.",
+        "configured) and deleted. The workers run one every few seconds anyway. A site that keeps "
+        "an archive is not swept without the archive folder (exit 1).",
         ("moderation retention sweep --site baotinh",),
+    ),
+    ("retention", "parked"): (
+        "List the comments a sweep set aside because it could not read or archive them, with the "
+        "reason; each is tried again an hour later, and goes once its record is fixed.",
+        ("moderation retention parked --site baotinh",),
     ),
     ("retention", "backfill"): (
         "Once after upgrading: index the comments stored before retention existed so sweeps reach "
@@ -592,9 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # quick `sites list`. Help without a command lists every command, so it loads them.
     args = build_parser(with_training=not (argv[:1] and argv[0] in LIGHT_COMMANDS)).parse_args(argv)
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
-    )
+    setup_logging(settings.log_level, settings.log_format)
     func: Command = args.func
     try:
         return func(args, settings)

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from service.core.settings import Settings
 from service.moderation.archive import Archive
 from service.moderation.reputation import Reputation
-from service.moderation.retention import Retention
+from service.moderation.retention import ArchiveRequired, Retention
 from service.store.comments import Store
 
 
@@ -62,7 +62,11 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         if not await retention.store.site_exists(args.site):
             print(f"no site {args.site!r}", file=sys.stderr)
             return 1
-        _print(await retention.forget(args.site, email, by=f"operator:{args.by or _os_user()}"))
+        try:
+            _print(await retention.forget(args.site, email, by=f"operator:{args.by or _os_user()}"))
+        except ArchiveRequired as exc:
+            print(f"moderation: {exc.detail}", file=sys.stderr)
+            return 1
         return 0
 
     return _redis_run(settings, go, _archive(args, settings, required=False))
@@ -95,14 +99,40 @@ def cmd_archive_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     async def go(retention: Retention) -> int:
         if args.site:
-            report = await retention.sweep_site(args.site)
+            try:
+                report = await retention.sweep_site(args.site)
+            except ArchiveRequired as exc:
+                print(f"moderation: {exc.detail}", file=sys.stderr)
+                return 1
             _print({"site": args.site, "removed": report.removed, "archived": report.archived,
-                    "skipped_locked": report.skipped_locked})
-        else:
-            _print({"removed": await retention.sweep_all()})
-        return 0
+                    "parked": report.parked, "skipped_locked": report.skipped_locked})
+            return 0
+        # Every site on its own: one that fails (no archive folder for a site that keeps
+        # one, settings that cannot be read) is reported and the others are swept.
+        errors: dict[str, str] = {}
+        removed = await retention.sweep_all(errors=errors)
+        _print({"removed": removed, "failed": errors} if errors else {"removed": removed})
+        for site, error in sorted(errors.items()):
+            print(f"moderation: site {site} was not swept: {error}", file=sys.stderr)
+        return 1 if errors else 0
 
     return _redis_run(settings, go, _archive(args, settings, required=False))
+
+
+def cmd_parked(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(retention: Retention) -> int:
+        _print(await retention.rstore.parked(args.site, args.count))
+        return 0
+
+    return _redis_run(settings, go, None)
+
+
+def cmd_archive_detach(args: argparse.Namespace, settings: Settings) -> int:
+    async def go(retention: Retention) -> int:
+        _print({"site": args.site, "detached": await retention.rstore.detach_archive(args.site)})
+        return 0
+
+    return _redis_run(settings, go, None)
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,6 +186,11 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         if name == "export":
             p.add_argument("--out", default="-", help="file to write; '-' for stdout")
         p.set_defaults(func=func)
+    detach = archive.add_parser(
+        "detach", help="say the site's archive is gone on purpose: sweeps and erasure then run without one"
+    )
+    detach.add_argument("--site", required=True, help="the site whose archive marker to remove")
+    detach.set_defaults(func=cmd_archive_detach)
 
     ret = sub.add_parser("retention", help="retention sweeps and the erasure audit log").add_subparsers(
         dest="retention_command", required=True
@@ -170,6 +205,10 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     backfill.add_argument("--site", required=True, help="the site to backfill")
     backfill.add_argument("--keep-labels", action="store_true", help="leave labels in the old format")
     backfill.set_defaults(func=cmd_backfill)
+    parked = ret.add_parser("parked", help="comments the sweep set aside (unreadable or not archivable), with why")
+    parked.add_argument("--site", required=True, help="the site whose parked comments to print")
+    parked.add_argument("--count", type=int, default=100, help="at most this many, next try first")
+    parked.set_defaults(func=cmd_parked)
     audit = ret.add_parser("audit", help="a site's erasure log (who, when, how many records)")
     audit.add_argument("--site", required=True, help="the site whose erasure log to print")
     audit.add_argument("--count", type=int, default=100, help="at most this many entries, newest first")

@@ -149,6 +149,12 @@ class ServiceUnavailable(ProblemError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class InternalError(ProblemError):
+    """Anything else: a bug, or stored data this version cannot read. Logged by the middleware."""
+
+    status, title, code = 500, "Internal Server Error", "internal_error"
+
+
 @dataclass(slots=True)
 class FieldErrors:
     """Collects every field problem of one request so the reply lists them all."""

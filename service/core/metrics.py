@@ -18,10 +18,11 @@ write under a lock; measured in the README, Operations).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # prometheus_client chooses in-memory or file-backed values from this variable when it is
@@ -65,6 +66,30 @@ class Metrics:
         )
         self.batches = Counter("moderation_scoring_batches", "Model scoring batches run.", registry=own)
         self.documents = Counter("moderation_scored_documents", "Documents scored.", registry=own)
+        # Background loops (service/core/health.py). The "live" gauges are dropped for a worker
+        # that died (serve calls mark_process_dead), so a replaced worker's last values do not
+        # stay in the output; livemin shows the worker whose loop succeeded longest ago.
+        self.loop_success = Gauge(
+            "moderation_loop_last_success_timestamp_seconds",
+            "Unix time of the last successful iteration of each background loop (the oldest worker's).",
+            ("loop",), registry=own, multiprocess_mode="livemin",
+        )
+        self.loop_failures = Counter(
+            "moderation_loop_failures", "Failed iterations of a background loop or of one site in it.",
+            ("loop",), registry=own,
+        )
+        self.loop_parked = Counter(
+            "moderation_loop_parked_items", "Items a background loop set aside with a reason (dead letters...).",
+            ("loop",), registry=own,
+        )
+        self.loop_site_failing = Gauge(
+            "moderation_loop_site_failing", "1 while a site's round of a background loop keeps failing.",
+            ("loop", "site"), registry=own, multiprocess_mode="livemax",
+        )
+        self.webhook_attempts = Counter(
+            "moderation_webhook_attempts", "Webhook delivery attempts by result (delivered, failed, dead, parked).",
+            ("result",), registry=own,
+        )
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         for status in statuses:  # every status is reported from the start, at 0
             self.decisions.labels(status)
@@ -88,6 +113,26 @@ class Metrics:
     def scored(self, documents: int) -> None:
         self.batches.inc()
         self.documents.inc(documents)
+
+    def loop_registered(self, loop: str) -> None:
+        # Reported from the start, at 0, so an alert on the rate has a series to read.
+        self.loop_failures.labels(loop)
+        self.loop_parked.labels(loop)
+
+    def loop_succeeded(self, loop: str) -> None:
+        self.loop_success.labels(loop).set(time.time())
+
+    def loop_failed(self, loop: str) -> None:
+        self.loop_failures.labels(loop).inc()
+
+    def item_parked(self, loop: str) -> None:
+        self.loop_parked.labels(loop).inc()
+
+    def site_failing(self, loop: str, site: str, failing: bool) -> None:
+        self.loop_site_failing.labels(loop, site).set(1 if failing else 0)
+
+    def webhook_attempt(self, result: str) -> None:
+        self.webhook_attempts.labels(result).inc()
 
     def render(self, queue_depth: dict[tuple[str, str], int], model_version: str) -> str:
         out = [generate_latest(self.registry).decode("utf-8").rstrip("\n")]

@@ -30,6 +30,16 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise SystemExit(f"MODERATION_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # The URL can carry a password: keep it out of repr() and therefore out of logs.
@@ -92,7 +102,12 @@ class Settings:
     # of the archive they are written to first (None: no archive). README "Retention".
     retention_sweep_seconds: float = 10.0
     archive_dir: Path | None = None
+    # A background loop (or one site in it) that fails is retried after a backoff that doubles
+    # from the loop's period up to this (service/core/health.py).
+    loop_backoff_max_seconds: float = 30.0
     log_level: str = "INFO"
+    # "text" (one line per record) or "json" (one JSON object per line), README "Logs".
+    log_format: str = "text"
     # When set, /metrics (which names every site) answers only to this bearer token.
     metrics_token: str = field(default="", repr=False)
     # Reputation (README "Reputation"): the HMAC key that turns an email, phone, handle, IP
@@ -163,7 +178,11 @@ class Settings:
                 env, "MODERATION_RETENTION_SWEEP_SECONDS", defaults.retention_sweep_seconds
             ),
             archive_dir=Path(env["MODERATION_ARCHIVE_DIR"]) if env.get("MODERATION_ARCHIVE_DIR") else None,
+            loop_backoff_max_seconds=_env_float(
+                env, "MODERATION_LOOP_BACKOFF_MAX_SECONDS", defaults.loop_backoff_max_seconds
+            ),
             log_level=env.get("MODERATION_LOG_LEVEL", defaults.log_level),
+            log_format=_log_format(env.get("MODERATION_LOG_FORMAT", defaults.log_format)),
             metrics_token=env.get("MODERATION_METRICS_TOKEN", ""),
             reputation_secret=env.get("MODERATION_REPUTATION_SECRET", "")
             or secret_from_file(env.get("MODERATION_REPUTATION_SECRET_FILE", "")),

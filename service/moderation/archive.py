@@ -5,6 +5,11 @@ decision, ``<dir>/<site>/<YYYY-MM-DD>.jsonl``, one comment per line. Files are o
 appended to, except by erasure (:meth:`Archive.forget`), which rewrites a file without the
 author's records and swaps it in with a rename.
 
+The files hold personal data (email, IP): each is ``0600`` and each site's folder ``0700``
+(the archive's own folder too when this module creates it). An erasure's rewrite keeps
+``0600`` (it is created that way, not with the umask's ``0644``), and an append tightens a
+file or site folder left more open by an older version.
+
 Appends and rewrites of one file take an exclusive ``flock`` on it; an appender that waited
 while a rewrite replaced the file sees a different inode under the path and reopens, so no
 line is written into a file that was just swapped out. The retention sweep writes a batch
@@ -18,7 +23,7 @@ import fcntl
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,9 @@ import msgspec
 
 _DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl$")
 _encoder = msgspec.json.Encoder()
+# Owner only: the records hold emails and IP addresses.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,36 @@ def _author_email(record: Mapping[str, Any]) -> str:
     return str(comment.get("author_email") or "").casefold()
 
 
+def _names_author(record: Mapping[str, Any], email: str) -> bool:
+    if _author_email(record) == email:
+        return True
+    # A document the sweep could not read was archived as stored (retention.archive_record).
+    raw = record.get("stored_doc")
+    return isinstance(raw, str) and email in raw.casefold()
+
+
+def _user_ip(record: Mapping[str, Any]) -> str:
+    comment = record.get("comment")
+    ip = comment.get("user_ip") if isinstance(comment, dict) else None
+    return ip if isinstance(ip, str) else ""
+
+
+@dataclass(slots=True)
+class Forgotten:
+    """What :meth:`Archive.forget` removed: the records, and the IP addresses they held
+    (erasure looks for those in the block list)."""
+
+    records: int = 0
+    ips: set[str] = field(default_factory=set)
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` as a folder only its owner can enter (created so, or tightened)."""
+    path.mkdir(mode=DIR_MODE, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, DIR_MODE)
+
+
 class Archive:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -62,8 +100,10 @@ class Archive:
             by_day.setdefault(day_of(decided_ms), []).append(_encoder.encode(record) + b"\n")
         if not by_day:
             return 0
+        if not self.root.exists():
+            self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         directory = self.site_dir(site)
-        directory.mkdir(parents=True, exist_ok=True)
+        _private_dir(directory)
         for day, lines in sorted(by_day.items()):
             self._append_file(directory / f"{day.isoformat()}.jsonl", b"".join(lines))
         return sum(len(lines) for lines in by_day.values())
@@ -71,7 +111,7 @@ class Archive:
     @staticmethod
     def _append_file(path: Path, data: bytes) -> None:
         while True:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
@@ -80,6 +120,8 @@ class Archive:
                     current = None
                 if current is None or current.st_ino != os.fstat(fd).st_ino:
                     continue  # swapped by a rewrite while we waited: write to the new file
+                if current.st_mode & 0o077:
+                    os.fchmod(fd, FILE_MODE)  # left readable by an older version
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
@@ -111,16 +153,16 @@ class Archive:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
                 yield from fh
 
-    def forget(self, site: str, email: str) -> int:
-        """Drop every record of ``email`` (case-insensitive) from the site's files; the count."""
+    def forget(self, site: str, email: str) -> Forgotten:
+        """Drop every record of ``email`` (case-insensitive) from the site's files."""
         target = email.casefold()
-        removed = 0
+        out = Forgotten()
         for f in self.files(site):
-            removed += self._rewrite_without(f.path, target)
-        return removed
+            self._rewrite_without(f.path, target, out)
+        return out
 
     @staticmethod
-    def _rewrite_without(path: Path, email: str) -> int:
+    def _rewrite_without(path: Path, email: str, out: Forgotten) -> None:
         with path.open("rb") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             kept: list[bytes] = []
@@ -131,16 +173,22 @@ class Archive:
                 except msgspec.DecodeError:
                     kept.append(line)  # not ours to judge; keep it as it was
                     continue
-                if isinstance(record, dict) and _author_email(record) == email:
+                if isinstance(record, dict) and _names_author(record, email):
                     removed += 1
+                    if ip := _user_ip(record):
+                        out.ips.add(ip)
                 else:
                     kept.append(line)
             if removed:
                 tmp = path.with_name(path.name + ".forget")
-                with tmp.open("wb") as out:
-                    out.writelines(kept)
-                    out.flush()
-                    os.fsync(out.fileno())
+                # Created 0600 (O_EXCL after removing a leftover of a crashed rewrite), not
+                # with the umask's mode: the copy holds every other author's records.
+                tmp.unlink(missing_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+                with os.fdopen(fd, "wb") as new:
+                    new.writelines(kept)
+                    new.flush()
+                    os.fsync(new.fileno())
                 # Still holding the lock on the old inode: appenders wait, then see the new one.
                 tmp.replace(path)
-            return removed
+            out.records += removed

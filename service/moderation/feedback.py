@@ -26,6 +26,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from service.store import keys
+from service.store.retention import author_digest
 
 if TYPE_CHECKING:
     from service.moderation.operations import Moderation
@@ -247,7 +248,7 @@ async def recheck(
                 spam_score=round(score.spam, 4), model_version=version,
             )
             outcome = await store.recheck(site, comment_id, decision.status, at, version, round(score.spam, 4),
-                                          event_id, body)
+                                          event_id, body, author_digest(stored.comment.author_email))
             if outcome != "ok":
                 report.skipped += 1
                 continue

@@ -17,15 +17,19 @@ author's data leaves on request.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
 
 from service.core.errors import ServiceUnavailable, VersionConflict
+from service.core.health import LoopHealth, describe
+from service.core.logfields import escape
+from service.core.schemas import CommentIn
 from service.moderation.archive import Archive
 from service.moderation.operations import StoredComment, iso, now_ms
 from service.moderation.reputation import Reputation
@@ -45,6 +49,8 @@ SWEEP_MAX_BATCHES = 25
 # A sweep or an erasure holds the site's lock at most this long (a dead worker's lock
 # lapses by then, inside the "retention + 1 minute" promise with a 10 s sweep interval).
 LOCK_MS = 30_000
+# A due comment the sweep could not read or archive is tried again this much later.
+PARK_RETRY_MS = 3_600_000
 # Erasure waits this long for a running sweep of the site to finish.
 FORGET_LOCK_WAIT_S = 30.0
 FORGET_BATCH = 200
@@ -53,11 +59,23 @@ _LABEL_CHUNK = 1000
 _LABEL_PERSONAL = ("name", "a")
 
 
+def _ms(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
 def archive_record(site: str, comment_id: str, row: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
-    """A comment hash as one archive line: (decided ms, record)."""
-    doc = msgspec.json.decode(row["doc"]) if row.get("doc") else {}
-    created = int(row.get("created", "0") or 0)
-    decided = int(row.get("decided_at") or row.get("rechecked_at") or created)
+    """A comment hash as one archive line: (decided ms, record). A document this version
+    cannot read is archived as it is stored (``stored_doc``) rather than lost or skipped."""
+    raw = row.get("doc") or ""
+    try:
+        doc = msgspec.json.decode(raw) if raw else {}
+    except msgspec.DecodeError:
+        doc = None
+    created = _ms(row.get("created"))
+    decided = _ms(row.get("decided_at") or row.get("rechecked_at")) or created
     record: dict[str, Any] = {
         "id": comment_id,
         "site": site,
@@ -67,9 +85,11 @@ def archive_record(site: str, comment_id: str, row: Mapping[str, str]) -> tuple[
         "decided_by": row.get("decided_by") or ("recheck" if row.get("rechecked_at") else "auto"),
         "reason": row.get("reason") or None,
         "note": row.get("note") or None,
-        "comment": doc.get("comment"),
-        "verdict": doc.get("verdict"),
+        "comment": doc.get("comment") if isinstance(doc, dict) else None,
+        "verdict": doc.get("verdict") if isinstance(doc, dict) else None,
     }
+    if not isinstance(doc, dict):
+        record["stored_doc"] = raw
     return decided, record
 
 
@@ -78,25 +98,72 @@ class SweepReport:
     removed: int = 0
     archived: int = 0
     dead_letters: int = 0
+    parked: int = 0
     skipped_locked: bool = False
+
+
+class ArchiveRequired(ServiceUnavailable):
+    """The site's comments were archived, but this process has no archive folder: removing
+    (or erasing) now would skip the archive's copy, so nothing is done."""
+
+    def __init__(self, site: str) -> None:
+        super().__init__(
+            f"site {site} keeps an archive of its comments, and this process has no archive folder: "
+            "set MODERATION_ARCHIVE_DIR (or pass --archive-dir) to the folder the workers use; "
+            "nothing was removed",
+            retry_after=60,
+        )
 
 
 @dataclass(slots=True)
 class ForgetReport:
+    """What an erasure removed, by kind (the reply's ``removed`` and the audit's counts)."""
+
     comments: int = 0
     pending: int = 0
+    replies: int = 0
+    events: int = 0
     labels: int = 0
     archived: int = 0
     flood: int = 0
     trusted: int = 0
     blocked_emails: int = 0
+    blocked_ips: int = 0
     reputation: int = 0
 
     def total(self) -> int:
-        return (
-            self.comments + self.labels + self.archived + self.flood + self.trusted + self.blocked_emails
-            + self.reputation
-        )
+        # pending is a part of comments, not records of its own.
+        return sum(v for k, v in asdict(self).items() if k != "pending")
+
+
+@dataclass(slots=True)
+class Erasure:
+    """One erasure in progress: who is erased, what has been found and removed so far.
+
+    Steps read what earlier steps found (``ips``: the addresses on the author's comments and
+    archived records, for the flood windows and the block list) and add to ``report`` and
+    ``notices`` (what the operator should know and do: a block-list range kept)."""
+
+    site: str
+    email: str
+    report: ForgetReport = field(default_factory=ForgetReport)
+    ips: set[str] = field(default_factory=set)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.email.casefold()
+
+    @property
+    def digest(self) -> str:
+        return author_digest(self.email)
+
+    @property
+    def prefix(self) -> str:
+        return author_prefix(self.email)
+
+
+ErasureStep = Callable[[Erasure], Awaitable[None]]
 
 
 class Retention:
@@ -119,39 +186,79 @@ class Retention:
         _version, doc = await self.store.load_settings(site)
         return decode(doc)
 
-    async def sweep_all(self, now: int | None = None) -> dict[str, int]:
-        """One sweep of every site: removed comments per site (sites with none omitted)."""
+    async def sweep_all(
+        self, now: int | None = None, *, health: LoopHealth | None = None, errors: dict[str, str] | None = None
+    ) -> dict[str, int]:
+        """One sweep of every site: removed comments per site (sites with none omitted).
+
+        Each site on its own: a site whose sweep fails (its settings cannot be read, Redis
+        refuses a write, the archive folder is missing...) is recorded in ``health`` (retried
+        after its backoff) and in ``errors``, and the other sites are swept. Without either,
+        the first failure is raised."""
         now = self.clock() if now is None else now
         out: dict[str, int] = {}
         for site in sorted(str(s) for s in await self.redis.smembers(keys.SITES)):
-            report = await self.sweep_site(site, now)
+            if health is not None and not health.site_due(site):
+                continue
+            try:
+                report = await self.sweep_site(site, now, health=health)
+            except Exception as exc:  # the unit of isolation (arq's job): this site only
+                if health is None and errors is None:
+                    raise
+                if health is not None:
+                    health.site_failed(site, exc)
+                if errors is not None:
+                    errors[site] = describe(exc)
+                continue
+            if health is not None:
+                health.site_ok(site)
             if report.removed:
                 out[site] = report.removed
         return out
 
-    async def sweep_site(self, site: str, now: int | None = None) -> SweepReport:
+    async def sweep_site(self, site: str, now: int | None = None, *, health: LoopHealth | None = None) -> SweepReport:
         now = self.clock() if now is None else now
         report = SweepReport()
         cutoff = now - retention_ms(await self.site_settings(site))
+        if self.archive is None and await self.rstore.archived(site):
+            raise ArchiveRequired(site)
         token = await self.rstore.lock(site, LOCK_MS)
         if token is None:
             report.skipped_locked = True  # another worker is sweeping (or erasing) this site
             return report
         try:
+            await self.rstore.requeue_parked(site, now, cutoff, SWEEP_BATCH)
             for _ in range(SWEEP_MAX_BATCHES):
                 due = await self.rstore.due(site, cutoff, SWEEP_BATCH)
                 if not due:
                     break
-                ids = [cid for cid, _ in due]
-                rows = await self.store.get_many(site, ids)
-                if self.archive is not None:
-                    records = [
-                        archive_record(site, cid, row)
-                        for cid, row in zip(ids, rows, strict=True)
-                        if row is not None and row.get("status") != "pending"
-                    ]
+                ids: list[str] = []
+                rows: list[Mapping[str, str] | None] = []
+                records: list[tuple[int, dict[str, Any]]] = []
+                problems: list[tuple[str, str]] = []
+                for (cid, _), row in zip(due, await self.rstore.rows(site, [c for c, _ in due]), strict=True):
+                    if isinstance(row, str):
+                        problems.append((cid, row))
+                        continue
+                    if self.archive is not None and row is not None and row.get("status") != "pending":
+                        try:
+                            records.append(archive_record(site, cid, row))
+                        except Exception as exc:  # one record that cannot be archived is parked, not the batch
+                            problems.append((cid, f"cannot be archived: {describe(exc)}"))
+                            continue
+                    ids.append(cid)
+                    rows.append(row)
+                if problems:
+                    report.parked += await self.rstore.park(site, problems, now + PARK_RETRY_MS)
+                    for cid, reason in problems:
+                        if health is not None:
+                            health.item_parked(site, f"comment {cid}", reason)
+                        else:
+                            log.warning("retention: site %s: comment %s parked: %s", site, cid, escape(reason))
+                if self.archive is not None and records:
                     # Written (and fsynced) before the comments leave Redis.
                     report.archived += await asyncio.to_thread(self.archive.append, site, records)
+                    await self.rstore.mark_archived(site, now)
                 # Deriving the duplicate entry normalizes the text: off the event loop.
                 removals = await asyncio.to_thread(_removals, ids, rows)
                 removed, _ = await self.rstore.remove(site, removals, expire_cutoff_ms=cutoff)
@@ -167,9 +274,11 @@ class Retention:
 
     async def backfill(self, site: str, *, labels: bool = True) -> dict[str, int]:
         """Index the comments stored before retention existed (decided-at and author indexes,
-        author digest) and rewrite labels of the old format (which held email and IP) in the
-        compact one. Safe to run again; pages through the status indexes."""
-        out = {"comments": 0, "decided": 0, "labels": 0}
+        author digest), rewrite labels of the old format (which held email and IP) in the
+        compact one, and index labels written before the label authors index (erasure finds
+        labels only through it). Safe to run again; pages through the status indexes and
+        reads the label log once (an operator's one-off command, unlike erasure)."""
+        out = {"comments": 0, "decided": 0, "labels": 0, "labels_indexed": 0}
         for status in keys.STATUSES:
             cursor: str | None = None
             while True:
@@ -190,10 +299,13 @@ class Retention:
                 if len(ids) < SWEEP_BATCH:
                     break
         if labels:
-            legacy = await self._scan_labels(site, lambda fields: "doc" in fields)
-            for entry_id, fields in legacy:
-                await self.rstore.replace_label(site, entry_id, compact_legacy_label(site, fields), LABELS_MAXLEN)
-            out["labels"] = len(legacy)
+            found = await self._scan_labels(site, lambda fields: "doc" in fields or bool(fields.get("a")))
+            for entry_id, fields in found:
+                if "doc" in fields:  # the compact copy is indexed as it is appended
+                    await self.rstore.replace_label(site, entry_id, compact_legacy_label(site, fields), LABELS_MAXLEN)
+                    out["labels"] += 1
+                else:
+                    out["labels_indexed"] += await self.rstore.index_label(site, entry_id, fields["a"])
         return out
 
     async def _scan_labels(
@@ -213,39 +325,22 @@ class Retention:
             start = "(" + str(entries[-1][0])
 
     async def forget(self, site: str, email: str, *, by: str) -> dict[str, Any]:
-        """Erase one author of one site; idempotent; the reply lists what was removed."""
-        email = email.strip()
-        target = email.casefold()
-        digest = author_digest(email)
-        prefix = author_prefix(email)
-        report = ForgetReport()
+        """Erase one author of one site; idempotent; the reply lists what was removed.
+
+        The steps (:meth:`erasure_steps`) run in order under the site's sweep lock, so no
+        sweep archives the author's comments while they are being erased. Nothing starts
+        when the site keeps an archive this process cannot reach (:class:`ArchiveRequired`).
+        """
+        erasure = Erasure(site, email.strip())
+        if self.archive is None and await self.rstore.archived(site):
+            raise ArchiveRequired(site)
         token = await self._wait_lock(site)
         try:
-            after = ""
-            while True:
-                ids = await self.rstore.author_ids(site, prefix, after, FORGET_BATCH)
-                if not ids:
-                    break
-                after = ids[-1]
-                rows = await self.store.get_many(site, ids)
-                # The index holds a digest prefix: another author can share it, the email decides.
-                mine = [(cid, row) for cid, row in zip(ids, rows, strict=True)
-                        if row is None or _doc_email(row.get("doc", "")) == target]
-                removals = await asyncio.to_thread(_removals, [c for c, _ in mine], [r for _, r in mine])
-                removed, pending = await self.rstore.remove(
-                    site, [r if r.author_prefix else replace(r, author_prefix=prefix) for r in removals],
-                    expire_cutoff_ms=None,
-                )
-                report.comments += removed
-                report.pending += pending
-            report.flood, report.trusted = await self.rstore.forget_author_records(site, email)
-            report.labels = await self._forget_labels(site, target, digest)
-            report.blocked_emails = await self._forget_blocked(site, email)
-            report.reputation = await self.forget_reputation(site, email)
-            if self.archive is not None:
-                report.archived = await asyncio.to_thread(self.archive.forget, site, email)
+            for _name, step in self.erasure_steps():
+                await step(erasure)
         finally:
             await self.rstore.unlock(site, token)
+        report = erasure.report
         at = self.clock()
         counts = asdict(report)
         # Who asked, when, how many: never the email (the audit must not undo the erasure).
@@ -254,7 +349,79 @@ class Retention:
             "removed": msgspec.json.encode(counts).decode(),
         })
         log.info("erasure on site %s by %s: %d records", site, by, report.total())
-        return {"site": site, "at": iso(at), "removed": counts}
+        reply: dict[str, Any] = {"site": site, "at": iso(at), "removed": counts}
+        if erasure.notices:
+            reply["notices"] = erasure.notices
+        return reply
+
+    def erasure_steps(self) -> list[tuple[str, ErasureStep]]:
+        """The erasure, step by step, in order. A new kind of record that names an author
+        gets its own step here (and a count in ForgetReport). Every step finds the author's
+        records through an index or a key derived from the author, never by reading a
+        whole log or scanning keys."""
+        return [
+            # Comments in every status and the Idempotency-Key replies naming them; collects the IPs.
+            ("comments", self._forget_comments),
+            # Queued webhook events and dead letters (they carry the author's name).
+            ("webhook_events", self._forget_events),
+            # The archive's records; collects the IPs they held.
+            ("archive", self._forget_archive),
+            # Flood windows (by email and by each IP) and the trusted-author entry.
+            ("author_records", self._forget_author_records),
+            # The label log: name and author digest stripped (text and decision stay for training).
+            ("labels", self._forget_labels),
+            # The block list: the author's email, and single addresses the author used.
+            ("block_list", self._forget_blocked),
+            # Reputation entries keyed by the author's email, phones, handles and IP network.
+            ("reputation", self._forget_reputation),
+        ]
+
+    async def _forget_comments(self, erasure: Erasure) -> None:
+        site, prefix, report = erasure.site, erasure.prefix, erasure.report
+        after = ""
+        while True:
+            ids = await self.rstore.author_ids(site, prefix, after, FORGET_BATCH)
+            if not ids:
+                break
+            after = ids[-1]
+            read = await self.rstore.rows(site, ids)
+            mine: list[tuple[str, Mapping[str, str] | None]] = []
+            for cid, row in zip(ids, read, strict=True):
+                if isinstance(row, str):
+                    continue  # not a comment record: nothing of the author can be read in it
+                # The index holds a digest prefix: another author can share it, the email decides.
+                if row is None or _doc_email(row.get("doc", "")) == erasure.target:
+                    mine.append((cid, row))
+                    if row is not None and (ip := _doc_ip(row.get("doc", ""))):
+                        erasure.ips.add(ip)
+            removals = await asyncio.to_thread(_removals, [c for c, _ in mine], [r for _, r in mine])
+            removed, pending = await self.rstore.remove(
+                site, [r if r.author_prefix else replace(r, author_prefix=prefix) for r in removals],
+                expire_cutoff_ms=None,
+            )
+            report.comments += removed
+            report.pending += pending
+            report.replies += sum(1 for r in removals if r.idempotency_key)
+
+    async def _forget_events(self, erasure: Erasure) -> None:
+        while ids := await self.rstore.author_events(erasure.site, erasure.digest, FORGET_BATCH):
+            erasure.report.events += await self.rstore.forget_events(erasure.site, erasure.digest, ids)
+
+    async def _forget_archive(self, erasure: Erasure) -> None:
+        if self.archive is None:
+            return
+        forgotten = await asyncio.to_thread(self.archive.forget, erasure.site, erasure.email)
+        erasure.report.archived = forgotten.records
+        erasure.ips |= forgotten.ips
+
+    async def _forget_author_records(self, erasure: Erasure) -> None:
+        report = erasure.report
+        report.flood, report.trusted = await self.rstore.forget_author_records(
+            erasure.site, erasure.email, sorted(erasure.ips)
+        )
+
+    async def _forget_reputation(self, erasure: Erasure) -> None:
+        erasure.report.reputation = await self.forget_reputation(erasure.site, erasure.email)
 
     async def forget_reputation(self, site: str, email: str) -> int:
         """Erasure's reputation step: the author's email, phone, handle and network entries
@@ -274,28 +441,54 @@ class Retention:
                 raise ServiceUnavailable("a retention sweep of this site is running; try again", retry_after=5)
             await asyncio.sleep(0.1)  # a sweep holds the lock for one bounded batch run
 
-    async def _forget_labels(self, site: str, target: str, digest: str) -> int:
-        """Strip the author's name and digest from their labels (text and label stay for training)."""
-        matched = await self._scan_labels(
-            site, lambda fields: fields.get("a") == digest or _doc_email(fields.get("doc", "")) == target
-        )
-        for entry_id, fields in matched:
-            stripped = {k: v for k, v in compact_legacy_label(site, fields).items() if k not in _LABEL_PERSONAL}
-            await self.rstore.replace_label(site, entry_id, stripped, LABELS_MAXLEN)
-        return len(matched)
+    async def _forget_labels(self, erasure: Erasure) -> None:
+        """Strip the author's name and digest from their labels (text and label stay for
+        training), found through the label authors index (keys.label_authors)."""
+        site, digest = erasure.site, erasure.digest
+        while entry_ids := await self.rstore.author_labels(site, digest, FORGET_BATCH):
+            for entry_id, fields in zip(entry_ids, await self.rstore.label_entries(site, entry_ids), strict=True):
+                stripped = {} if fields is None else {
+                    k: v for k, v in compact_legacy_label(site, fields).items() if k not in _LABEL_PERSONAL
+                }
+                await self.rstore.replace_label(site, entry_id, stripped, LABELS_MAXLEN, member=digest + entry_id)
+                erasure.report.labels += fields is not None
 
-    async def _forget_blocked(self, site: str, email: str) -> int:
-        target = email.casefold()
+    async def _forget_blocked(self, erasure: Erasure) -> None:
+        """The author's email leaves the block list, and so does every entry that is one of the
+        addresses the author used (``1.2.3.4``, ``1.2.3.4/32``). A wider range that holds one
+        of them stays: it blocks a network, which other people share, so it is the operator's
+        call; the reply's notices name it so they can remove it in the site's settings."""
+        target = erasure.target
+        addresses = {ipaddress.ip_address(ip) for ip in erasure.ips if _is_ip(ip)}
         for _ in range(8):
-            version, doc = await self.store.load_settings(site)
+            version, doc = await self.store.load_settings(erasure.site)
             current = decode(doc)
-            kept = tuple(e for e in current.blocked_emails if e.casefold() != target)
-            if len(kept) == len(current.blocked_emails):
-                return 0
-            ok, _ = await self.store.save_settings(site, version, encode(replace(current, blocked_emails=kept)))
-            if ok:
-                return len(current.blocked_emails) - len(kept)
-        raise VersionConflict("the settings kept changing; the block list entry was not removed")
+            emails = tuple(e for e in current.blocked_emails if e.casefold() != target)
+            ips: list[str] = []
+            ranges: list[str] = []
+            for entry in current.blocked_ips:
+                network = ipaddress.ip_network(entry, strict=False)
+                if network.num_addresses == 1 and network.network_address in addresses:
+                    continue
+                if any(a.version == network.version and a in network for a in addresses):
+                    ranges.append(entry)
+                ips.append(entry)
+            removed_emails = len(current.blocked_emails) - len(emails)
+            removed_ips = len(current.blocked_ips) - len(ips)
+            if removed_emails or removed_ips:
+                updated = replace(current, blocked_emails=emails, blocked_ips=tuple(ips))
+                ok, _ = await self.store.save_settings(erasure.site, version, encode(updated))
+                if not ok:
+                    continue
+            erasure.report.blocked_emails, erasure.report.blocked_ips = removed_emails, removed_ips
+            if ranges:
+                erasure.notices.append(
+                    f"blocked_ips keeps {len(ranges)} range(s) holding an address this author used "
+                    f"({', '.join(ranges)}): a range blocks a network that others share, so it was "
+                    "not removed; remove it in the site's settings if it was added for this author"
+                )
+            return
+        raise VersionConflict("the settings kept changing; the block list entries were not removed")
 
 
 _stored_decoder = msgspec.json.Decoder(StoredComment)
@@ -315,9 +508,35 @@ def _removals(ids: Sequence[str], rows: Sequence[Mapping[str, str] | None]) -> l
             email = _doc_email(row["doc"])
             out.append(Removal(comment_id, author_prefix(email) if email else ""))
             continue
-        post, field = duplicate_entry(comment)
-        out.append(Removal(comment_id, author_prefix(comment.author_email), post, field))
+        post, dup_field = duplicate_entry(comment)
+        idem = row.get("idem") or akismet_reply_key(comment)
+        out.append(Removal(comment_id, author_prefix(comment.author_email), post, dup_field, idem))
     return out
+
+
+def akismet_reply_key(comment: CommentIn) -> str:
+    """The Idempotency-Key web/akismet.py stores a comment-check reply under (comments stored
+    before the key was kept on the comment); tests check the two agree."""
+    return "akismet-" + comment.fingerprint()
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _doc_ip(raw: str) -> str:
+    """The author's IP address of a stored comment document ('' if none)."""
+    try:
+        doc = msgspec.json.decode(raw) if raw else None
+    except msgspec.DecodeError:
+        return ""
+    comment = doc.get("comment") if isinstance(doc, dict) else None
+    ip = comment.get("user_ip") if isinstance(comment, dict) else None
+    return ip if isinstance(ip, str) else ""
 
 
 def _doc_email(raw: str) -> str:

@@ -25,16 +25,19 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from service.core.egress import TargetRefused, check_target, url_problem
 from service.core.errors import FieldError, ValidationFailed
+from service.core.health import LoopHealth, describe
 from service.core.logfields import escape
+from service.core.metrics import Metrics
 from service.store import keys
 
 log = logging.getLogger("moderation.webhooks")
@@ -170,7 +173,7 @@ async def configure(redis: Redis, site: str, url: str, *, allow_private: bool = 
             own = text.startswith("the webhook URL ")
             problem = text.removeprefix("the webhook URL ") if own else f"points at a non-public address ({text})"
         except ValueError as exc:  # UnicodeError from the resolver: the name cannot be looked up
-            problem = f"has a host name that cannot be looked up ({type(exc).__name__}: {exc})"
+            problem = f"has a host name that cannot be looked up ({describe(exc)})"
         except OSError:
             pass  # does not resolve (yet): refused or not at each delivery
     if problem is not None:
@@ -212,6 +215,38 @@ class OutboxEvent:
     body: bytes
     attempts: int
     last_error: str = ""
+    # The author's digest (store/retention.author_digest), for the erasure index; '' for
+    # events written before that index existed.
+    author: str = ""
+    # Why the event cannot be sent ('' when it can): its record is not a hash, its body is
+    # not an event. Such an event is parked as a dead letter, never retried on its own.
+    problem: str = ""
+
+
+def event_problem(body: bytes) -> str:
+    """Why ``body`` is not an event this service wrote ('' when it is one)."""
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        return f"the event body is not JSON ({exc})"
+    if not isinstance(doc, dict):
+        return f"the event body is a JSON {type(doc).__name__}, not an object"
+    if not isinstance(doc.get("id"), str) or doc.get("type") not in EVENT_TYPES.values():
+        return "the event body has no id or no known type"
+    return ""
+
+
+_PARK_LUA = """
+-- Set one event aside as a dead letter with its reason, whatever its record holds.
+-- KEYS: due, dead, event; ARGV: id, now_ms, reason
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+local kind = redis.call('TYPE', KEYS[3])['ok']
+if kind == 'hash' then
+  redis.call('HSET', KEYS[3], 'last_error', ARGV[3], 'last_at', ARGV[2])
+end
+return kind
+"""
 
 
 class Outbox:
@@ -220,38 +255,59 @@ class Outbox:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._claim = redis.register_script(_CLAIM_LUA)
+        self._park = redis.register_script(_PARK_LUA)
 
     async def claim_due(self, site: str, now_ms: int, limit: int, lease_ms: int) -> list[OutboxEvent]:
         raw = await self._claim(keys=[keys.webhook_due(site)], args=[now_ms, limit, now_ms + lease_ms])
         ids = [str(i) for i in raw]
-        return [e for e in await self.load(site, ids) if e is not None]
+        loaded = await self.load(site, ids)
+        orphans = [i for i, e in zip(ids, loaded, strict=True) if e is None]
+        if orphans:
+            # A due entry without its event (the script writes both, delivery and erasure
+            # remove both): nothing to send, and leasing it again every round helps nobody.
+            await self.redis.zrem(keys.webhook_due(site), *orphans)
+        return [e for e in loaded if e is not None]
 
     async def load(self, site: str, ids: Sequence[str]) -> list[OutboxEvent | None]:
+        """The events of ``ids`` (None where there is none); one whose record cannot be read
+        comes back with its ``problem`` instead of failing the others."""
         if not ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for event_id in ids:
             pipe.hgetall(keys.webhook_event(site, event_id))
         out: list[OutboxEvent | None] = []
-        for event_id, row in zip(ids, await pipe.execute(), strict=True):
+        for event_id, row in zip(ids, await pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(row, ResponseError):  # e.g. WRONGTYPE: the record was overwritten
+                out.append(OutboxEvent(event_id, b"", 0, problem=f"the event record cannot be read ({row})"))
+                continue
+            if isinstance(row, Exception):
+                raise row  # Redis itself failed: the whole round waits, nothing is parked
             if not row or "body" not in row:
                 out.append(None)
                 continue
             body = row["body"]
+            try:
+                attempts = int(row.get("attempts", 0))
+            except ValueError:
+                attempts = 0
             out.append(
                 OutboxEvent(
                     event_id,
                     body.encode("utf-8") if isinstance(body, str) else bytes(body),
-                    int(row.get("attempts", 0)),
+                    attempts,
                     str(row.get("last_error", "")),
+                    str(row.get("a", "")),
                 )
             )
         return out
 
-    async def delivered(self, site: str, event_id: str) -> None:
+    async def delivered(self, site: str, event: OutboxEvent) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zrem(keys.webhook_due(site), event_id)
-        pipe.delete(keys.webhook_event(site, event_id))
+        pipe.zrem(keys.webhook_due(site), event.event_id)
+        pipe.delete(keys.webhook_event(site, event.event_id))
+        if event.author:
+            pipe.zrem(keys.webhook_authors(site), event.author + event.event_id)
         await pipe.execute()
 
     async def failed(
@@ -270,12 +326,23 @@ class Outbox:
             pipe.zadd(keys.webhook_due(site), {event.event_id: next_at_ms}, xx=True)
         await pipe.execute()
 
+    async def park(self, site: str, event_id: str, reason: str, now_ms: int) -> None:
+        """Make an event that cannot be sent a dead letter at once, with the reason."""
+        await self._park(
+            keys=[keys.webhook_due(site), keys.webhook_dead(site), keys.webhook_event(site, event_id)],
+            args=[event_id, now_ms, reason[:MAX_ERROR_CHARS]],
+        )
+
     async def pending_count(self, site: str) -> int:
         return int(await self.redis.zcard(keys.webhook_due(site)))
 
     async def dead_letters(self, site: str, limit: int = 100) -> list[OutboxEvent]:
         ids = [str(i) for i in await self.redis.zrange(keys.webhook_dead(site), 0, limit - 1)]
-        return [e for e in await self.load(site, ids) if e is not None]
+        out = []
+        for e in await self.load(site, ids):
+            if e is not None:
+                out.append(replace(e, last_error=e.problem) if e.problem else e)
+        return out
 
     async def redeliver(self, site: str, event_ids: Sequence[str] | None = None) -> int:
         """Put dead letters (all, or the given ids) back in the outbox with a fresh budget."""
@@ -302,11 +369,32 @@ class RoundReport:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    parked: int = 0
+    # Sites whose round failed as a whole (run_once only): site -> the error.
+    site_errors: dict[str, str] = field(default_factory=dict)
+
+    def busy(self) -> bool:
+        return bool(self.delivered or self.failed or self.dead or self.parked)
+
+
+class SiteProblem(Exception):
+    """A site's round could not deliver for a reason of the site's own (its webhook URL
+    cannot be used): the attempts are recorded, and the site is reported failing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The outcome of one POST: the receiver's status (None without an answer) and, unless
+    it was a 2xx, what went wrong."""
+
+    status: int | None
+    error: str | None
 
 
 class Deliverer:
-    """Sends due events. ``run_once`` is one round over every site; tests drive it with
-    an injected clock instead of waiting for real backoff delays."""
+    """Sends due events, each site on its own (a loop per site, supervised: see ``run``).
+    ``run_once`` is one round over every site; tests drive it with an injected clock
+    instead of waiting for real backoff delays."""
 
     def __init__(
         self,
@@ -319,6 +407,8 @@ class Deliverer:
         timeout_seconds: float,
         clock: Callable[[], float] = time.time,
         allow_private: bool = False,
+        health: LoopHealth | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.redis = redis
         self.outbox = Outbox(redis)
@@ -329,92 +419,181 @@ class Deliverer:
         self.timeout = timeout_seconds
         self.clock = clock
         self.allow_private = allow_private
+        self.metrics = metrics
+        self.health = health or LoopHealth("webhooks", 1.0, metrics=metrics, logger=log)
 
     def delay_after(self, failures: int) -> float:
         """Exponential backoff: base, 2*base, 4*base ... capped."""
         return float(min(self.backoff_max, self.backoff * 2 ** max(0, failures - 1)))
 
     async def run_once(self) -> RoundReport:
-        """One round over every site, the sites side by side (tests drive this)."""
+        """One round over every site, the sites side by side (tests drive this); a site whose
+        round fails is recorded (``site_errors``, the health record) and the others go on."""
         report = RoundReport()
         sites = sorted(str(s) for s in await self.redis.smembers(keys.WEBHOOK_SITES))
-        await asyncio.gather(*(self.site_round(site, report) for site in sites))
+        outcomes = await asyncio.gather(*(self.site_round(site, report) for site in sites), return_exceptions=True)
+        for site, outcome in zip(sites, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, Exception):
+                self.health.site_failed(site, outcome)
+                report.site_errors[site] = describe(outcome)
+            else:
+                self.health.site_ok(site)
         return report
 
     async def site_round(self, site: str, report: RoundReport) -> None:
+        """One round of one site: lease its due events, send them, record each outcome.
+
+        An event that cannot be sent (unreadable record, a body that is not an event, an
+        unexpected error while sending it) is parked as a dead letter with its reason and the
+        others go on. Redis errors end the round (the site is retried after a backoff; the
+        leased events are sent again when their lease ends)."""
         dest = await target(self.redis, site)
         if dest is None:
             return
         now_ms = int(self.clock() * 1000)
         # The lease outlives the request, so nobody else sends it meanwhile.
         lease_ms = int((self.timeout * 2 + 5) * 1000)
-        events = await self.outbox.claim_due(site, now_ms, DELIVERY_BATCH, lease_ms)
-        if not events:
+        ready: list[OutboxEvent] = []
+        for event in await self.outbox.claim_due(site, now_ms, DELIVERY_BATCH, lease_ms):
+            problem = event.problem or event_problem(event.body)
+            if problem:
+                await self._park(site, event, problem, report)
+            else:
+                ready.append(event)
+        if not ready:
             return
+        site_problem = ""
+        outcomes: list[Sent | BaseException]
         try:
             # Checked at every round, not only when saved: where a name points can change.
             await check_target(dest.url, allow_private=self.allow_private)
         except TargetRefused as exc:
-            results: list[str | None] = [f"refused: {exc}"] * len(events)
+            site_problem = f"refused: {exc}"
+            outcomes = [Sent(None, site_problem)] * len(ready)
         except OSError as exc:  # the name does not resolve: a failed attempt, like a refused connection
-            results = [f"{type(exc).__name__}: {exc}"] * len(events)
+            outcomes = [Sent(None, f"{type(exc).__name__}: {exc}")] * len(ready)
+        except ValueError as exc:
+            # A URL stored before it was validated (UnicodeError for an empty IDNA label,
+            # news..example.vn): every attempt fails until the operator fixes it.
+            site_problem = f"the webhook URL cannot be used: {describe(exc)}"
+            outcomes = [Sent(None, site_problem)] * len(ready)
         else:
-            results = list(await asyncio.gather(*(self._send(dest, e) for e in events)))
-        for event, error in zip(events, results, strict=True):
-            if error is None:
-                await self.outbox.delivered(site, event.event_id)
-                report.delivered += 1
+            outcomes = list(await asyncio.gather(*(self._send(dest, e) for e in ready), return_exceptions=True))
+        for event, outcome in zip(ready, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                await self._park(site, event, f"unexpected error while sending: {describe(outcome)}", report)
                 continue
-            failures = event.attempts + 1
-            now_ms = int(self.clock() * 1000)
-            if failures >= self.max_attempts:
-                await self.outbox.failed(site, event, error, now_ms, None)
-                report.dead += 1
-                log.warning("webhook %s for site %s is a dead letter after %d attempts: %s",
-                            event.event_id, site, failures, escape(error))
-            else:
-                next_at = now_ms + int(self.delay_after(failures) * 1000)
-                await self.outbox.failed(site, event, error, now_ms, next_at)
-                report.failed += 1
-                log.info(
-                    "webhook %s for site %s failed (attempt %d): %s", event.event_id, site, failures, escape(error)
-                )
+            await self._record(site, event, outcome, report)
+        if site_problem:
+            raise SiteProblem(site_problem)
 
-    async def _send(self, dest: Target, event: OutboxEvent) -> str | None:
-        """POST one event; None on 2xx, else a short description of the failure."""
-        _status, error = await post_event(
+    async def _record(self, site: str, event: OutboxEvent, sent: Sent, report: RoundReport) -> None:
+        attempt = event.attempts + 1
+        status = "-" if sent.status is None else str(sent.status)
+        kind = _event_type(event.body)
+        if sent.error is None:
+            await self.outbox.delivered(site, event)
+            report.delivered += 1
+            self._attempt("delivered")
+            log.info("webhook site=%s event=%s type=%s attempt=%d status=%s delivered",
+                     site, event.event_id, kind, attempt, status)
+            return
+        now_ms = int(self.clock() * 1000)
+        # The receiver's own error text is kept with the event (``webhooks dead``), not logged:
+        # it is the receiver's to word, and could quote the comment or its author.
+        error = f"HTTP {sent.status}" if sent.status is not None else escape(sent.error)
+        if attempt >= self.max_attempts:
+            await self.outbox.failed(site, event, sent.error, now_ms, None)
+            report.dead += 1
+            self._attempt("dead")
+            log.warning("webhook site=%s event=%s type=%s attempt=%d status=%s dead letter after %d attempts: %s",
+                        site, event.event_id, kind, attempt, status, attempt, error)
+            return
+        delay = self.delay_after(attempt)
+        await self.outbox.failed(site, event, sent.error, now_ms, now_ms + int(delay * 1000))
+        report.failed += 1
+        self._attempt("failed")
+        log.info("webhook site=%s event=%s type=%s attempt=%d status=%s failed, next attempt in %g s: %s",
+                 site, event.event_id, kind, attempt, status, delay, error)
+
+    async def _park(self, site: str, event: OutboxEvent, reason: str, report: RoundReport) -> None:
+        await self.outbox.park(site, event.event_id, reason, int(self.clock() * 1000))
+        report.parked += 1
+        self._attempt("parked")
+        self.health.item_parked(site, f"event {event.event_id}", reason)
+
+    def _attempt(self, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.webhook_attempt(result)
+
+    async def _send(self, dest: Target, event: OutboxEvent) -> Sent:
+        """POST one event."""
+        status, error = await post_event(
             self.session, dest, event.event_id, event.body, event.attempts + 1, self.timeout, int(self.clock())
         )
-        return error
+        return Sent(status, error)
 
     async def run(self, poll_seconds: float, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set: one loop per site, so a slow or hanging receiver
-        delays only its own site's events. The site list is re-read every ``poll_seconds``."""
-        loops: dict[str, asyncio.Task[None]] = {}
+        """Deliver until ``stop`` is set: one loop per site, so a slow, hanging or failing
+        site delays only its own events. The site list is re-read every ``poll_seconds``.
+
+        Nothing a site does ends this loop or another site's: each site's loop records its
+        failures in ``health`` and backs off (``_site_loop``); a failure to list the sites
+        (Redis down or out of memory) is recorded and retried with backoff while the
+        running site loops go on. This loop never raises (except when cancelled)."""
+        loops: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
         try:
             while not stop.is_set():
-                sites = {str(s) for s in await self.redis.smembers(keys.WEBHOOK_SITES)}
-                for site in sites:
-                    task = loops.get(site)
-                    if task is None or task.done():
-                        if task is not None:
-                            task.result()  # a Redis error in a site loop surfaces here (supervisor)
-                        loops[site] = asyncio.create_task(self._site_loop(site, poll_seconds, stop))
+                try:
+                    sites = {str(s) for s in await self.redis.smembers(keys.WEBHOOK_SITES)}
+                except Exception as exc:  # the supervisor's boundary: anything is recorded, retried
+                    await wait_or_stop(stop, self.health.loop_failed(exc))
+                    continue
+                self.health.loop_ok()
+                for site, (task, retire) in list(loops.items()):
+                    if task.done():
+                        del loops[site]
+                    elif site not in sites:
+                        retire.set()  # the webhook was disabled: that loop ends after its round
+                for site in sites - loops.keys():
+                    retire = asyncio.Event()
+                    task = asyncio.create_task(self._site_loop(site, poll_seconds, stop, retire))
+                    loops[site] = (task, retire)
                 await wait_or_stop(stop, poll_seconds)
         finally:
             # stop is set (or we are cancelled): each loop ends after its current round.
-            for task in loops.values():
+            tasks = [task for task, _ in loops.values()]
+            for task in tasks:
                 if not task.done() and not stop.is_set():
                     task.cancel()
-            await asyncio.gather(*loops.values(), return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _site_loop(self, site: str, poll_seconds: float, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+    async def _site_loop(self, site: str, poll_seconds: float, stop: asyncio.Event, retire: asyncio.Event) -> None:
+        """Rounds of one site while it has work; ends when idle (the next poll starts it again)."""
+        while not stop.is_set() and not retire.is_set():
             report = RoundReport()
-            await self.site_round(site, report)
-            if not (report.delivered or report.failed or report.dead):
-                # Idle, or the site's webhook was disabled: end; the next poll starts it again.
+            try:
+                await self.site_round(site, report)
+            except Exception as exc:  # the unit of isolation (arq's job): this site only, retried with backoff
+                await wait_or_stop(stop, self.health.site_failed(site, exc))
+                continue
+            self.health.site_ok(site)
+            if not report.busy():
                 return
+        if retire.is_set():
+            self.health.site_removed(site)
+
+
+def _event_type(body: bytes) -> str:
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return ""
+    return str(doc.get("type", "")) if isinstance(doc, dict) else ""
 
 
 async def post_event(

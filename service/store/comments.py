@@ -59,9 +59,34 @@ AUTHOR_PREFIX_CHARS = 12
 # Guard for scans that filter the queue server-side (by post or reason).
 MAX_FILTER_SCAN = 2_000
 
+# Appending to a site's label log, shared by every script that does: the entry is indexed by
+# its author digest (field ``a``) in keys.label_authors, so erasure finds an author's labels
+# without reading the log, and the oldest entries past the cap leave with their index
+# entries (exact, at most 16 per append, instead of XADD's approximate MAXLEN that would
+# drop entries the index still names).
+LABEL_APPEND_LUA = """
+local function append_label(stream, index, maxlen, fields)
+  local id = redis.call('XADD', stream, '*', unpack(fields))
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == 'a' and fields[i + 1] ~= '' then redis.call('ZADD', index, 0, fields[i + 1] .. id) end
+  end
+  local over = redis.call('XLEN', stream) - tonumber(maxlen)
+  if over > 0 then
+    for _, e in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(over, 16))) do
+      local f = e[2]
+      for i = 1, #f - 1, 2 do
+        if f[i] == 'a' then redis.call('ZREM', index, f[i + 1] .. e[1]) end
+      end
+      redis.call('XDEL', stream, e[1])
+    end
+  end
+  return id
+end
+"""
+
 _SUBMIT_LUA = """
 -- KEYS: comment, status index, review stream, idempotency, site meta, webhook event,
---       webhook due, stats day, decided index, authors index
+--       webhook due, stats day, decided index, authors index, webhook authors index
 -- ARGV: id, status, created_ms, doc, idem_value ('' = none), idem_ttl,
 --       webhook event id ('' = not a final decision), webhook event body
 if ARGV[5] ~= '' then
@@ -72,11 +97,12 @@ end
 -- the campaign band keys, which must stay LAST (their number varies). ARGV[A..]: now_ms,
 -- flood window ms (0 = off), ip limit per minute (0 = off), duplicate field ('' = off),
 -- duplicate ttl s, campaign window ms, enforce ('1'; '0' in shadow mode: record, never refuse),
--- then the stats day's ttl, the comment's reason codes (space-separated) and the author prefix
--- (store/retention.author_prefix).
+-- then the stats day's ttl, the comment's reason codes (space-separated), the author prefix
+-- (store/retention.author_prefix), the author digest (for the webhook authors index) and the
+-- Idempotency-Key ('' = none; kept on the comment so erasure can remove its stored reply).
 -- The pre-check read these before scoring; they are checked again here because two
 -- concurrent submissions can both pass a read, and only a script makes check+write atomic.
-local G, A = 11, 9
+local G, A = 12, 9
 local now = tonumber(ARGV[A])
 local flood_ms = tonumber(ARGV[A + 1])
 local ip_limit = tonumber(ARGV[A + 2])
@@ -121,6 +147,7 @@ for i = G + 3, #KEYS do
   redis.call('PEXPIRE', KEYS[i], window)
 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'status', ARGV[2], 'created', ARGV[3])
+if ARGV[A + 11] ~= '' then redis.call('HSET', KEYS[1], 'idem', ARGV[A + 11]) end
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 -- Retention and erasure (moderation/retention.py): the decided-at index for the sweep, the
 -- authors index for erasure.
@@ -136,8 +163,9 @@ end
 -- The webhook event is queued in the same step as the decision (transactional outbox),
 -- and only for sites that have a webhook; score 0 = due now.
 if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
-  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0)
+  redis.call('HSET', KEYS[6], 'body', ARGV[8], 'attempts', 0, 'a', ARGV[A + 10])
   redis.call('ZADD', KEYS[7], 0, ARGV[7])
+  if ARGV[A + 10] ~= '' then redis.call('ZADD', KEYS[11], 0, ARGV[A + 10] .. ARGV[7]) end
 end
 -- The dashboard's counters (service/store/stats.py) change in the same step as the comment. The
 -- day's first write sets its expiry (NX: later writes of the same day skip the rewrite).
@@ -149,13 +177,13 @@ redis.call('EXPIRE', KEYS[8], ARGV[A + 7], 'NX')
 return {1, ''}
 """
 
-_DECIDE_LUA = """
+_DECIDE_LUA = LABEL_APPEND_LUA + """
 -- A decision on a comment, pending or already decided: decisions are revisable. Each one that
 -- changes something gets the comment's next revision number, in the order Redis runs this
 -- script (one at a time per site slot), and the latest revision is the comment's status.
 -- KEYS: comment, review stream, idx pending, idx approved, idx spam, idx rejected,
 --       approved authors, labels, site meta, webhook event, webhook due, stats day,
---       decided index
+--       decided index, label authors index, webhook authors index
 -- ARGV: id, new_status, moderator, now_ms, note, reason, group, label_maxlen, author_key,
 --       webhook event id, webhook event body, stats ttl, wait field, wait ms,
 --       expected revision ('' = any), via, history max, then the label's field/value pairs
@@ -200,14 +228,19 @@ if ARGV[2] == 'approved' and ARGV[9] ~= '' then
 end
 -- One label per decision; a later label of the same comment (its `ref`) replaces an earlier
 -- one when labels are read (moderation/feedback.label_rows), so the latest decision trains.
-redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 18))
+local label = {unpack(ARGV, 18)}
+append_label(KEYS[8], KEYS[14], ARGV[8], label)
 redis.call('ZADD', KEYS[13], ARGV[4], ARGV[1])
 if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[9], 'webhook_url') == 1 then
   -- The revision and the status before are known only here (webhooks.REVISION_SLOT).
   local body = string.gsub(ARGV[11], '"__REVISION__"', tostring(rev), 1)
   body = string.gsub(body, '"__PREVIOUS__"', '"' .. cur[1] .. '"', 1)
-  redis.call('HSET', KEYS[10], 'body', body, 'attempts', 0)
+  -- The event is indexed by the author digest the label carries (field a), for erasure.
+  local author = ''
+  for i = 1, #label - 1, 2 do if label[i] == 'a' then author = label[i + 1] end end
+  redis.call('HSET', KEYS[10], 'body', body, 'attempts', 0, 'a', author)
   redis.call('ZADD', KEYS[11], 0, ARGV[10])
+  if author ~= '' then redis.call('ZADD', KEYS[15], 0, author .. ARGV[10]) end
 end
 -- Dashboard counters (service/store/stats.py); the waiting time counts only for held comments.
 redis.call('HINCRBY', KEYS[12], 'dec:' .. ARGV[2], 1)
@@ -229,9 +262,9 @@ _RECHECK_LUA = """
 -- recorded as decided_by (a moderator can still overrule it) and not kept as a label
 -- (the model must not learn from its own output).
 -- KEYS: comment, review stream, idx pending, idx new status, site meta, webhook event,
---       webhook due, stats day, decided index
+--       webhook due, stats day, decided index, webhook authors index
 -- ARGV: id, new_status, now_ms, group, model_version, spam_score, webhook event id, body,
---       stats ttl
+--       stats ttl, author digest
 local cur = redis.call('HMGET', KEYS[1], 'status', 'decided_by', 'claimed_by', 'claimed_until', 'sid', 'rev')
 if cur[1] ~= 'pending' or cur[2] then return 'skipped' end
 if cur[3] and tonumber(cur[4]) > tonumber(ARGV[3]) then return 'claimed' end
@@ -254,8 +287,9 @@ end
 if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[5], 'webhook_url') == 1 then
   local body = string.gsub(ARGV[8], '"__REVISION__"', tostring(rev), 1)
   body = string.gsub(body, '"__PREVIOUS__"', '"pending"', 1)
-  redis.call('HSET', KEYS[6], 'body', body, 'attempts', 0)
+  redis.call('HSET', KEYS[6], 'body', body, 'attempts', 0, 'a', ARGV[10])
   redis.call('ZADD', KEYS[7], 0, ARGV[7])
+  if ARGV[10] ~= '' then redis.call('ZADD', KEYS[10], 0, ARGV[10] .. ARGV[7]) end
 end
 redis.call('HINCRBY', KEYS[8], 'recheck:' .. ARGV[2], 1)
 redis.call('EXPIRE', KEYS[8], ARGV[9], 'NX')
@@ -343,6 +377,12 @@ if cur ~= ARGV[1] then return {0, cur} end
 local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'stamp', ARGV[3])
 return {1, tostring(v)}
+"""
+
+
+_ADD_LABEL_LUA = LABEL_APPEND_LUA + """
+-- KEYS: labels, label authors index; ARGV: maxlen, then the label's field/value pairs
+return append_label(KEYS[1], KEYS[2], ARGV[1], {unpack(ARGV, 2)})
 """
 
 
@@ -497,6 +537,7 @@ class Store:
         self.batched = AutoPipeline(redis)
         self._save_settings = redis.register_script(_SAVE_SETTINGS_LUA)
         self._claim = redis.register_script(_CLAIM_LUA)
+        self._add_label = redis.register_script(_ADD_LABEL_LUA)
 
     async def _write(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
         """Run a write script: through the auto-pipeline, or, when replicas must confirm
@@ -582,6 +623,7 @@ class Store:
                 keys.stats_day(site, stats.day_of(created_ms, self.stats_offset)),
                 keys.decided(site),
                 keys.authors(site),
+                keys.webhook_authors(site),
                 *g.keys(site),
             ],
             args=[
@@ -597,6 +639,8 @@ class Store:
                 stats.TTL_SECONDS,
                 " ".join(dict.fromkeys(reason_codes)),
                 g.email_digest[:AUTHOR_PREFIX_CHARS],
+                g.email_digest,
+                idempotency_key or "",
             ],
         )
         if int(result[0]) == 1:
@@ -729,6 +773,8 @@ class Store:
                 keys.webhook_due(site),
                 keys.stats_day(site, stats.day_of(now_ms, self.stats_offset)),
                 keys.decided(site),
+                keys.label_authors(site),
+                keys.webhook_authors(site),
             ],
             args=[
                 comment_id,
@@ -768,8 +814,10 @@ class Store:
         spam_score: float,
         event_id: str = "",
         event_body: bytes = b"",
+        author_digest: str = "",
     ) -> str:
-        """Move a still-pending, unleased comment to ``status``: ok | skipped | claimed."""
+        """Move a still-pending, unleased comment to ``status``: ok | skipped | claimed.
+        ``author_digest`` indexes its webhook event for erasure (store/retention.author_digest)."""
         result = await self._recheck(
             keys=[
                 keys.comment(site, comment_id),
@@ -781,6 +829,7 @@ class Store:
                 keys.webhook_due(site),
                 keys.stats_day(site, stats.day_of(now_ms, self.stats_offset)),
                 keys.decided(site),
+                keys.webhook_authors(site),
             ],
             args=[
                 comment_id,
@@ -792,13 +841,15 @@ class Store:
                 event_id,
                 event_body,
                 stats.TTL_SECONDS,
+                author_digest,
             ],
         )
         return str(result)
 
     async def add_label(self, site: str, fields: dict[str, str | bytes]) -> None:
         """Append one labelled example that did not come from a queue decision."""
-        await self.redis.xadd(keys.labels(site), fields, maxlen=LABELS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+        flat = [x for pair in fields.items() for x in pair]
+        await self._add_label(keys=[keys.labels(site), keys.label_authors(site)], args=[LABELS_MAXLEN, *flat])
 
     async def site_exists(self, site: str) -> bool:
         return bool(await self.redis.exists(keys.site_meta(site)))

@@ -87,6 +87,28 @@ def sweep_lock(site: str) -> str:
     return f"site:{{{site}}}:sweep"
 
 
+def retention_parked(site: str) -> str:
+    """Sorted set: id of a due comment the sweep could not read or archive -> ms of its next try.
+
+    Set aside from the decided-at index (with its reason in retention_parked_reasons) so the
+    rest of the site's sweep goes on; put back into the index when its next try is due, and
+    dropped with the comment (sweep, erasure)."""
+    return f"site:{{{site}}}:ret:parked"
+
+
+def retention_parked_reasons(site: str) -> str:
+    """Hash: parked comment id -> why it was parked (see retention_parked); leaves with the entry."""
+    return f"site:{{{site}}}:ret:parked:why"
+
+
+def archive_marker(site: str) -> str:
+    """String: set (to the ms of the first write) once the sweep has written any of the site's
+    comments to the archive. Erasure and sweeps refuse to run without the archive folder
+    while it is set, so the archive's copy is never skipped. Lives with the site; removed by
+    `moderation archive detach`."""
+    return f"site:{{{site}}}:archived"
+
+
 def audit(site: str) -> str:
     """Stream of erasures (who, when, how many records; never the email). Capped."""
     return f"site:{{{site}}}:audit"
@@ -115,6 +137,14 @@ def labels(site: str) -> str:
     (text, label, who, when; no email, IP or comment id) that outlive their comments; capped
     at comments.LABELS_MAXLEN entries."""
     return f"site:{{{site}}}:labels"
+
+
+def label_authors(site: str) -> str:
+    """Sorted set (scores 0) of ``<author digest><label entry id>`` for every label that names
+    its author (field ``a``): erasure finds the author's labels with a lex range instead of
+    reading the log. Written with the label; an entry leaves when its label is trimmed from
+    the log or stripped by erasure."""
+    return f"site:{{{site}}}:labels:authors"
 
 
 def akismet_reports(site: str) -> str:
@@ -196,8 +226,17 @@ def webhook_due(site: str) -> str:
 
 
 def webhook_dead(site: str) -> str:
-    """Sorted set: event id -> ms it was given up on (dead letters); emptied by redelivery."""
+    """Sorted set: event id -> ms it was given up on (dead letters, and events parked because
+    they could not be read or sent, with the reason in the event's ``last_error``); emptied by
+    redelivery, by the retention sweep (with the comments' cutoff) and by erasure."""
     return f"site:{{{site}}}:wh:dead"
+
+
+def webhook_authors(site: str) -> str:
+    """Sorted set (scores 0) of ``<author digest><event id>`` for every queued event and dead
+    letter: erasure finds one author's events with a lex range instead of reading the outbox.
+    Written with the event (submit, decide, recheck scripts); an entry leaves with its event."""
+    return f"site:{{{site}}}:wh:authors"
 
 
 # ---- moderation rules (service/policy.py); every key below expires on its own.

@@ -13,6 +13,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from service.core.health import LoopHealth
 from service.core.metrics import Metrics
 from service.core.schemas import MAX_BODY_BYTES
 from service.core.settings import Settings
@@ -30,7 +31,7 @@ from service.store.comments import REDIS_UNAVAILABLE, Store
 from service.store.ratelimit import RateLimiter
 from service.web import appkeys
 from service.web.hardening import quiet_server
-from service.web.middleware import problems
+from service.web.middleware import problems_middleware
 from service.web.routes import setup_routes
 from service.web.tasks import retention_ctx, webhooks_ctx
 from service.web.ui import security_headers
@@ -147,6 +148,11 @@ async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     redis = app[appkeys.REDIS]
     reload = cast(Callable[[], Awaitable[None]], app[_RELOAD])
     key = keys.models_generation(str(settings.models_dir.resolve()))
+    health = LoopHealth(
+        "models", MODEL_WATCH_SECONDS, metrics=app[appkeys.METRICS],
+        backoff_max_seconds=settings.loop_backoff_max_seconds, logger=log,
+    )
+    app[appkeys.LOOPS]["models"] = health
 
     async def watch() -> None:
         seen: object = None
@@ -154,12 +160,13 @@ async def model_watch_ctx(app: web.Application) -> AsyncIterator[None]:
         while not stop.is_set():
             try:
                 value = await redis.get(key)
-            except REDIS_UNAVAILABLE:
-                pass  # Redis down: keep serving the loaded model, look again later
-            else:
-                if baseline and value != seen:
-                    await reload()
-                seen, baseline = value, True
+            except Exception as exc:  # Redis down, a key of another type: keep serving the loaded model
+                await wait_or_stop(stop, health.loop_failed(exc))
+                continue
+            health.loop_ok()
+            if baseline and value != seen:
+                await reload()
+            seen, baseline = value, True
             await wait_or_stop(stop, MODEL_WATCH_SECONDS)
 
     stop = asyncio.Event()
@@ -175,9 +182,10 @@ _RELOAD = web.AppKey("reload_model", object)
 def create_app(settings: Settings, *, scorer: Scorer | None = None) -> web.Application:
     """Build the service. ``scorer`` lets tests share one loaded model across apps."""
     quiet_server()
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[problems])
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[problems_middleware()])
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = Metrics(keys.STATUSES)
+    app[appkeys.LOOPS] = {}
     if scorer is not None:
         app[_PRELOADED] = scorer
     app.cleanup_ctx.append(redis_ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from redis.asyncio import Redis
 
+from service.core.health import LoopHealth
 from service.core.metrics import Metrics
 from service.core.settings import Settings
 from service.moderation.operations import Moderation
@@ -24,3 +25,7 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 RETENTION = web.AppKey("retention", Retention)
 # Digests of Akismet-style keys that resolved (each costs a PBKDF2 once per worker).
 AKISMET_DIGESTS = web.AppKey("akismet_digests", KeyDigests)
+# The background loops of this worker by name (webhooks, retention), for /readyz.
+LOOPS = web.AppKey("loops", dict[str, LoopHealth])
+# The site a request is about, once its caller is known (the access log names it).
+REQUEST_SITE = web.RequestKey("site", str)

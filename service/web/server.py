@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from service.core.logs import setup_logging
 from service.core.metrics import MULTIPROC_ENV
 from service.core.settings import Settings
 
@@ -57,9 +58,7 @@ def run_worker(settings: Settings, reuse_port: bool) -> None:
     from service.web.app import create_app
 
     _install_uvloop()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
-    )
+    setup_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     # run_app handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
     # finish within shutdown_timeout, runs cleanup contexts, and returns.
@@ -100,6 +99,15 @@ def _metrics_folder(workers: int) -> Path | None:
     made = Path(tempfile.mkdtemp(prefix="moderation-metrics-"))
     os.environ[MULTIPROC_ENV] = str(made)
     return made
+
+
+def _metrics_process_dead(pid: int | None) -> None:
+    """Drop a dead worker's "live" gauges (the background loops' health) from the scrape."""
+    if pid is None or not os.environ.get(MULTIPROC_ENV):
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 def serve(settings: Settings) -> int:
@@ -145,6 +153,7 @@ def _serve(settings: Settings, workers: int) -> int:
         for proc in [p for p in procs if p.sentinel in ended]:
             proc.join()
             procs.remove(proc)
+            _metrics_process_dead(proc.pid)
             if proc.exitcode in (0, -signal.SIGTERM, -signal.SIGINT) or stopping:
                 continue
             if proc.exitcode == EXIT_CONFIG:

@@ -1,5 +1,12 @@
 """Background tasks of the web app, each an aiohttp cleanup context (aiohttp's
-background-task pattern: create the task, yield, stop it, await it)."""
+background-task pattern: create the task, yield, stop it, await it).
+
+Each loop is supervised the way arq supervises jobs (service/core/health.py): a site's
+failure is that site's, logged once, counted and retried with backoff while the other
+sites go on; a failure of the loop itself (Redis down or out of memory) is retried with
+backoff too. Nothing here ends before the app stops, so nothing needs a restart; the
+loops' health is in /readyz and /metrics.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +18,22 @@ import aiohttp
 from aiohttp import web
 
 from service.core.egress import GuardedResolver
+from service.core.health import LoopHealth
 from service.moderation.webhooks import Deliverer, stop_task, wait_or_stop
-from service.store.comments import REDIS_UNAVAILABLE
 from service.web import appkeys
 
 log = logging.getLogger("moderation.webhooks")
 retention_log = logging.getLogger("moderation.retention")
+
+
+def loop_health(app: web.Application, name: str, period: float, logger: logging.Logger) -> LoopHealth:
+    settings = app[appkeys.SETTINGS]
+    health = LoopHealth(
+        name, period, metrics=app[appkeys.METRICS], backoff_max_seconds=settings.loop_backoff_max_seconds,
+        logger=logger,
+    )
+    app[appkeys.LOOPS][name] = health
+    return health
 
 
 async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -25,6 +42,7 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.webhook_poll_seconds <= 0:
         yield
         return
+    health = loop_health(app, "webhooks", settings.webhook_poll_seconds, log)
     # The resolver refuses names that resolve to private addresses at connect time, so the
     # connection only goes where check_target looked (no DNS-rebinding window). No
     # connection cap: each site is bounded by DELIVERY_BATCH, and a shared cap would let
@@ -39,6 +57,8 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         backoff_max_seconds=settings.webhook_backoff_max_seconds,
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private=settings.webhook_allow_private,
+        health=health,
+        metrics=app[appkeys.METRICS],
     )
     stop = asyncio.Event()
     task = asyncio.create_task(_supervised(deliverer, settings.webhook_poll_seconds, stop))
@@ -52,10 +72,8 @@ async def _supervised(deliverer: Deliverer, poll_seconds: float, stop: asyncio.E
     while not stop.is_set():
         try:
             await deliverer.run(poll_seconds, stop)
-        except REDIS_UNAVAILABLE as exc:
-            # Redis down: events are safe in Redis; try again after a pause.
-            log.warning("webhook delivery paused, redis unavailable: %s", type(exc).__name__)
-            await wait_or_stop(stop, max(poll_seconds, 1.0))
+        except Exception as exc:  # run() records and survives everything; this is the last guard
+            await wait_or_stop(stop, deliverer.health.loop_failed(exc))
 
 
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -66,15 +84,18 @@ async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     retention = app[appkeys.RETENTION]
+    health = loop_health(app, "retention", settings.retention_sweep_seconds, retention_log)
 
     async def sweep() -> None:
         while not stop.is_set():
             try:
-                await retention.sweep_all()
-            except REDIS_UNAVAILABLE as exc:
-                retention_log.warning("retention sweep paused, redis unavailable: %s", type(exc).__name__)
-            except OSError as exc:  # the archive's disk: nothing was removed without being written
-                retention_log.error("retention sweep stopped for this round, archive not writable: %s", exc)
+                # Each site on its own: its failures are recorded in health and retried
+                # with backoff, the other sites are swept meanwhile.
+                await retention.sweep_all(health=health)
+            except Exception as exc:  # the site list could not be read (Redis down, ...): try again
+                await wait_or_stop(stop, health.loop_failed(exc))
+                continue
+            health.loop_ok()
             await wait_or_stop(stop, settings.retention_sweep_seconds)
 
     stop = asyncio.Event()

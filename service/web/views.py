@@ -8,6 +8,7 @@ import hmac
 import aiohttp
 import msgspec
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from service.core.egress import GuardedResolver
 from service.core.errors import (
@@ -64,9 +65,12 @@ async def site_caller(request: web.Request, *, deferred: bool = False) -> SiteCa
     if deferred and not limiter.per_key:
         # A per-key budget needs a verified key first (an unknown key must not create
         # counters), so only without one is the check deferred.
-        return presented_site_key(token)
+        presented = presented_site_key(token)
+        request[appkeys.REQUEST_SITE] = presented.site
+        return presented
     # Through the store's auto-pipeline: the key checks of concurrent submissions share a round trip.
     caller = await resolve_site_key(request.app[appkeys.STORE].batched, token)
+    request[appkeys.REQUEST_SITE] = caller.site
     await limiter.check_credential(caller.key_digest)
     return caller
 
@@ -251,14 +255,21 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """Ready: Redis answers and a model is loaded (else 503). The body also says how this
+    worker's background loops are doing: ``degraded`` when a loop, or a site in it, has not
+    succeeded for STALE_PERIODS of its periods (health.py). That stays a 200: the worker
+    serves requests, and taking it out of a load balancer would not fix a site's bad data.
+    Which sites fail, and why, is in /metrics and the log (this answers without credentials)."""
     redis = request.app[appkeys.REDIS]
     try:
         async with asyncio.timeout(1.0):
             await redis.ping()
-    except (TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError, RedisError) as exc:
         raise ServiceUnavailable("redis is not reachable") from exc
     version = request.app[appkeys.BATCHER].scorer.version
-    return _json({"status": "ready", "redis": "ok", "model_version": version})
+    loops = {name: health.snapshot() for name, health in sorted(request.app[appkeys.LOOPS].items())}
+    status = "degraded" if any(loop["status"] != "ok" for loop in loops.values()) else "ready"
+    return _json({"status": status, "redis": "ok", "model_version": version, "loops": loops})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -330,6 +341,7 @@ async def _akismet_caller(request: web.Request, form: dict[str, str]) -> SiteCal
         if guess:
             await limiter.failed_key_check(ip)
         return None
+    request[appkeys.REQUEST_SITE] = caller.site
     await limiter.check_credential(caller.key_digest)
     return caller
 
