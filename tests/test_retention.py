@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -302,8 +303,10 @@ async def test_forget_needs_the_site_key(api: Api, site: Site) -> None:
     assert resp.status == 401
 
 
-@pytest.mark.parametrize("value", [0, -1, 3651, "30", True, None])
+@pytest.mark.parametrize("value", [0, -1, 3651, "30", True, None, 1e-300, 0.01])
 async def test_retention_days_is_validated(api: Api, site: Site, value: object) -> None:
+    """Issue 23: 1e-300 (0 ms once rounded: every decided comment gone at the next sweep) was
+    accepted; the bounds are now one hour to ten years."""
     current = await (await api.request("GET", f"/v1/sites/{site.site_id}/settings", site.moderator_token)).json()
     resp = await api.request("PUT", f"/v1/sites/{site.site_id}/settings", site.moderator_token,
                              json={"version": current["version"], "retention_days": value})
@@ -312,6 +315,24 @@ async def test_retention_days_is_validated(api: Api, site: Site, value: object) 
         return
     assert resp.status == 422, await resp.text()
     assert [e["field"] for e in (await resp.json())["errors"]] == ["retention_days"]
+
+
+def test_a_stored_absurd_retention_is_clamped() -> None:
+    """Issue 23: settings saved before the bounds (or by hand) cannot expire everything at once."""
+    from service.core.errors import ValidationFailed
+    from service.moderation.sitesettings import (
+        DEFAULTS,
+        MIN_RETENTION_DAYS,
+        apply_update,
+        parse_cli_value,
+        retention_ms,
+    )
+
+    for raw in ("nan", "inf", "1e-300"):  # `moderation sites set S retention_days=nan`
+        with pytest.raises(ValidationFailed):
+            apply_update(DEFAULTS, {"retention_days": parse_cli_value("retention_days", raw)})
+    assert retention_ms(replace(DEFAULTS, retention_days=1e-300)) == round(MIN_RETENTION_DAYS * DAY_MS)
+    assert retention_ms(replace(DEFAULTS, retention_days=float("inf"))) == 3650 * DAY_MS
 
 
 async def test_cli_archive_list_export_forget_and_audit(

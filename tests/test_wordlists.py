@@ -113,3 +113,32 @@ def test_entries_without_letters_are_refused(entry: str) -> None:
 @pytest.mark.parametrize("text", ["nhà cái", "n.h.a C.A.I", "CASlNO", "ca$ino 123", "Đĩ"])
 def test_squash_equals_normalize_skeleton(text: str) -> None:
     assert squash(remove_diacritics(normalize_text(text))) == skeleton(text)
+
+
+def test_matching_work_is_bounded_by_the_normalised_length_for_u_fdfa() -> None:
+    """Issue 23: U+FDFA normalises (NFKC) to 18 characters. 250 entries of it (the list limit)
+    made 80 automatons over 900,000 pattern characters, scanned over a 64 KB comment of it
+    normalised to 393,000 characters: 12-13 s of CPU per check. The work is now counted, not
+    timed: every form of the comment is at most MAX_EXPANSION times its length (casefolding
+    may double it once more), the list compiles into a handful of automatons, so the
+    characters scanned per character of the comment are bounded by constants."""
+    from service.core.schemas import MAX_CONTENT_BYTES
+    from service.moderation.sitesettings import DEFAULTS, MAX_LIST_CHARS, apply_update
+    from service.moderation.wordlists import AUTOMATON_CHARS
+    from service.scoring.normalize import MAX_EXPANSION
+
+    entries = ["\ufdfa" * 199 + f"{i % 10}" for i in range(250)]
+    assert apply_update(DEFAULTS, {"moderation_words": entries}).moderation_words  # within the list limits
+    words = WordList(entries)
+    text = "\ufdfa" * (MAX_CONTENT_BYTES // 3)  # 64 KB of UTF-8
+    fields = PreparedFields([("content", text)])
+    assert fields.find(words) is not None
+    prepared = fields._cache["content"]
+    bound = MAX_EXPANSION * MAX_EXPANSION * len(text) + 2  # the word forms add a space each side
+    assert max(len(prepared.norm), len(prepared.fold), len(prepared.skel)) <= bound
+    # A list's forms add up to at most MAX_EXPANSION x MAX_LIST_CHARS (plus a space per word).
+    assert words.automatons <= 3 * (MAX_EXPANSION * MAX_LIST_CHARS * 2 // AUTOMATON_CHARS + 1)
+    assert 0 < words.scanned <= words.automatons * bound
+    # What that means for this comment: a few characters scanned per character written
+    # (before: 80 automatons x 18 = 1,440).
+    assert words.scanned / len(text) <= 2 * MAX_EXPANSION

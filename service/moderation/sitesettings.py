@@ -37,6 +37,10 @@ MAX_FLOOD_IP_PER_MINUTE: Final = 1_000
 MAX_LINKS_LIMIT: Final = 1_000
 # Ten years: beyond that "keep for ever" is the honest setting, and Redis is not an archive.
 MAX_RETENTION_DAYS: Final = 3_650
+# One hour: below it a decided comment would leave before its webhook's first retries and
+# inside the sweep's own interval, and values like 1e-300 (0 ms once rounded) mean "delete
+# at once", which is what erasure is for.
+MIN_RETENTION_DAYS: Final = 1 / 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +132,9 @@ DAY_MS: Final = 86_400_000
 
 
 def retention_ms(settings: SiteSettings) -> int:
-    return round(settings.retention_days * DAY_MS)
+    # Clamped: settings written before the lower bound (or by hand) cannot expire everything at once.
+    days = min(max(settings.retention_days, MIN_RETENTION_DAYS), MAX_RETENTION_DAYS)
+    return round(days * DAY_MS)
 
 
 def to_dict(settings: SiteSettings) -> dict[str, Any]:
@@ -206,8 +212,17 @@ def _scalar(name: str, value: Any, errors: FieldErrors) -> Any:
             return None
         return value
     if name == "retention_days":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_RETENTION_DAYS:
-            errors.add(name, "range", f"retention_days must be a number above 0 and at most {MAX_RETENTION_DAYS}")
+        # NaN fails both comparisons, infinity the upper one.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not MIN_RETENTION_DAYS <= value <= MAX_RETENTION_DAYS
+        ):
+            errors.add(
+                name, "range",
+                f"retention_days must be a number of days from {MIN_RETENTION_DAYS:.6g} (one hour) "
+                f"to {MAX_RETENTION_DAYS}",
+            )
             return None
         return float(value)
     if name in _OPTIONAL_FRACTIONS:

@@ -29,6 +29,14 @@ settings PUTs and one long comment). Whole-word matching needs no look-around: b
 entries and the text are written as `` word word `` (one space around every word), so an
 occurrence of `` ib `` is a whole-word match by construction. Building the automatons is
 bounded by the list limits in sitesettings (MAX_LIST_CHARS); figures in docs and bench.
+
+Both sides are bounded in their *normalised* length, which is what the automatons see:
+every form is at most normalize.MAX_EXPANSION (2) times the text it comes from. U+FDFA is
+one character that NFKC turns into 18: before that cap, 250 entries of it were 900,000
+characters of patterns in 80 automatons, scanned over a comment 18 times its own length
+(12 s per check). Now a list's forms add up to at most 2 x MAX_LIST_CHARS, so a few
+automatons per form, and each scans at most twice the comment's length;
+``WordList.scanned`` counts the characters scanned.
 """
 
 from __future__ import annotations
@@ -40,7 +48,13 @@ from typing import Final
 
 import ahocorasick_rs
 
-from service.scoring.normalize import find_phone_numbers, has_diacritics, normalize_text, remove_diacritics, skeleton
+from service.scoring.normalize import (
+    find_phone_numbers,
+    has_diacritics,
+    normalize_text,
+    remove_diacritics,
+    skeleton,
+)
 from service.scoring.text import CommentText, TextForms
 
 # Below this many letters/digits a skeleton substring is too likely to hit innocent text.
@@ -142,14 +156,19 @@ class _Automaton:
         )
         return automaton, [forms[f] for f in chunk]
 
-    def first(self, haystack: str) -> str | None:
+    def first(self, haystack: str, work: list[int]) -> str | None:
         # Linear in the haystack (the search releases the GIL); the matches returned are
         # non-overlapping: at most len(haystack) / 4 of them (skeletons) or one per word.
         for automaton, entries in self._parts:
+            work[0] += len(haystack)
             found = automaton.find_matches_as_indexes(haystack)
             if found:
                 return entries[found[0][0]]
         return None
+
+    @property
+    def parts(self) -> int:
+        return len(self._parts)
 
 
 def _automaton(forms: dict[str, str]) -> _Automaton | None:
@@ -157,12 +176,15 @@ def _automaton(forms: dict[str, str]) -> _Automaton | None:
 
 
 class WordList:
-    """A compiled list; build once per settings version, then :meth:`find` per comment."""
+    """A compiled list; build once per settings version, then :meth:`find` per comment.
 
-    __slots__ = ("_long", "_phones", "_short_fold", "_short_norm", "entries")
+    ``scanned`` counts the characters the automatons have scanned (the matching work)."""
+
+    __slots__ = ("_long", "_phones", "_short_fold", "_short_norm", "_work", "entries")
 
     def __init__(self, entries: Sequence[str]) -> None:
         self.entries = tuple(e.strip() for e in entries if e.strip())
+        self._work = [0]
         # Matched form -> the entry as the site wrote it (first one wins), for the reason message.
         long: dict[str, str] = {}
         short_norm: dict[str, str] = {}
@@ -190,6 +212,15 @@ class WordList:
     def __bool__(self) -> bool:
         return bool(self.entries)
 
+    @property
+    def scanned(self) -> int:
+        return self._work[0]
+
+    @property
+    def automatons(self) -> int:
+        """Automaton parts a check may scan, over all three forms."""
+        return sum(a.parts for a in (self._long, self._short_norm, self._short_fold) if a is not None)
+
     def find(self, fields: Sequence[tuple[str, str | None]]) -> Match | None:
         """The first entry found in ``(field name, value)`` pairs, or None."""
         if not self.entries:
@@ -213,7 +244,7 @@ class WordList:
             (self._short_fold, text.fold),
         ):
             if automaton is not None:
-                hit = automaton.first(haystack)
+                hit = automaton.first(haystack, self._work)
                 if hit is not None:
                     return hit
         return None

@@ -20,6 +20,7 @@ import unicodedata
 from typing import Final
 
 __all__ = [
+    "MAX_EXPANSION",
     "SHORTENER_DOMAINS",
     "clean_text",
     "collapse_spelled_words",
@@ -166,6 +167,13 @@ def collapse_spelled_words(text: str) -> str:
     return _SPELLED_SPACED_RE.sub(lambda m: _SEP_CHARS_RE.sub("", m.group(0)), text)
 
 
+# NFKC can turn one character into 18 (U+FDFA, the ligature of a whole Arabic phrase) while
+# ordinary text stays within a few percent of its length. Every form below is computed from
+# the NFKC text, and the word lists scan them whole, so the expansion is capped: a form is
+# never longer than this many times the raw text (a 64 KB comment of U+FDFA cost 12 s of
+# word-list matching before). Text past the cap is an attacker's padding, not prose.
+MAX_EXPANSION: Final = 2
+
 _DIGIT_NAMES: Final = ("ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE")
 # Decorated letters and digits that NFKC leaves alone (it already folds Mathematical
 # Alphanumeric Symbols, fullwidth forms, circled and squared letters, superscripts and
@@ -208,8 +216,12 @@ def fold_decorations(text: str) -> str:
     fullwidth, circled, in small capitals or in superscripts becomes "Bán": NFKC, then the
     decorations NFKC does not know, then recomposition, so a combining tone mark written
     after a decorated letter lands on the plain one (tests/test_normalize.py has examples).
+    At most ``MAX_EXPANSION`` times as long as ``text``.
     """
+    limit = MAX_EXPANSION * len(text)
     text = unicodedata.normalize("NFKC", text)
+    if len(text) > limit:
+        text = text[:limit]
     if _DECORATED_RE.search(text) is None:
         return text
     return unicodedata.normalize("NFC", text.translate(_DECORATIONS))
@@ -217,7 +229,8 @@ def fold_decorations(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """Decorations folded (:func:`fold_decorations`, NFKC included) and invisible characters
-    removed: the first step of every form and detector here."""
+    removed: the first step of every form and detector here. At most ``MAX_EXPANSION`` times
+    as long as ``text``."""
     return strip_invisible(fold_decorations(text))
 
 
@@ -229,7 +242,9 @@ def normalize_text(text: str) -> str:
 def normalize_clean(text: str) -> str:
     """:func:`normalize_text` of text already passed through :func:`clean_text`."""
     text = fold_lookalikes(text)
-    text = text.casefold()
+    folded = text.casefold()
+    # A few characters casefold to three (U+0390): capped like NFKC's expansion.
+    text = folded if len(folded) <= MAX_EXPANSION * len(text) else folded[: MAX_EXPANSION * len(text)]
     text = collapse_spelled_words(text)
     return _WS_RE.sub(" ", text).strip()
 

@@ -399,9 +399,10 @@ def _site_settings_schema() -> dict[str, Any]:
                 "default": default,
             }
         elif name == "retention_days":
-            props[name] = {"type": "number", "exclusiveMinimum": 0, "maximum": sitesettings.MAX_RETENTION_DAYS,
+            props[name] = {"type": "number", "minimum": sitesettings.MIN_RETENTION_DAYS,
+                           "maximum": sitesettings.MAX_RETENTION_DAYS,
                            "default": default, "description": "Days after its decision a decided comment "
-                           "leaves Redis (fractions allowed); pending comments never expire"}
+                           "leaves Redis (fractions allowed, at least one hour); pending comments never expire"}
         elif name == "hate_auto_reject_at":
             props[name] = {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "default": default,
                            "description": "Off (null) by default: toxic comments are held for a moderator. "
