@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -432,3 +434,265 @@ async def test_an_unreadable_document_does_not_stall_the_sweep(api: Api, site: S
     assert report.removed == 2
     assert not await redis.exists(keys.comment(s, bad)) and not await redis.exists(keys.comment(s, good))
     assert await keys_naming(redis, s, bad) == []
+
+
+# ---------------------------------------------------------------- issue 23: erasure leaves nothing
+
+
+AUTHOR = {"author_email": "Hoa.Le.Erase@Example.vn", "author_name": "Lê Thị Hoa Xoá", "user_ip": "203.0.113.77"}
+
+
+def traces(text: str) -> list[str]:
+    """Which of the author's email, name or IP ``text`` holds."""
+    email = AUTHOR["author_email"]
+    needles = {"email": email.casefold(), "name": AUTHOR["author_name"].casefold(), "ip": AUTHOR["user_ip"]}
+    return [what for what, needle in needles.items() if needle in text.casefold()]
+
+
+async def test_forget_leaves_no_trace_in_redis_the_outbox_the_archive_or_the_logs(
+    make_api: AppFactory, site: Site, redis: Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 23: after POST /v1/authors/forget the author's webhook events stayed in the outbox
+    (and were delivered afterwards), dead letters kept the name, the IP stayed in blocked_ips
+    and in cached Akismet replies, and the archive was rewritten 0644. Now a scan of every
+    Redis key and value, the outbox, the archive files and the log finds no email, name or IP."""
+    from service.moderation import webhooks
+
+    os.umask(0o022)  # what made the rewritten archive file 0644
+    archive = Archive(tmp_path / "archive")
+    api = await make_api(retention_sweep_seconds=0, webhook_poll_seconds=0)
+    api.app[appkeys.RETENTION].archive = archive
+    s = site.site_id
+    # A receiver that is never reached: events wait in the outbox, as they do when it is down.
+    await webhooks.configure(redis, s, "http://127.0.0.1:9/hook", allow_private=True)
+    await redis.delete(keys.flood_email(s, author_digest(AUTHOR["author_email"])))
+    resp = await api.request("PUT", f"/v1/sites/{s}/settings", site.moderator_token,
+                             json={"version": 0, "flood_seconds": 0})
+    assert resp.status == 200, await resp.text()
+    caplog.set_level(logging.DEBUG)
+
+    # 1. A comment that expires into the archive.
+    await submit(api, site, **AUTHOR, content="Bài viết hay, cảm ơn tác giả về chuyện học phí.")
+    await retention(api).sweep_site(s, now_ms() + MONTH_MS + 60_000)
+    # 2. An approved comment with an Idempotency-Key (its reply is cached 24 h): a webhook event.
+    resp = await api.request("POST", "/v1/comments", site.api_key, headers={"Idempotency-Key": "wp-comment-77"},
+                             json=comment(**AUTHOR, content="Tôi đồng ý với ý kiến về giao thông công cộng."))
+    assert resp.status == 202 and (await resp.json())["status"] == "approved"
+    # 3. Through the Akismet API (its reply is cached under a key derived from the comment).
+    resp = await api.session.post(api.url("/1.1/comment-check"), data={
+        "api_key": site.api_key, "blog": "https://baotinh.example.vn", "comment_type": "comment",
+        "comment_author": AUTHOR["author_name"], "comment_author_email": AUTHOR["author_email"],
+        "user_ip": AUTHOR["user_ip"], "comment_content": "Cảm ơn bài viết, rất bổ ích cho phụ huynh.",
+    })
+    assert resp.status == 200, await resp.text()
+    # 4. A held comment a moderator calls spam, blocking the email and the IP: a label, an event.
+    held = await submit(api, site, **AUTHOR, content="Xem thêm tại https://a.vn/1 https://b.vn/2 https://c.vn/3")
+    await decide(api, site, held["id"], "spam", block_email=True, block_ip=True)
+    # 5. One of the author's events given up on: a dead letter.
+    outbox = webhooks.Outbox(redis)
+    [first, *_] = await outbox.claim_due(s, now_ms(), 1, 1)
+    await outbox.failed(s, first, "HTTP 500: down", now_ms(), None)
+    # Another author, untouched; then the moderators also block the author's whole network.
+    other = await submit(api, site, author_email="khac@example.vn", content="Ý kiến của tôi khác hẳn.")
+    current = await (await api.request("GET", f"/v1/sites/{s}/settings", site.moderator_token)).json()
+    resp = await api.request("PUT", f"/v1/sites/{s}/settings", site.moderator_token, json={
+        "version": current["version"], "blocked_ips": [*current["settings"]["blocked_ips"], "203.0.113.0/24"]})
+    assert resp.status == 200, await resp.text()
+
+    assert await redis.zcard(keys.webhook_due(s)) >= 3 and await redis.zcard(keys.webhook_dead(s)) == 1
+    settings_doc = await redis.hget(keys.settings(s), "doc")
+    assert traces(settings_doc) == ["email", "ip"]
+
+    body = await forget(api, site, AUTHOR["author_email"].lower())
+    removed = body["removed"]
+    assert removed["comments"] == 3 and removed["archived"] == 1 and removed["labels"] == 1
+    assert removed["events"] == 4  # three queued (approved, approved, spam) and the dead letter
+    assert removed["replies"] >= 2 and removed["blocked_emails"] == 1 and removed["blocked_ips"] == 1
+    # The /24 range stays (a network, not a person); the operator is told.
+    assert body["notices"] and "203.0.113.0/24" in body["notices"][0]
+    assert json.loads(await redis.hget(keys.settings(s), "doc"))["blocked_ips"] == ["203.0.113.0/24"]
+
+    # Redis: every key and value.
+    async for key in redis.scan_iter(match="*"):
+        found = traces(key + await values_of(redis, key))
+        assert not found, (key, found)
+    # The outbox: only the other author's event is left.
+    assert await redis.zcard(keys.webhook_dead(s)) == 0
+    left = [json.loads(e.body) for e in await outbox.load(s, await redis.zrange(keys.webhook_due(s), 0, -1))
+            if e is not None]
+    assert [e["comment"]["id"] for e in left] == [other["id"]]
+    # The archive: no record of the author, and owner-only.
+    for f in archive.files(s):
+        assert not traces(f.path.read_text(encoding="utf-8"))
+        assert f.path.stat().st_mode & 0o777 == 0o600
+    assert (archive.root / s).stat().st_mode & 0o777 == 0o700
+    # The log of everything above.
+    for record in caplog.records:
+        assert not traces(record.getMessage()), record.getMessage()
+
+
+async def test_forget_finds_labels_through_the_index_not_by_reading_the_log(
+    api: Api, site: Site, redis: Redis
+) -> None:
+    """Issue 23: every erasure read the whole label log (2.4 s at 100,000 labels, other sites'
+    latency doubled meanwhile). Now the labels are found through keys.label_authors: Redis
+    answers one XRANGE per label of the author, whatever the log holds."""
+    [held] = await force_pending(redis, site, 1, api)
+    await decide(api, site, held, "spam")
+    pipe = redis.pipeline(transaction=False)
+    for i in range(2_500):  # other authors' labels
+        pipe.xadd(keys.labels(site.site_id), {"label": "ham", "text": f"t{i}", "name": "Khác",
+                                              "a": author_digest(f"other{i}@example.vn")})
+    await pipe.execute()
+    await redis.config_resetstat()
+    body = await forget(api, site, "reader0@example.vn")
+    stats = await redis.info("commandstats")
+    assert body["removed"]["labels"] == 1
+    assert stats.get("cmdstat_xrange", {}).get("calls", 0) == 1
+    assert "cmdstat_xrevrange" not in stats and "cmdstat_xread" not in stats
+    assert await redis.xlen(keys.labels(site.site_id)) == 2_501  # the label stays, without the author
+    assert await redis.zcard(keys.label_authors(site.site_id)) == 0
+
+
+async def test_the_label_log_cap_drops_index_entries_with_the_labels(
+    api: Api, site: Site, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The label log is capped exactly, and the index never names a label that left."""
+    from service.store import comments as comments_module
+
+    monkeypatch.setattr(comments_module, "LABELS_MAXLEN", 3)
+    store = api.app[appkeys.STORE]
+    for i in range(5):
+        await store.add_label(site.site_id, {"label": "spam", "text": f"t{i}", "a": author_digest(f"a{i}@x.vn")})
+    ids = [str(i) for i, _ in await redis.xrange(keys.labels(site.site_id))]
+    members = sorted(await redis.zrange(keys.label_authors(site.site_id), 0, -1))
+    assert len(ids) == 3 and sorted(m[24:] for m in members) == sorted(ids)
+
+
+async def test_forget_and_sweep_refuse_to_run_without_the_archive_a_site_keeps(
+    api: Api, site: Site, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], settings: Settings,
+) -> None:
+    """Issue 23: `moderation forget` without MODERATION_ARCHIVE_DIR answered archived: 0, exited
+    0 and left the archive's copy (`retention sweep` likewise removed comments unarchived).
+    Now both refuse (exit 1, one line, nothing removed), and so does the HTTP erasure of a
+    worker without the folder (503)."""
+    from service.cli.main import main
+
+    archive_dir = tmp_path / "archive"
+    [expired] = await approved_comments(api, site, 1, tag="arch")
+    await Retention(api.app[appkeys.STORE], Archive(archive_dir)).sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    assert Archive(archive_dir).files(site.site_id)
+    [kept] = await approved_comments(api, site, 1, tag="kept")
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("REDIS_CLUSTER", "1" if settings.redis_cluster else "")
+    monkeypatch.delenv("MODERATION_ARCHIVE_DIR", raising=False)
+    capsys.readouterr()
+
+    assert await asyncio.to_thread(main, ["forget", "--site", site.site_id, "--email", "okarch0@example.vn"]) == 1
+    err = capsys.readouterr().err
+    assert "MODERATION_ARCHIVE_DIR" in err and len(err.strip().splitlines()) == 1
+    assert "okarch0@example.vn" in Archive(archive_dir).files(site.site_id)[0].path.read_text()
+    assert await asyncio.to_thread(main, ["retention", "sweep", "--site", site.site_id]) == 1
+    assert "MODERATION_ARCHIVE_DIR" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["retention", "sweep"]) == 1
+    assert site.site_id in json.loads(capsys.readouterr().out)["failed"]
+    assert await redis.exists(keys.comment(site.site_id, kept))
+    resp = await api.request("POST", "/v1/authors/forget", site.api_key, json={"author_email": "okkept0@example.vn"})
+    assert resp.status == 503 and resp.content_type == "application/problem+json"
+    assert "archive" in (await resp.json())["detail"] and resp.headers["Retry-After"]
+    assert await redis.exists(keys.comment(site.site_id, kept))
+
+    # With the folder it runs; an operator who removed the archive on purpose says so.
+    assert await asyncio.to_thread(main, ["forget", "--site", site.site_id, "--email", "okarch0@example.vn",
+                                          "--archive-dir", str(archive_dir)]) == 0
+    assert json.loads(capsys.readouterr().out)["removed"]["archived"] == 1
+    assert await asyncio.to_thread(main, ["archive", "detach", "--site", site.site_id]) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["retention", "sweep", "--site", site.site_id]) == 0
+    assert expired not in json.dumps(await redis.zrange(keys.decided(site.site_id), 0, -1))
+
+
+async def test_archive_files_and_folders_are_owner_only_after_erasure_and_appends(
+    api: Api, site: Site, tmp_path: Path
+) -> None:
+    """Issue 23: an erasure rewrote the archive file with mode 0644 (0600 before) in a 0755
+    folder, so other local users could read every remaining author's email and IP."""
+    os.umask(0o022)
+    archive = Archive(tmp_path / "archive")
+    r = Retention(api.app[appkeys.STORE], archive)
+    await approved_comments(api, site, 2, tag="perm")
+    await r.sweep_site(site.site_id, now_ms() + MONTH_MS + 60_000)
+    [f] = archive.files(site.site_id)
+    assert f.path.stat().st_mode & 0o777 == 0o600
+    assert archive.root.stat().st_mode & 0o777 == 0o700 and f.path.parent.stat().st_mode & 0o777 == 0o700
+    assert archive.forget(site.site_id, "okperm0@example.vn").records == 1
+    assert f.path.stat().st_mode & 0o777 == 0o600
+    # Left more open by an older version: the next append tightens both.
+    os.chmod(f.path, 0o644)
+    os.chmod(f.path.parent, 0o755)
+    archive.append(site.site_id, [(now_ms(), {"id": "x", "comment": {"author_email": "x@x.vn"}})])
+    assert f.path.parent.stat().st_mode & 0o777 == 0o700
+    assert all(g.path.stat().st_mode & 0o777 == 0o600 for g in archive.files(site.site_id))
+
+
+# ---------------------------------------------------------------- issue 23: one site, one item
+
+
+async def test_one_sites_unreadable_settings_do_not_stop_the_sweep_of_the_others(
+    api: Api, make_site: Any, redis: Redis
+) -> None:
+    """Issue 23 (HIGH): the retention loop caught only connection errors and OSError, so one
+    site's settings that were not JSON ended every site's retention until a restart."""
+    from service.core.health import LoopHealth
+
+    broken = await make_site()
+    [good] = await approved_comments(api, broken, 1, tag="settings")
+    healthy = await make_site()
+    [theirs] = await approved_comments(api, healthy, 1, tag="healthy")
+    await redis.hset(keys.settings(broken.site_id), "doc", "{not json")
+    health = LoopHealth("retention", 10.0)
+    later = now_ms() + MONTH_MS + 60_000
+    removed = await retention(api).sweep_all(later, health=health)
+    assert removed.get(healthy.site_id) == 1 and broken.site_id not in removed
+    assert not await redis.exists(keys.comment(healthy.site_id, theirs))
+    assert "DecodeError" in health.sites[broken.site_id].error
+    assert not health.site_due(broken.site_id)  # backing off
+    await redis.hset(keys.settings(broken.site_id), "doc", "{}")  # fixed
+    health.sites[broken.site_id].retry_at = 0
+    assert (await retention(api).sweep_all(later, health=health)).get(broken.site_id) == 1
+    assert broken.site_id not in health.sites and not await redis.exists(keys.comment(broken.site_id, good))
+
+
+async def test_an_unreadable_comment_record_is_parked_and_the_rest_are_swept(
+    api: Api, site: Site, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], settings: Settings,
+) -> None:
+    """Issue 23: a due comment whose record was overwritten by a string failed the whole batch
+    (and with an archive, a document that is not JSON did), every sweep, for ever."""
+    from service.cli.main import main
+
+    s = site.site_id
+    ids = await approved_comments(api, site, 3, tag="park")
+    await redis.delete(keys.comment(s, ids[0]))
+    await redis.set(keys.comment(s, ids[0]), "overwritten")
+    await redis.hset(keys.comment(s, ids[1]), "doc", "not json at all")
+    r = Retention(api.app[appkeys.STORE], Archive(tmp_path / "archive"))
+    later = now_ms() + MONTH_MS + 60_000
+    report = await r.sweep_site(s, later)
+    assert (report.removed, report.parked, report.archived) == (2, 1, 2)
+    assert await redis.exists(keys.comment(s, ids[0])) and not await redis.exists(keys.comment(s, ids[1]))
+    stored = [json.loads(line) for line in r.archive.export(s)]  # type: ignore[union-attr]
+    assert any(rec.get("stored_doc") == "not json at all" for rec in stored)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("REDIS_CLUSTER", "1" if settings.redis_cluster else "")
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["retention", "parked", "--site", s]) == 0
+    [parked] = json.loads(capsys.readouterr().out)
+    assert parked["id"] == ids[0] and "WRONGTYPE" in parked["reason"]
+    # Not tried again before its time; once the record is fixed (here: removed by hand), it goes.
+    assert (await r.sweep_site(s, later)).parked == 0 and await redis.exists(keys.comment(s, ids[0]))
+    await redis.delete(keys.comment(s, ids[0]))
+    await r.sweep_site(s, later + retention_module.PARK_RETRY_MS)
+    assert await redis.zcard(keys.retention_parked(s)) == 0 and await redis.hlen(keys.retention_parked_reasons(s)) == 0
+    assert await redis.zcard(keys.decided(s)) == 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -18,6 +19,8 @@ from redis.asyncio import Redis
 from service.moderation import webhooks
 from service.store import keys
 from tests.conftest import Api, AppFactory, RedisServer, Site, comment
+
+MakeSite = Callable[..., Awaitable[Site]]
 
 SPAM_TEXT = "Kiếm tiền online 5 triệu/ngày, liên hệ zalo 0912345678 ngay, inbox nhận quà miễn phí http://kiemtien.vn"
 HELD_TEXT = "Nguồn: https://a.example.vn/1 https://b.example.vn/2 https://c.example.vn/3"
@@ -300,3 +303,131 @@ async def test_the_test_endpoint_refuses_what_delivery_refuses(
     report = await (await api.request("POST", "/v1/webhooks/test", site.api_key, json={})).json()
     assert report["delivered"] is False and report["error"].startswith("refused")
     assert receiver.calls == []
+
+
+# ---------------------------------------------------------------- supervision (issue 23)
+
+
+async def _held_events(redis: Redis, site: Site) -> list[str]:
+    return [str(i) for i in await redis.zrange(keys.webhook_due(site.site_id), 0, -1)]
+
+
+async def test_a_broken_site_never_stops_another_sites_deliveries_and_resumes_once_fixed(
+    make_api: AppFactory, make_site: MakeSite, redis: Redis, receiver: Receiver
+) -> None:
+    """Issue 23 (HIGH): a site whose record was overwritten by a string made its loop raise;
+    Deliverer.run re-raised it, cancelled every other site's loop, and the supervisor let the
+    task die: no webhooks for any site until a restart. Now the broken site is recorded as
+    failing, retried with backoff, and resumes by itself once its record is fixed."""
+    broken, healthy = await make_site(), await make_site()
+    other = await _second_receiver()
+    try:
+        await webhooks.configure(redis, broken.site_id, other.url, allow_private=True)
+        await webhooks.configure(redis, healthy.site_id, receiver.url, allow_private=True)
+        api = await make_api(webhook_poll_seconds=0)
+        await submit(api, broken)
+        meta = await redis.hgetall(keys.site_meta(broken.site_id))
+        await redis.delete(keys.site_meta(broken.site_id))
+        await redis.set(keys.site_meta(broken.site_id), "oops")  # an operator's mistake
+        async with aiohttp.ClientSession() as session:
+            d = await deliverer(redis, session, Clock())
+            d.clock = time.time
+            d.health.backoff_max = 0.2  # a quick retry once fixed (the test waits on the receiver)
+            stop = asyncio.Event()
+            task = asyncio.create_task(d.run(0.05, stop))
+            try:
+                await submit(api, healthy)
+                async with asyncio.timeout(20):  # bound for a broken build only
+                    await receiver.got.wait()
+                assert broken.site_id in d.health.sites and "WRONGTYPE" in d.health.sites[broken.site_id].error
+                assert not task.done()
+                await redis.delete(keys.site_meta(broken.site_id))
+                await redis.hset(keys.site_meta(broken.site_id), mapping=meta)
+                async with asyncio.timeout(20):
+                    await other.got.wait()
+            finally:
+                stop.set()
+                await task
+        assert broken.site_id not in d.health.sites
+        assert json.loads(other.delivered[0])["site"] == broken.site_id
+    finally:
+        await other.server.close()
+
+
+async def _second_receiver() -> Receiver:
+    app = web.Application()
+    holder: dict[str, Receiver] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        rec = holder["r"]
+        body = await request.read()
+        rec.calls.append((dict(request.headers), body))
+        rec.delivered.append(body)
+        rec.got.set()
+        return web.Response(status=204)
+
+    app.router.add_post("/hooks/moderation", handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    holder["r"] = Receiver(server)
+    return holder["r"]
+
+
+async def test_a_corrupt_event_is_parked_with_its_reason_and_the_rest_are_delivered(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 23 (HIGH): an event whose body was [] raised AttributeError in the delivery loop.
+    Now it is a dead letter with the reason, logged once with the site and the event."""
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
+    api = await make_api(webhook_poll_seconds=0)
+    await submit(api, site)
+    await submit(api, site, author_email="khac@example.vn", content="Một ý kiến khác về bài viết này, cảm ơn.")
+    corrupt, unreadable = (await _held_events(redis, site))[0], "evt_unreadable"
+    await redis.hset(keys.webhook_event(site.site_id, corrupt), "body", "[]")
+    # An event whose record is not even a hash.
+    await redis.set(keys.webhook_event(site.site_id, unreadable), "garbage")
+    await redis.zadd(keys.webhook_due(site.site_id), {unreadable: 0})
+    async with aiohttp.ClientSession() as session:
+        with caplog.at_level(logging.INFO, logger="moderation.webhooks"):
+            report = await (await deliverer(redis, session, Clock())).run_once()
+    assert (report.delivered, report.parked, report.site_errors) == (1, 2, {})
+    assert len(receiver.delivered) == 1
+    dead = {e.event_id: e.last_error for e in await webhooks.Outbox(redis).dead_letters(site.site_id)}
+    assert "JSON list, not an object" in dead[corrupt]
+    assert "cannot be read" in dead[unreadable] and "WRONGTYPE" in dead[unreadable]
+    parked = [r.getMessage() for r in caplog.records if "parked" in r.getMessage()]
+    assert len(parked) == 2 and all(site.site_id in line for line in parked)
+    assert any(corrupt in line for line in parked)
+    assert await _held_events(redis, site) == []
+
+
+async def test_a_typo_in_a_stored_url_fails_that_site_only_until_it_is_fixed(
+    make_api: AppFactory, make_site: MakeSite, redis: Redis, receiver: Receiver
+) -> None:
+    """Issue 23 (HIGH): https://news..example.vn/ (saved before it was validated) raised
+    UnicodeError at the first delivery. Now each attempt fails with the reason, the site is
+    reported failing, and the others are delivered; fixing the URL brings it back."""
+    typo, healthy = await make_site(), await make_site()
+    await webhooks.configure(redis, typo.site_id, receiver.url, allow_private=True)
+    await webhooks.configure(redis, healthy.site_id, receiver.url, allow_private=True)
+    # Stored directly, bypassing validation, as an older version (or redis-cli) would have.
+    await redis.hset(keys.site_meta(typo.site_id), "webhook_url", "https://news..example.vn/hook")
+    api = await make_api(webhook_poll_seconds=0)
+    await submit(api, typo)
+    await submit(api, healthy)
+    clock = Clock()
+    async with aiohttp.ClientSession() as session:
+        d = await deliverer(redis, session, clock, max_attempts=2, backoff_seconds=1)
+        first = await d.run_once()
+        assert first.delivered == 1 and json.loads(receiver.delivered[0])["site"] == healthy.site_id
+        assert "not a valid domain name (label empty or too long)" in first.site_errors[typo.site_id]
+        assert typo.site_id in d.health.sites
+        clock.now += 5
+        second = await d.run_once()
+        assert second.dead == 1  # parked with the reason after max_attempts
+        [dead] = await d.outbox.dead_letters(typo.site_id)
+        assert "label empty or too long" in dead.last_error
+        await redis.hset(keys.site_meta(typo.site_id), "webhook_url", receiver.url)
+        assert await d.outbox.redeliver(typo.site_id) == 1
+        assert (await d.run_once()).delivered == 1
+    assert typo.site_id not in d.health.sites
