@@ -236,7 +236,9 @@ def event_problem(body: bytes) -> str:
     return ""
 
 
-_PARK_LUA = """
+# "#!lua": refused as a whole when Redis is out of memory, rather than stopping between the
+# ZREM and the ZADD (an event in neither set would never be sent nor listed).
+_PARK_LUA = """#!lua
 -- Set one event aside as a dead letter with its reason, whatever its record holds.
 -- KEYS: due, dead, event; ARGV: id, now_ms, reason
 redis.call('ZREM', KEYS[1], ARGV[1])

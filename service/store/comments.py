@@ -380,7 +380,7 @@ return {1, tostring(v)}
 """
 
 
-_ADD_LABEL_LUA = LABEL_APPEND_LUA + """
+_ADD_LABEL_LUA = "#!lua\n" + LABEL_APPEND_LUA + """
 -- KEYS: labels, label authors index; ARGV: maxlen, then the label's field/value pairs
 return append_label(KEYS[1], KEYS[2], ARGV[1], {unpack(ARGV, 2)})
 """

@@ -82,7 +82,11 @@ end
 return {removed, pending}
 """
 
-_PARK_LUA = """
+# Scripts that move an entry from one key to another start with "#!lua": Redis then refuses
+# the whole script up front when it is out of memory, instead of running it until the first
+# command that needs memory (the entry would already have left one key and not reached the
+# other). Scripts that only delete stay unflagged: they run, and free memory, under OOM.
+_PARK_LUA = """#!lua
 -- Set due comments the sweep cannot handle aside, with their reasons, until their next try.
 -- KEYS: decided index, parked, parked reasons; ARGV: retry at ms, then id, reason pairs
 for i = 2, #ARGV, 2 do
@@ -93,7 +97,7 @@ end
 return (#ARGV - 1) / 2
 """
 
-_REQUEUE_LUA = """
+_REQUEUE_LUA = """#!lua
 -- Parked comments whose next try is due go back into the decided index, due at once.
 -- KEYS: decided index, parked, parked reasons; ARGV: now ms, due score, count
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -117,7 +121,7 @@ for i = 3, #KEYS do flood = flood + redis.call('DEL', KEYS[i]) end
 return {flood, trusted}
 """
 
-_RELABEL_LUA = LABEL_APPEND_LUA + """
+_RELABEL_LUA = "#!lua\n" + LABEL_APPEND_LUA + """
 -- Replace one label entry by a copy (appended: stream ids only grow).
 -- KEYS: labels stream, label authors index; ARGV: entry id, its index member ('' = none),
 --       maxlen, field, value, ...
