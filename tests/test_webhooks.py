@@ -431,3 +431,22 @@ async def test_a_typo_in_a_stored_url_fails_that_site_only_until_it_is_fixed(
         assert await d.outbox.redeliver(typo.site_id) == 1
         assert (await d.run_once()).delivered == 1
     assert typo.site_id not in d.health.sites
+
+
+async def test_an_event_erased_while_it_was_being_sent_leaves_no_record_behind(
+    make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver
+) -> None:
+    """Erasure removes the author's events; a delivery already in flight that then fails must
+    not write the event back (a record with no body, never sent nor listed)."""
+    await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
+    api = await make_api(webhook_poll_seconds=0, retention_sweep_seconds=0)
+    await submit(api, site, author_email="erased@example.vn")
+    clock = Clock()
+    async with aiohttp.ClientSession() as session:
+        d = await deliverer(redis, session, clock)
+        [leased] = await d.outbox.claim_due(site.site_id, int(clock.now * 1000), 10, 15_000)
+        resp = await api.request("POST", "/v1/authors/forget", site.api_key, json={"author_email": "erased@example.vn"})
+        assert (await resp.json())["removed"]["events"] == 1
+        await d.outbox.failed(site.site_id, leased, "HTTP 500: down", int(clock.now * 1000), None)
+        await d.outbox.park(site.site_id, leased.event_id, "whatever", int(clock.now * 1000))
+    assert [k async for k in redis.scan_iter(match=f"site:{{{site.site_id}}}:wh:*")] == []

@@ -242,12 +242,31 @@ _PARK_LUA = """#!lua
 -- Set one event aside as a dead letter with its reason, whatever its record holds.
 -- KEYS: due, dead, event; ARGV: id, now_ms, reason
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 local kind = redis.call('TYPE', KEYS[3])['ok']
+if kind == 'none' then return kind end  -- erased or delivered meanwhile: nothing to park
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 if kind == 'hash' then
   redis.call('HSET', KEYS[3], 'last_error', ARGV[3], 'last_at', ARGV[2])
 end
 return kind
+"""
+
+_FAILED_LUA = """#!lua
+-- Record a failed attempt, unless the event was erased (or delivered) while it was being sent:
+-- writing to it then would leave a record without a body, never sent nor listed.
+-- KEYS: event, due, dead; ARGV: id, attempts, error, now ms, next attempt ms ('' = dead letter)
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'attempts', ARGV[2], 'last_error', ARGV[3], 'last_at', ARGV[4])
+if ARGV[5] == '' then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], 'XX', ARGV[5], ARGV[1])
+end
+return 1
 """
 
 
@@ -258,6 +277,7 @@ class Outbox:
         self.redis = redis
         self._claim = redis.register_script(_CLAIM_LUA)
         self._park = redis.register_script(_PARK_LUA)
+        self._failed = redis.register_script(_FAILED_LUA)
 
     async def claim_due(self, site: str, now_ms: int, limit: int, lease_ms: int) -> list[OutboxEvent]:
         raw = await self._claim(keys=[keys.webhook_due(site)], args=[now_ms, limit, now_ms + lease_ms])
@@ -316,17 +336,11 @@ class Outbox:
         self, site: str, event: OutboxEvent, error: str, now_ms: int, next_at_ms: int | None
     ) -> None:
         """Record a failed attempt; ``next_at_ms=None`` makes it a dead letter."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(
-            keys.webhook_event(site, event.event_id),
-            mapping={"attempts": event.attempts + 1, "last_error": error[:MAX_ERROR_CHARS], "last_at": now_ms},
+        await self._failed(
+            keys=[keys.webhook_event(site, event.event_id), keys.webhook_due(site), keys.webhook_dead(site)],
+            args=[event.event_id, event.attempts + 1, error[:MAX_ERROR_CHARS], now_ms,
+                  "" if next_at_ms is None else next_at_ms],
         )
-        if next_at_ms is None:
-            pipe.zrem(keys.webhook_due(site), event.event_id)
-            pipe.zadd(keys.webhook_dead(site), {event.event_id: now_ms})
-        else:
-            pipe.zadd(keys.webhook_due(site), {event.event_id: next_at_ms}, xx=True)
-        await pipe.execute()
 
     async def park(self, site: str, event_id: str, reason: str, now_ms: int) -> None:
         """Make an event that cannot be sent a dead letter at once, with the reason."""
