@@ -481,9 +481,9 @@ class Deliverer:
         if not ready:
             # Nothing to send, but a URL that can never work (a typo stored before validation,
             # a private target) keeps the site reported as failing until it is fixed.
-            problem = url_problem(dest.url, allow_private=self.allow_private)
-            if problem is not None:
-                raise SiteProblem(f"refused: the webhook URL {problem}")
+            unusable = url_problem(dest.url, allow_private=self.allow_private)
+            if unusable is not None:
+                raise SiteProblem(f"refused: the webhook URL {unusable}")
             return
         site_problem = ""
         outcomes: list[Sent | BaseException]
