@@ -101,6 +101,8 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	$(PY) -m bench.retention
 	@# Reputation: memory per 100,000 entries, a decision's fan-out, the pre-check's read.
 	$(PY) -m bench.reputation
+	@# An erasure with 100,000 labels in the log, and what the label index costs (bench/erasure.py).
+	$(PY) -m bench.erasure
 
 # Rebuild models/spam, models/toxicity, models/toxicity-en and models/metrics.json from
 # ../shared/data (seeded, reproducible; spam, both toxicity models, TF-IDF baselines,
