@@ -356,7 +356,11 @@ def _integration_paths() -> dict[str, Any]:
 
 
 def _erasure() -> dict[str, Any]:
-    counts = ("comments", "pending", "labels", "archived", "flood", "trusted", "blocked_emails", "reputation")
+    from dataclasses import fields
+
+    from service.moderation.retention import ForgetReport
+
+    counts = [f.name for f in fields(ForgetReport)]
     return {
         "type": "object",
         "required": ["site", "at", "removed"],
@@ -366,13 +370,43 @@ def _erasure() -> dict[str, Any]:
             "removed": {
                 "type": "object",
                 "description": "comments: stored comments removed (pending: of which in the review queue); "
-                "labels: labels stripped of the author's name and digest (text and decision stay for "
-                "retraining); archived: archive records removed; flood, trusted, blocked_emails: records "
-                "keyed by the email; reputation: the author's reputation entries (email, phones, handles, "
-                "IP network, stored as keyed hashes) removed from the site",
-                "required": list(counts),
+                "replies: stored Idempotency-Key replies naming them; events: queued webhook events and dead "
+                "letters; labels: labels stripped of the author's name and digest (text and decision stay for "
+                "retraining); archived: archive records removed; flood: rule windows keyed by the email or "
+                "an IP the author used; trusted, blocked_emails, blocked_ips: entries naming the author; "
+                "reputation: the author's reputation entries (email, phones, handles, IP network, stored as "
+                "keyed hashes) removed from the site",
+                "required": counts,
                 "properties": {c: {"type": "integer", "minimum": 0} for c in counts},
             },
+            "notices": {
+                "type": "array", "items": _STR,
+                "description": "What the operator should know, e.g. a blocked IP range holding an address the "
+                "author used, which is kept (a range blocks a network, not one person)",
+            },
+        },
+    }
+
+
+def _readyz() -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 0}
+    loop = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "stale"]},
+            "period_seconds": {"type": "number"},
+            "last_success_seconds_ago": {"type": ["number", "null"]},
+            "failures": count, "failing_sites": count, "stale_sites": count, "parked_items": count,
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["status", "redis", "model_version"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "degraded"]},
+            "redis": _STR,
+            "model_version": _STR,
+            "loops": {"type": "object", "additionalProperties": loop},
         },
     }
 
@@ -695,9 +729,10 @@ def build_spec() -> dict[str, Any]:
             "/v1/authors/forget": {
                 "post": {
                     "operationId": "forgetAuthor",
-                    "summary": "Erase one author (by email) from this site: comments in every status, flood and "
-                    "trusted-author records, block-list entry, the personal fields of their labels, archived "
-                    "records. Idempotent; audited without the email",
+                    "summary": "Erase one author (by email) from this site: comments in every status and their "
+                    "stored replies, queued webhook events and dead letters, flood and trusted-author records, "
+                    "block-list entries, the personal fields of their labels, archived records. Idempotent; "
+                    "audited without the email. 503 while the site keeps an archive this worker cannot reach",
                     "security": site_auth,
                     "requestBody": {
                         "required": True,
@@ -845,7 +880,11 @@ def build_spec() -> dict[str, Any]:
             "/readyz": {
                 "get": {
                     "operationId": "readyz",
-                    "responses": {"200": _json("Ready", {"type": "object"}), "503": _problem("Not ready")},
+                    "responses": {
+                        "200": _json("Ready; status is degraded when a background loop, or a site in it, has "
+                                     "not succeeded for 5 of its periods (counts per loop in loops)", _readyz()),
+                        "503": _problem("Not ready"),
+                    },
                 }
             },
             "/metrics": {
