@@ -261,7 +261,7 @@ class Retention:
                     await self.rstore.mark_archived(site, now)
                 # Deriving the duplicate entry normalizes the text: off the event loop.
                 removals = await asyncio.to_thread(_removals, ids, rows)
-                removed, _ = await self.rstore.remove(site, removals, expire_cutoff_ms=cutoff)
+                removed, _, _ = await self.rstore.remove(site, removals, expire_cutoff_ms=cutoff)
                 report.removed += removed
                 if len(due) < SWEEP_BATCH:
                     break
@@ -395,13 +395,13 @@ class Retention:
                     if row is not None and (ip := _doc_ip(row.get("doc", ""))):
                         erasure.ips.add(ip)
             removals = await asyncio.to_thread(_removals, [c for c, _ in mine], [r for _, r in mine])
-            removed, pending = await self.rstore.remove(
+            removed, pending, replies = await self.rstore.remove(
                 site, [r if r.author_prefix else replace(r, author_prefix=prefix) for r in removals],
                 expire_cutoff_ms=None,
             )
             report.comments += removed
             report.pending += pending
-            report.replies += sum(1 for r in removals if r.idempotency_key)
+            report.replies += replies
 
     async def _forget_events(self, erasure: Erasure) -> None:
         while ids := await self.rstore.author_events(erasure.site, erasure.digest, FORGET_BATCH):

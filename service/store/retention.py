@@ -35,7 +35,7 @@ _REMOVE_LUA = """
 -- a pending one; 'forget' removes whatever it is given, and the Idempotency-Key reply that
 -- names it (an expired comment's reply is left to its TTL: a client may still retry).
 local F = 9
-local removed, pending = 0, 0
+local removed, pending, replies = 0, 0, 0
 local n = (#KEYS - F) / 3
 for i = 0, n - 1 do
   local h, dup, idem = KEYS[F + 1 + 3 * i], KEYS[F + 2 + 3 * i], KEYS[F + 3 + 3 * i]
@@ -75,11 +75,11 @@ for i = 0, n - 1 do
     end
     if ARGV[1] == 'forget' and redis.call('TYPE', idem)['ok'] == 'string' then
       local reply = redis.call('GET', idem)
-      if string.find(reply, '"id":"' .. id .. '"', 1, true) then redis.call('DEL', idem) end
+      if string.find(reply, '"id":"' .. id .. '"', 1, true) then replies = replies + redis.call('DEL', idem) end
     end
   end
 end
-return {removed, pending}
+return {removed, pending, replies}
 """
 
 # Scripts that move an entry from one key to another start with "#!lua": Redis then refuses
@@ -243,14 +243,14 @@ class RetentionStore:
         rows: Sequence[Removal],
         *,
         expire_cutoff_ms: int | None,
-    ) -> tuple[int, int]:
-        """Remove comments: (removed, of which pending).
+    ) -> tuple[int, int, int]:
+        """Remove comments: (removed, of which pending, stored replies removed).
 
         With ``expire_cutoff_ms`` only those still due by then and not pending go (the sweep);
-        without it, all of them (erasure).
+        without it, all of them and the Idempotency-Key replies that name them (erasure).
         """
         if not rows:
-            return 0, 0
+            return 0, 0, 0
         key_list = [
             keys.decided(site),
             *(keys.status_index(site, s) for s in keys.STATUSES),
@@ -271,8 +271,8 @@ class RetentionStore:
                 keys.idempotency(site, r.idempotency_key or "-"),
             ]
             args += [r.comment_id, r.member, r.duplicate_field]
-        removed, pending = await self._remove(keys=key_list, args=args)
-        return int(removed), int(pending)
+        removed, pending, replies = await self._remove(keys=key_list, args=args)
+        return int(removed), int(pending), int(replies)
 
     async def rows(self, site: str, ids: Sequence[str]) -> list[dict[str, str] | str | None]:
         """The comment hashes of ``ids``: a dict, None (gone), or, for a record that cannot be
