@@ -12,6 +12,7 @@ from aiohttp import web
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 
 from service.core.health import LoopHealth
 from service.core.metrics import Metrics
@@ -37,6 +38,8 @@ from service.web.tasks import retention_ctx, webhooks_ctx
 from service.web.ui import security_headers
 
 log = logging.getLogger("moderation")
+# Redis unreachable, or answering with an error (out of memory): start-up goes on without it.
+_REDIS_ERRORS: tuple[type[Exception], ...] = (*REDIS_UNAVAILABLE, RedisError)
 
 
 def make_redis(settings: Settings) -> Redis:
@@ -114,9 +117,10 @@ async def domain_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(public_suffix_list)
     try:
         # The HMAC key before the first request (a fallback key is read from Redis); with Redis
-        # down at start-up, the first submission reads it instead.
+        # down, or refusing writes (out of memory), at start-up, the first submission reads it
+        # instead: a worker must start whatever state Redis is in.
         await reputation.ready()
-    except REDIS_UNAVAILABLE as exc:
+    except _REDIS_ERRORS as exc:
         log.warning("reputation key not read at start-up (%s); the first submission reads it", type(exc).__name__)
     app[appkeys.MODERATION] = Moderation(
         store,
