@@ -737,3 +737,13 @@ async def test_an_unreadable_comment_record_is_parked_and_the_rest_are_swept(
     await r.sweep_site(s, later + retention_module.PARK_RETRY_MS)
     assert await redis.zcard(keys.retention_parked(s)) == 0 and await redis.hlen(keys.retention_parked_reasons(s)) == 0
     assert await redis.zcard(keys.decided(s)) == 0
+
+
+def test_the_akismet_reply_key_erasure_derives_is_the_one_the_akismet_api_stores() -> None:
+    """Comments stored before the Idempotency-Key was kept on the comment: erasure derives the
+    Akismet API's key from the stored comment, which must be the key web/akismet.py uses."""
+    from service.core.schemas import parse_comment
+    from service.web import akismet
+
+    c = parse_comment(comment(**AUTHOR))
+    assert retention_module.akismet_reply_key(c) == akismet.idempotency_key(c)
