@@ -4,6 +4,7 @@ the reputation secret's file."""
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from pathlib import Path
@@ -105,6 +106,21 @@ def test_adjust_adds_log_odds() -> None:
     assert 0.0 < sub.adjust(0.0, [-50.0]) < 1e-6 and sub.adjust(1.0, [50.0]) <= 1.0
 
 
+def test_the_hand_set_signals_never_make_spam_of_an_ordinary_comment_alone() -> None:
+    every = text(
+        author_name="Best Printer Support", author_email="info@printer-help.com",
+        author_url="https://printer-help.com", content="Xem https://www.printer-help.com/a",
+        user_agent="python-requests/2.31", referrer="https://seo-tools.example.org/post",
+    )  # fmt: skip
+    found = sub.signals(every)
+    assert math.fsum(s.weight for s in found) > sub.MAX_SIGNAL_SHIFT
+    assert sub.signal_shift(found) == sub.MAX_SIGNAL_SHIFT
+    # An ordinary text score stays below the hold line of the default rules (0.3) …
+    assert sub.adjust(0.10, [sub.signal_shift(found)]) < 0.34
+    # … and spam (0.9) still needs the text itself to be suspect.
+    assert sub.adjust(0.66, [sub.signal_shift(found)]) < 0.9 <= sub.adjust(0.68, [sub.signal_shift(found)])
+
+
 def test_referrer_must_be_a_url() -> None:
     assert parse_comment(comment(referrer="https://baotinh.vn/a")).referrer == "https://baotinh.vn/a"
     with pytest.raises(ValidationFailed) as exc:
@@ -121,7 +137,8 @@ async def test_the_reply_shows_the_signals_and_the_text_models_own_score(api: Ap
     reply = await resp.json()
     shown = [f["feature"] for f in reply["explanation"]["spam"]]
     assert shown[:2] == [sub.SEO_NAME, sub.BOT_AGENT]
-    assert reply["spam_score"] == pytest.approx(sub.adjust(reply["text_spam_score"], [1.2, 1.5]), abs=1e-3)
+    # SEO name 1.2 + non-browser agent 0.7, capped at MAX_SIGNAL_SHIFT (1.5).
+    assert reply["spam_score"] == pytest.approx(sub.adjust(reply["text_spam_score"], [1.5]), abs=1e-3)
     plain = await (await api.request("POST", "/v1/check", site.api_key, json=comment())).json()
     assert "text_spam_score" not in plain
 

@@ -495,7 +495,7 @@ def whole_submission(score: Score, text: CommentText, prepared: Prepared) -> tup
     allowed = prepared.active.settings.reputation_allow
     found = submission.signals(text, allowed)
     evidence: Evidence = prepared.facts.reputation
-    shifts = [s.weight for s in found]
+    shifts = [submission.signal_shift(found)] if found else []
     named = [Feature(s.name, s.weight) for s in found]
     if evidence.total:
         shifts.append(evidence.shift)
