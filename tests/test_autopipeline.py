@@ -53,3 +53,26 @@ async def test_large_bursts_are_split(redis: Redis, n: int) -> None:
     batched = AutoPipeline(redis)
     replies = await asyncio.gather(*(batched.command("ECHO", str(i)) for i in range(n)))
     assert replies == [str(i) for i in range(n)]
+
+
+def test_redis_pys_torn_down_connection_is_a_connection_error() -> None:
+    """redis-py's cluster client can disconnect a connection another task is writing on; the
+    write's AttributeError becomes a ConnectionError (a 503), not a 500. Ours stay as they are."""
+    from redis.asyncio.connection import Connection
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from service.store.autopipeline import connection_lost
+
+    torn = Connection()  # never connected: its writer is None, as after a concurrent disconnect
+    try:
+        asyncio.run(torn._send_packed_command([b"PING"]))
+    except AttributeError as exc:
+        converted = connection_lost(exc)
+    assert isinstance(converted, RedisConnectionError) and isinstance(converted.__cause__, AttributeError)
+    try:
+        None.missing  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        ours = exc
+    assert connection_lost(ours) is ours
+    other = ValueError("x")
+    assert connection_lost(other) is other

@@ -15,11 +15,13 @@ straight away as before, so nothing waits that would not have waited anyway.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import ConnectionPool
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
 try:  # hiredis packs commands in C; redis-py's asyncio packer is Python
@@ -29,6 +31,30 @@ except ImportError:  # pragma: no cover - hiredis is a dependency (redis[hiredis
 
 # Enough to amortise the round trip; bounded so one reply never holds a huge batch.
 MAX_PIPELINE = 128
+
+_REDIS_PACKAGE = f"{os.sep}redis{os.sep}"
+
+
+def connection_lost(exc: Exception) -> Exception:
+    """*exc*, or a ConnectionError when it is redis-py's own AttributeError of a torn-down
+    connection.
+
+    redis-py's cluster client disconnects a node's connections when a failover changes the
+    topology, also one another task is writing on at that moment; that write then fails with
+    ``'NoneType' object has no attribute 'writelines'`` instead of a ConnectionError (redis-py
+    8.1.0; seen in tests/test_cluster.py's master-kill test under load, as a 500). Only an
+    AttributeError raised inside the redis package is converted: one of ours stays a bug.
+    """
+    if not isinstance(exc, AttributeError):
+        return exc
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or _REDIS_PACKAGE not in tb.tb_frame.f_code.co_filename:
+        return exc
+    lost = RedisConnectionError("connection closed while in use (cluster topology change)")
+    lost.__cause__ = exc
+    return lost
 
 
 class AutoPipeline:
@@ -78,9 +104,10 @@ class AutoPipeline:
                 future.cancel()
             raise
         except Exception as exc:  # connection-level failure: every caller sees it (503 upstream)
+            failure = connection_lost(exc)
             for _, _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(failure)
             return
         retries = []
         for (args, script, future), result in zip(batch, results, strict=True):
@@ -134,7 +161,7 @@ class AutoPipeline:
             raise
         except Exception as exc:
             if not future.done():
-                future.set_exception(exc)
+                future.set_exception(connection_lost(exc))
             return
         if not future.done():
             future.set_result(result)
