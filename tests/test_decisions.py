@@ -88,6 +88,13 @@ async def test_a_stale_expected_revision_is_409_with_the_current_state(api: Api,
     status, problem = await decide(api, site, cid, "spam", expected_revision=0)
     assert status == 409 and problem["code"] == "revision_conflict"
     assert (problem["current_status"], problem["revision"], problem["decision"]["by"]) == ("approved", 1, "mod-a")
+    # The whole comment as the queue lists it, so a page can show what it had not seen.
+    current = problem["current"]
+    assert (current["id"], current["status"], current["revision"]) == (cid, "approved", 1)
+    assert [(h["previous"], h["status"], h["by"]) for h in current["history"]] == [
+        (None, "pending", "auto"), ("pending", "approved", "mod-a")
+    ]
+    assert current["comment"]["content"] and current["claim"] is None
     # Nothing was written for the refused decision.
     assert await redis.xlen(keys.labels(site.site_id)) == 1
     status, view = await decide(api, site, cid, "spam", expected_revision=1)

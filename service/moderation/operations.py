@@ -445,14 +445,17 @@ class Moderation:
             raise NotFound(f"no comment {comment_id!r}")
         if outcome.result == "stale":
             fresh_row = await self.store.get(site, comment_id)
-            current = comment_view(fresh_row, for_moderator=False) if fresh_row else {}
+            # The whole comment as the review queue lists it (history and claim included), so
+            # a caller such as the moderator's page can show what it did not see.
+            current = comment_view(fresh_row, for_moderator=True) if fresh_row else None
             raise RevisionConflict(
                 f"comment {comment_id} is at revision {outcome.revision} ({outcome.previous}), "
                 f"not {body.expected_revision}: decided since; the current state is in this reply",
                 extra={
                     "current_status": outcome.previous,
                     "revision": outcome.revision,
-                    "decision": current.get("decision"),
+                    "decision": current.get("decision") if current else None,
+                    "current": current,
                 },
             )
         if outcome.result == "claimed":

@@ -827,7 +827,8 @@ def build_spec() -> dict[str, Any]:
                         "404": _problem("No such comment in this moderator's sites"),
                         "409": _problem(
                             "expected_revision is not the comment's revision (code revision_conflict; the "
-                            "reply carries current_status, revision and decision), or another moderator "
+                            "reply carries current_status, revision, decision and current: the comment as "
+                            "the review queue lists it, history included), or another moderator "
                             "holds a lease on the pending comment (claimed_by)"
                         ),
                         **COMMON_ERRORS,
