@@ -821,6 +821,8 @@ async def test_actions_follow_the_items_state(
     bulk = {"approved": "#bulk-approve", "rejected": "#bulk-reject", "spam": "#bulk-spam"}
 
     async def offered(cid: str) -> list[str]:
+        # all_inner_texts does not wait: the queue may not be drawn yet right after sign-in.
+        await expect(item(page, cid)).to_be_visible()
         return await item(page, cid).locator(".actions button").all_inner_texts()
 
     # Every action but the one that leaves the comment where it is; "Chặn…" adds the block.
@@ -837,12 +839,13 @@ async def test_actions_follow_the_items_state(
         for other, selector in bulk.items():
             if other != tab:
                 await expect(page.locator(selector)).to_be_visible()
-    # In the rejected tab: a moderator's decision is final, so it offers nothing and cannot be selected.
+    # In the rejected tab: a moderator's decision is revisable, so it offers what an automatic
+    # rejection offers (never "Từ chối" again) and can be selected.
     row = item(page, decided)
     await expect(row.locator(".badge.decided")).to_have_text("Đã từ chối bởi mod-a · Xúc phạm")
-    await expect(row.locator(".actions button, input[type=checkbox]")).to_have_count(0)
+    assert await offered(decided) == ["Duyệt", "Spam", "Chặn…"]
     await page.locator("#select-all").check()
-    await expect(page.locator("#selected-count")).to_have_text("Đã chọn 1")
+    await expect(page.locator("#selected-count")).to_have_text("Đã chọn 2")
     await page.locator("#select-all").uncheck()
     # The keyboard cannot do what the buttons do not offer: "r" on a rejected comment opens nothing.
     await item(page, outcomes["rejected"]).locator(".text").click()
@@ -931,3 +934,167 @@ async def test_a_phone_shows_a_whole_comment_on_the_first_screen(
     await page.set_viewport_size({"width": 1200, "height": 900})
     await expect(page.get_by_role("button", name="Bộ lọc")).to_be_hidden()
     await expect(page.get_by_label("Bài viết (mã hoặc URL)")).to_be_visible()
+
+
+# ---------------------------------------------------------------- revisable decisions on the page
+
+
+async def decide_via_api(api: Api, token: str, cid: str, **body: object) -> dict:
+    resp = await api.request("POST", f"/v1/review/{cid}/decision", token, json=body)
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+def sent_decision(page: Page, cid: str):  # type: ignore[no-untyped-def]
+    """The next decision request the page sends for *cid* (use with ``async with``)."""
+    return page.expect_request(lambda r: r.method == "POST" and r.url.endswith(f"/v1/review/{cid}/decision"))
+
+
+async def test_a_rejected_comment_is_revised_to_approved_and_shows_its_history(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=0.2)
+    [cid] = await held(api, site, 1)
+    note = '<img src=x onerror="window.__xss=7">quảng cáo trá hình'
+    await decide_via_api(api, site.moderator_token, cid, decision="reject", reason="advertising", note=note)
+    page = await make_page(locale="vi-VN")
+    await sign_in(page, api, site.moderator_token)
+    await page.locator("[role=tab][data-status=rejected]").click()
+    row = item(page, cid)
+    await expect(row.locator(".badge.decided")).to_have_text("Đã từ chối bởi mod-a · Quảng cáo")
+    # The history, folded to one line; open, each change with who, from where, when, why.
+    history = row.locator("details.history")
+    await expect(history.locator("summary")).to_have_text("Lịch sử quyết định (1)")
+    await expect(history.locator("li").first).to_be_hidden()
+    await history.locator("summary").click()
+    latest = history.locator("li[data-revision='1']")
+    await expect(latest.locator(".change")).to_have_text("Chờ duyệt → Đã từ chối")
+    await expect(latest.locator(".by")).to_have_text("mod-a")
+    await expect(latest.locator(".via")).to_have_text("API")
+    await expect(latest.locator(".reason-given")).to_have_text("Quảng cáo")
+    await expect(latest.locator(".note")).to_have_text(note)  # text, never markup
+    await expect(history.locator("li[data-revision='0']")).to_contain_text("Chờ duyệt · Tự động · khi gửi")
+    assert await row.locator("img").count() == 0 and await page.evaluate("window.__xss") is None
+    shown = await history.inner_text()
+    assert not _ENGLISH.search(shown.replace(note, "")), shown
+
+    # Revise it: "Duyệt" is offered and goes with the revision the page saw.
+    async with sent_decision(page, cid) as request:
+        await row.get_by_role("button", name="Duyệt").click()
+    assert (await request.value).post_data_json == {"site": site.site_id, "decision": "approve", "expected_revision": 1}
+    await expect(row).to_have_count(0)
+    await landed(page)
+    view = await status_of(api, site, cid)
+    assert (view["status"], view["revision"], view["decision"]["by"]) == ("approved", 2, "mod-a")
+    assert (view["history"][-1]["previous"], view["history"][-1]["via"]) == ("rejected", "page")
+    await expect(page.locator("[data-count=rejected]")).to_have_text("0")
+    await expect(page.locator("[data-count=approved]")).to_have_text("1")
+    # In the approved tab: the new state, its history newest first, and no "Duyệt" any more.
+    await page.locator("[role=tab][data-status=approved]").click()
+    row = item(page, cid)
+    await expect(row.locator(".badge.decided")).to_have_text("Đã duyệt bởi mod-a")
+    assert await row.locator(".actions button").all_inner_texts() == ["Từ chối", "Spam", "Chặn…"]
+    await row.locator("details.history summary").click()
+    await expect(row.locator("details.history summary")).to_have_text("Lịch sử quyết định (2)")
+    await expect(row.locator(".history-list li").first).to_contain_text(
+        "Đã từ chối → Đã duyệt · mod-a · trang kiểm duyệt"
+    )
+    await page.get_by_role("button", name="English").click()
+    await expect(row.locator(".history-list li").first).to_contain_text("Rejected → Approved · mod-a · moderator page")
+    await expect(row.locator("details.history summary")).to_have_text("Decision history (2)")
+
+
+async def test_a_stale_revision_shows_the_conflict_and_the_current_state(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=0.2)
+    hoa = await auth.add_moderator(redis, [site.site_id], "hoa")
+    [cid] = await held(api, site, 1)
+    await decide_via_api(api, site.moderator_token, cid, decision="reject", reason="off_topic")
+    page = await make_page(locale="vi-VN")
+    await sign_in(page, api, site.moderator_token)
+    await page.locator("[role=tab][data-status=rejected]").click()
+    row = item(page, cid)
+    await expect(row.locator(".badge.decided")).to_have_text("Đã từ chối bởi mod-a · Lạc đề")
+    # Meanwhile another moderator approves it through the API; the page still shows revision 1.
+    await decide_via_api(api, hoa, cid, decision="approve", expected_revision=1)
+    async with sent_decision(page, cid) as request:
+        await row.get_by_role("button", name="Spam").click()
+    assert (await request.value).post_data_json["expected_revision"] == 1
+    await expect(page.locator("body")).to_have_attribute("data-outbox", "0")
+    # Refused, not applied: the page says so and shows the comment as it is now.
+    toast = page.locator("#toast")
+    await expect(toast).to_have_attribute("data-state", "conflict")
+    await expect(page.locator("#toast-text")).to_have_text(
+        "Không lưu: bình luận đã được quyết định trước. Trang đang hiện trạng thái mới nhất của nó."
+    )
+    await expect(row.locator(".conflict")).to_have_text(
+        "hoa vừa quyết định bình luận này: Đã duyệt. Hãy xem lại trước khi quyết định."
+    )
+    await expect(row.locator(".badge.decided")).to_have_text("Đã duyệt bởi hoa")
+    assert await row.locator(".actions button").all_inner_texts() == ["Từ chối", "Spam", "Chặn…"]
+    await expect(row.locator("details.history")).to_have_attribute("open", "")
+    await expect(row.locator(".history-list li").first).to_contain_text("Đã từ chối → Đã duyệt · hoa · API")
+    view = await status_of(api, site, cid)
+    assert (view["status"], view["revision"], view["decision"]["by"]) == ("approved", 2, "hoa")
+    await page.get_by_role("button", name="English").click()
+    await expect(row.locator(".conflict")).to_have_text(
+        "hoa has just decided this comment: Approved. Check it again before deciding."
+    )
+    # Seen now: the same button decides on the current revision.
+    async with sent_decision(page, cid) as request:
+        await row.get_by_role("button", name="Spam").click()
+    assert (await request.value).post_data_json["expected_revision"] == 2
+    await landed(page)
+    view = await status_of(api, site, cid)
+    assert (view["status"], view["revision"], view["history"][-1]["previous"]) == ("spam", 3, "approved")
+
+
+async def test_undo_after_sending_restores_the_previous_decision(
+    make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
+) -> None:
+    api = await make_api(ui_undo_seconds=0.2)
+    hoa = await auth.add_moderator(redis, [site.site_id], "hoa")
+    [cid, pending] = await held(api, site, 2)
+    await decide_via_api(api, site.moderator_token, cid, decision="reject", reason="off_topic")
+    page = await make_page(locale="vi-VN")
+    await sign_in(page, api, site.moderator_token)
+    await page.locator("[role=tab][data-status=rejected]").click()
+    row = item(page, cid)
+    await row.get_by_role("button", name="Duyệt").click()
+    await landed(page)
+    assert (await status_of(api, site, cid))["status"] == "approved"
+    # Sent, and still undoable: the toast offers it, and undo is the previous status as a new
+    # decision (with its reason), based on the revision the approval got.
+    await expect(page.get_by_role("button", name="Hoàn tác (u)")).to_be_visible()
+    async with sent_decision(page, cid) as request:
+        await page.keyboard.press("u")
+    assert (await request.value).post_data_json == {
+        "site": site.site_id, "decision": "reject", "expected_revision": 2, "reason": "off_topic"
+    }
+    await landed(page)
+    await expect(page.locator("#toast")).to_have_attribute("data-state", "undone")
+    view = await status_of(api, site, cid)
+    assert (view["status"], view["revision"], view["decision"]["reason"]) == ("rejected", 3, "off_topic")
+    assert (view["history"][-1]["previous"], view["history"][-1]["via"]) == ("approved", "page")
+    await expect(row).to_be_visible()  # back in the rejected tab
+    await expect(page.locator("[data-count=rejected]")).to_have_text("1")
+    await expect(page.locator("[data-count=approved]")).to_have_text("0")
+
+    # An undo that comes after someone else's decision is refused like any stale decision.
+    await row.get_by_role("button", name="Duyệt").click()
+    await landed(page)
+    await decide_via_api(api, hoa, cid, decision="spam")
+    await page.keyboard.press("u")
+    await expect(page.locator("#toast")).to_have_attribute("data-state", "conflict")
+    await expect(row.locator(".badge.decided")).to_have_text("Spam bởi hoa")
+    assert (await status_of(api, site, cid))["status"] == "spam"
+
+    # A pending comment cannot be decided back to pending: once sent, its undo is not offered.
+    await page.locator("[role=tab][data-status=pending]").click()
+    await item(page, pending).get_by_role("button", name="Duyệt").click()
+    await landed(page)
+    await expect(page.get_by_role("button", name="Hoàn tác (u)")).to_be_hidden()
+    await page.keyboard.press("u")
+    await expect(page.locator("#toast")).to_have_attribute("data-state", "saved")
+    assert (await status_of(api, site, pending))["status"] == "approved"

@@ -1,10 +1,20 @@
 // The moderator's page. Everything from the API is put on the page with textContent or
 // as attribute values of elements built here; nothing is ever parsed as HTML.
 //
-// Undo: the API treats a moderator's decision as final (a different decision is a 409),
-// so the page holds each action for `undo_seconds` before sending it. The held action is
-// sent when the window ends, when the next action starts, or when the page is hidden
-// (with keepalive, so it survives the tab closing).
+// Decisions are revisable in the API: a decided comment can be decided again, and each change
+// gets the comment's next revision. The page sends every decision with the revision it saw
+// (expected_revision), so a comment another moderator decided meanwhile is refused (409
+// revision_conflict, with the comment as it is now) instead of silently overwritten; the page
+// then shows the comment's current state and says so.
+//
+// Undo, in two steps. A decision has effects a later one cannot take back (a webhook sent to
+// the news site, a trusted author), so the page first holds each action for `undo_seconds`:
+// undo inside that window sends nothing. The held action is sent when the window ends, when
+// the next action starts, or when the page is hidden (with keepalive, so it survives the tab
+// closing). Once sent, the last action can still be undone while its toast offers it, by
+// sending each comment's previous status as a new decision with the revision the first one
+// got; that is possible only where the previous status is one a decision can set (not
+// "pending") and the action blocked nobody (a block list entry is not taken back).
 
 import * as api from "./api.js";
 import { renderHighlighted } from "./highlight.js";
@@ -27,9 +37,14 @@ const state = {
   currentId: null,
   selected: new Set(),
   hidden: new Set(),
-  held: null, // the action inside its undo window: {ids, decision, extra, timer}
+  held: null, // the action inside its undo window: {ids, decision, extra, seen, moves, timer}
+  sent: null, // the last action sent, while it can still be undone: {site, entries: [{before, after}]}
+  actions: 0, // actions started, so that only the latest one's answer offers undo
+  // Comments whose decision was refused because another decision came first: id -> the
+  // decision the page had not seen ({by, status}); shown on the item until the next load.
+  conflicts: new Map(),
   outbox: 0, // actions not yet answered by the server (held or in flight)
-  // Decisions the shown counts must account for: id -> {from, to, ackedAt}. While held or in
+  // Decisions the shown counts must account for: move key -> {from, to, ackedAt}. While held or in
   // flight (ackedAt null) the server's counts do not include them yet; once answered, only
   // counts requested after the answer do (ackedAt is the count request sequence then).
   moving: new Map(),
@@ -59,6 +74,8 @@ function setOutbox(delta) {
 }
 
 function toast(text, { undo = false, state: toastState = "info" } = {}) {
+  // A sent action can be undone only while its toast offers it.
+  if (!undo) state.sent = null;
   const box = $("toast");
   $("toast-text").textContent = text;
   $("undo").hidden = !undo;
@@ -108,7 +125,7 @@ function heldByOther(item) {
   return item.claim && item.claim.by !== state.session.moderator ? item.claim.by : null;
 }
 
-function isFinal(item) {
+function decidedByModerator(item) {
   return item.decision !== null && item.decision !== undefined;
 }
 
@@ -117,19 +134,17 @@ function isFinal(item) {
 const ACTION_STATUS = { approve: "approved", reject: "rejected", spam: "spam", block: "spam" };
 const ACTIONS = ["approve", "reject", "spam", "block"];
 
-// The actions an item's state allows. A moderator's decision is final in the API (a different
-// one is a 409), so a decided item offers none. An automatic outcome can be changed to any
-// other status, never to the one it already has: a rejected comment offers no "Reject", a spam
-// one no "Spam", an approved one no "Approve". An item another moderator holds keeps its
-// actions, disabled, beside the holder's name (see renderItem).
+// The actions an item's state allows: every decision that changes its status, never the one
+// it already has (a rejected comment offers no "Reject", a spam one no "Spam", an approved one
+// no "Approve"), whether the status is the automatic outcome or a moderator's decision, since
+// decisions are revisable. An item another moderator holds keeps its actions, disabled, beside
+// the holder's name (see renderItem).
 function offeredActions(item) {
-  if (isFinal(item)) return [];
   return ACTIONS.filter((action) => action === "block" || ACTION_STATUS[action] !== item.status);
 }
 
 // Why *action* cannot be taken on *item* now (a message for the toast), or null if it can.
 function refusal(item, action) {
-  if (isFinal(item)) return t("decidedAlready", item.decision.by);
   if (!offeredActions(item).includes(action)) return t("notOffered", tx("statusNames", item.status));
   const other = heldByOther(item);
   return other ? t("heldByOther", other) : null;
@@ -208,10 +223,45 @@ function renderSignals(signals) {
   return el("div", { class: "signals" }, el("span", { class: "signals-label", text: heading }), list);
 }
 
+// Who made a change: a moderator's name as it is, the service's own steps by name.
+const actor = (by) => tx("actors", by);
+
+// The comment's decisions, newest first, one line each: the change (previous → new status),
+// who, from where, when, and the reason and note a moderator gave. Folded to one line; open
+// when the page has just learnt of a decision it had not seen.
+function renderHistory(item, open) {
+  const entries = item.history || [];
+  if (entries.length < 2) return null; // only the automatic verdict: nothing decided yet
+  const list = el("ol", { class: "history-list" });
+  for (const h of [...entries].reverse()) {
+    const change = h.previous
+      ? `${tx("statusNames", h.previous)} → ${tx("statusNames", h.status)}`
+      : tx("statusNames", h.status);
+    const li = el(
+      "li",
+      { "data-revision": String(h.revision) },
+      el("span", { class: "change", text: change }),
+      " · ",
+      el("span", { class: "by", text: actor(h.by) }),
+      h.via ? " · " : null,
+      h.via ? el("span", { class: "via", text: tx("viaNames", h.via) }) : null,
+      " · ",
+      el("time", { dateTime: h.at, text: formatTime(h.at) }),
+      h.reason ? " · " : null,
+      h.reason ? el("span", { class: "reason-given", text: tx("rejectReasons", h.reason) }) : null,
+      h.note ? " · " : null,
+      h.note ? el("q", { class: "note", text: h.note }) : null,
+    );
+    list.append(li);
+  }
+  return el("details", { class: "history", open }, el("summary", { text: t("historyTitle", entries.length - 1) }), list);
+}
+
 function renderItem(item) {
   const c = item.comment || {};
   const other = heldByOther(item);
-  const final = isFinal(item);
+  const decided = decidedByModerator(item);
+  const conflict = state.conflicts.get(item.id);
   const selected = state.selected.has(item.id);
   const li = el("li", {
     class: "item" + (item.id === state.currentId ? " current" : "") + (selected ? " selected" : ""),
@@ -220,7 +270,7 @@ function renderItem(item) {
     "aria-labelledby": `author-${item.id}`,
   });
 
-  // Only what can be acted on is selectable: a decided item, or one another moderator holds, is not.
+  // Only what can be acted on is selectable: not an item another moderator holds.
   let box = null;
   if (actionable(item)) {
     box = el("input", { type: "checkbox", checked: selected, "aria-label": `${t("select")}: ${c.author_name}` });
@@ -241,7 +291,7 @@ function renderItem(item) {
       }),
     );
   }
-  if (final) {
+  if (decided) {
     const d = item.decision;
     const what = tx("statusNames", d.status);
     const reason = d.reason ? ` · ${tx("rejectReasons", d.reason)}` : "";
@@ -327,11 +377,17 @@ function renderItem(item) {
   };
   for (const action of offeredActions(item)) actions.append(buttons[action]());
 
-  li.append(head, meta, text, scores);
+  li.append(head);
+  if (conflict) {
+    li.append(el("p", { class: "conflict", role: "note", text: t("conflictNote", actor(conflict.by), tx("statusNames", conflict.status)) }));
+  }
+  li.append(meta, text, scores);
   if (item.reasons.length) li.append(el("p", { class: "label", text: heading }), reasons);
+  const history = renderHistory(item, Boolean(conflict));
+  if (history) li.append(history);
   if (actions.childElementCount) li.append(actions);
   li.addEventListener("click", (e) => {
-    if (e.target.closest("button, a, input, label")) return;
+    if (e.target.closest("button, a, input, label, summary")) return;
     setCurrent(item.id, false);
   });
   return li;
@@ -442,6 +498,7 @@ async function loadQueue({ claim = state.status === "pending" } = {}) {
   const page = await guarded(api.queue(site, status, { limit: PAGE_SIZE }));
   if (!page || site !== state.site || status !== state.status) return;
   state.items = page.items;
+  state.conflicts.clear(); // a fresh list shows every comment as it is now
   state.nextCursor = page.next_cursor;
   setCounts(page.counts, seq);
   state.selected.clear();
@@ -514,8 +571,9 @@ async function switchToStats() {
   selectTab("tab-stats");
   for (const id of ["queue", "controls", "new-items"]) $(id).hidden = true;
   $("stats-view").hidden = false;
-  // A "saved" note from the queue has nothing to say about the figures.
+  // A "saved" note from the queue has nothing to say about the figures (nor its undo).
   if ($("toast").dataset.state !== "error") $("toast").hidden = true;
+  state.sent = null;
   try {
     await showStats(state.site);
   } catch (err) {
@@ -524,10 +582,60 @@ async function switchToStats() {
   }
 }
 
-// ---------- actions, held for the undo window ----------
+// ---------- actions, held for the undo window, then sent with the revision seen ----------
+
+const TO_STATUS = { approve: "approved", reject: "rejected", spam: "spam" };
+const DECISION_FOR = { approved: "approve", rejected: "reject", spam: "spam" };
+let moveSeq = 0;
+
+// A change of status the shown counts must account for until the server's counts include it.
+// Keyed per change, not per comment: a decision and its undo can both be on their way.
+function startMove(id, from, to) {
+  const key = `${id}#${++moveSeq}`;
+  state.moving.set(key, { from, to, ackedAt: null });
+  return key;
+}
+
+function acked(key) {
+  const move = state.moving.get(key);
+  if (move) move.ackedAt = state.countsSeq; // counts requested from now on include it
+}
+
+// The server's view of a comment, where it belongs: in the list shown if it has that queue's
+// status, out of it otherwise.
+function placeView(view, site) {
+  if (site !== state.site) return;
+  state.conflicts.delete(view.id);
+  const at = state.items.findIndex((i) => i.id === view.id);
+  if (view.status === state.status) {
+    if (at >= 0) state.items[at] = view;
+    else state.items.push(view);
+  } else if (at >= 0) {
+    state.items.splice(at, 1);
+  }
+}
+
+// A decision refused because the comment moved on since the revision the page saw (another
+// moderator, WordPress, Akismet): the reply carries the comment as it is now, which the page
+// shows in place of what it had, whatever its status, with who decided it. True if handled.
+function showConflict(err, id, site) {
+  const problem = (err && err.problem) || {};
+  if (!err || err.status !== 409 || problem.code !== "revision_conflict") return false;
+  const current = problem.current;
+  if (current && site === state.site) {
+    const last = (current.history || []).at(-1) || {};
+    const by = last.by || (current.decision && current.decision.by) || "";
+    const at = state.items.findIndex((i) => i.id === id);
+    if (at >= 0) state.items[at] = current;
+    else state.items.push(current);
+    state.conflicts.set(id, { by, status: current.status });
+  }
+  return true;
+}
 
 function act(decision, ids, extra = {}) {
   flush();
+  state.sent = null;
   const byId = new Map(state.items.map((i) => [i.id, i]));
   const targets = ids.filter((id) => byId.has(id) && !state.hidden.has(id));
   const action = decision === "spam" && (extra.block_email || extra.block_ip) ? "block" : decision;
@@ -538,16 +646,21 @@ function act(decision, ids, extra = {}) {
   }
   const list = visibleItems();
   const at = Math.max(0, list.findIndex((i) => i.id === state.currentId));
-  const to = { approve: "approved", reject: "rejected", spam: "spam" }[decision];
+  // What the page saw of each comment: its revision goes with the decision, and its status is
+  // what an undo after sending restores.
+  const seen = new Map();
+  const moves = new Map();
   for (const id of usable) {
+    const item = byId.get(id);
     state.hidden.add(id);
     state.selected.delete(id);
-    state.moving.set(id, { from: byId.get(id).status, to, ackedAt: null });
+    seen.set(id, item);
+    moves.set(id, startMove(id, item.status, TO_STATUS[decision]));
   }
   const rest = visibleItems();
   state.currentId = rest.length ? rest[Math.min(at, rest.length - 1)].id : null;
   const site = state.site;
-  const held = { ids: usable, decision, extra, site, timer: null };
+  const held = { ids: usable, decision, extra, site, seen, moves, seq: ++state.actions, timer: null };
   setOutbox(1);
   state.held = held;
   const wait = Math.max(0, Number(state.session.undo_seconds) * 1000);
@@ -557,14 +670,19 @@ function act(decision, ids, extra = {}) {
   render({ focus: true });
 }
 
+// u / the toast's button: take back the held action (nothing sent), or revise the last one sent.
 function undo() {
+  if (state.held) cancelHeld();
+  else if (state.sent) revert(state.sent);
+}
+
+function cancelHeld() {
   const held = state.held;
-  if (!held) return;
   clearTimeout(held.timer);
   state.held = null;
   for (const id of held.ids) {
     state.hidden.delete(id);
-    state.moving.delete(id);
+    state.moving.delete(held.moves.get(id));
   }
   state.currentId = held.ids[0];
   setOutbox(-1);
@@ -583,35 +701,91 @@ function flush({ keepalive = false } = {}) {
 }
 
 async function send(held, keepalive) {
-  const body = { decision: held.decision, ...held.extra };
-  const results = await Promise.allSettled(held.ids.map((id) => api.decide(held.site, id, body, { keepalive })));
+  const bodyFor = (id) => {
+    const body = { decision: held.decision, ...held.extra };
+    const revision = held.seen.get(id).revision;
+    if (Number.isInteger(revision)) body.expected_revision = revision;
+    return body;
+  };
+  const results = await Promise.allSettled(held.ids.map((id) => api.decide(held.site, id, bodyFor(id), { keepalive })));
+  const entries = [];
   let failure = null;
+  let conflicts = 0;
   results.forEach((result, i) => {
     const id = held.ids[i];
-    const move = state.moving.get(id);
+    state.hidden.delete(id);
     if (result.status === "fulfilled") {
-      // Counts requested from now on include this decision.
-      if (move) move.ackedAt = state.countsSeq;
-      state.items = state.items.filter((item) => item.id !== id);
-      state.hidden.delete(id);
+      acked(held.moves.get(id));
+      placeView(result.value, held.site);
+      entries.push({ before: held.seen.get(id), after: result.value });
       return;
     }
+    state.moving.delete(held.moves.get(id));
     const err = result.reason;
+    if (showConflict(err, id, held.site)) {
+      conflicts += 1;
+      return;
+    }
     const problem = (err && err.problem) || {};
     const item = state.items.find((x) => x.id === id);
-    if (err && err.status === 409 && problem.current_status) {
-      state.items = state.items.filter((x) => x.id !== id); // decided elsewhere meanwhile
-    } else if (err && err.status === 409 && problem.claimed_by && item) {
-      item.claim = { by: problem.claimed_by };
-    }
-    state.hidden.delete(id);
-    state.moving.delete(id);
+    if (err && err.status === 409 && problem.claimed_by && item) item.claim = { by: problem.claimed_by };
     failure = failure || err;
   });
   setOutbox(-1);
+  // Undone after sending only as a whole, by decisions that restore every previous status.
+  const restorable =
+    entries.length === held.ids.length &&
+    !held.extra.block_email &&
+    !held.extra.block_ip &&
+    entries.every(({ before }) => DECISION_FOR[before.status]);
+  const latest = held.seq === state.actions; // no later action has taken the toast
+  finish(failure, conflicts, () => {
+    if (!latest) return;
+    state.sent = restorable && held.site === state.site ? { site: held.site, entries } : null;
+    toast(t("saved"), { undo: Boolean(state.sent), state: "saved" });
+  });
+}
+
+// Undo of a sent action: each comment's previous status as a new decision (with the reason it
+// had), based on the revision the first decision got, so a comment someone decided since is
+// left as it is and shown instead.
+async function revert(sent) {
+  state.sent = null;
+  const moves = new Map();
+  for (const { before, after } of sent.entries) moves.set(after.id, startMove(after.id, after.status, before.status));
+  setOutbox(1);
+  toast(t("undoing"), { state: "held" });
+  renderCounts();
+  const bodyFor = ({ before, after }) => {
+    const body = { decision: DECISION_FOR[before.status], expected_revision: after.revision };
+    const reason = (before.decision && before.decision.reason) || (before.status === "spam" ? "spam" : null);
+    if (reason) body.reason = reason;
+    return body;
+  };
+  const results = await Promise.allSettled(sent.entries.map((e) => api.decide(sent.site, e.after.id, bodyFor(e))));
+  let failure = null;
+  let conflicts = 0;
+  results.forEach((result, i) => {
+    const id = sent.entries[i].after.id;
+    if (result.status === "fulfilled") {
+      acked(moves.get(id));
+      placeView(result.value, sent.site);
+      return;
+    }
+    state.moving.delete(moves.get(id));
+    if (showConflict(result.reason, id, sent.site)) conflicts += 1;
+    else failure = failure || result.reason;
+  });
+  setOutbox(-1);
+  finish(failure, conflicts, () => toast(t("undone"), { state: "undone" }));
+}
+
+// After the server answered: say how it went, redraw, and ask for fresh counts.
+function finish(failure, conflicts, onSuccess) {
   if (failure && failure.status === 401) showLogin(t("sessionEnded"));
   else if (failure) toast(t("failed", failure.message), { state: "error" });
-  else if (!state.held) toast(t("saved"), { state: "saved" });
+  else if (conflicts) toast(t("conflict", conflicts), { state: "conflict" });
+  else onSuccess();
   renderCounts();
   // render() builds the list anew: keep the keyboard on the current comment if it was there.
   render({ focus: $("items").contains(document.activeElement) });
@@ -698,6 +872,7 @@ function showLogin(message = "") {
   if (state.pollTimer) clearInterval(state.pollTimer);
   state.pollTimer = null;
   state.session = null;
+  state.sent = null;
   $("workspace").hidden = true;
   for (const id of ["logout", "who", "help-open", "site-field"]) $(id).hidden = true;
   $("login").hidden = false;
@@ -813,6 +988,7 @@ function wire() {
     flush();
     state.site = $("site").value;
     state.moving.clear();
+    state.sent = null;
     if (state.view === "stats") switchToStats();
     else switchStatus("pending");
   });

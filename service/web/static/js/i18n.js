@@ -75,7 +75,21 @@ const STRINGS = {
     undone: "Đã hoàn tác.",
     failed: (msg) => `Không lưu được: ${msg}`,
     heldByOther: (who) => `Bình luận này đang được ${who} xử lý.`,
-    decidedAlready: (who) => `Bình luận này đã được ${who} quyết định.`,
+    undoing: "Đang hoàn tác…",
+    conflict: (n) =>
+      n > 1
+        ? `Không lưu ${n} bình luận: đã có người quyết định trước. Trang đang hiện trạng thái mới nhất của chúng.`
+        : "Không lưu: bình luận đã được quyết định trước. Trang đang hiện trạng thái mới nhất của nó.",
+    conflictNote: (who, status) => `${who} vừa quyết định bình luận này: ${status}. Hãy xem lại trước khi quyết định.`,
+    historyTitle: (n) => `Lịch sử quyết định (${n})`,
+    actors: { auto: "Tự động", recheck: "Mô hình chấm lại" },
+    viaNames: {
+      submit: "khi gửi",
+      recheck: "chấm lại",
+      api: "API",
+      page: "trang kiểm duyệt",
+      akismet: "Akismet",
+    },
     notOffered: (status) => `Không áp dụng: bình luận đã ở mục “${status}”.`,
     helpTitle: "Phím tắt",
     keys: [
@@ -305,7 +319,21 @@ const STRINGS = {
     undone: "Undone.",
     failed: (msg) => `Not saved: ${msg}`,
     heldByOther: (who) => `${who} is working on this comment.`,
-    decidedAlready: (who) => `${who} has already decided this comment.`,
+    undoing: "Undoing…",
+    conflict: (n) =>
+      n > 1
+        ? `${n} comments not saved: someone decided them first. They now show their current state.`
+        : "Not saved: someone decided this comment first. It now shows its current state.",
+    conflictNote: (who, status) => `${who} has just decided this comment: ${status}. Check it again before deciding.`,
+    historyTitle: (n) => `Decision history (${n})`,
+    actors: { auto: "Automatic", recheck: "Model recheck" },
+    viaNames: {
+      submit: "on submission",
+      recheck: "recheck",
+      api: "API",
+      page: "moderator page",
+      akismet: "Akismet",
+    },
     notOffered: (status) => `Not available: the comment is already “${status}”.`,
     helpTitle: "Keyboard shortcuts",
     keys: [
