@@ -558,18 +558,44 @@ def _paths(value: str) -> list[Path]:
     return [Path(p) for p in value.split(",") if p]
 
 
+def _c_grid(value: str) -> tuple[float, ...]:
+    try:
+        grid = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {value!r}") from None
+    if not grid or any(not np.isfinite(c) or c <= 0 for c in grid):
+        raise argparse.ArgumentTypeError(f"C values must be positive numbers: {value!r}")
+    return grid
+
+
+def _folds(value: str) -> int:
+    try:
+        folds = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if folds < 2:
+        raise argparse.ArgumentTypeError("at least 2 folds")
+    return folds
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     data = read_csv(args.data, args.text_column, args.label_column)
     if args.task == "spam":
         y = spam_targets(data.labels, args.positive_label)
     else:
         y = toxicity_targets(data.labels)
+    # Each fold needs a row of every label (StratifiedKFold warns, or raises a traceback).
+    counts = np.bincount(y)
+    smallest = int(counts[counts > 0].min()) if len(y) else 0
+    if smallest < args.cv_folds:
+        raise SystemExit(f"--cv-folds {args.cv_folds}: the rarest label has only {smallest} rows; use fewer folds")
     prepared = prepare_all(data.texts, data.authors, "featurize")
     tune = args.task == "spam" and not args.no_tune
     manifest = build_artifact(args.task, args.out, prepared, y, args.seed, data.sources,
                               notes={"label_column": args.label_column,
                                      "source_positive_label": args.positive_label},
-                              c_grid=SPAM_C_GRID if tune else None, tune_threshold=tune)
+                              c_grid=args.c_grid if tune else None, tune_threshold=tune,
+                              cv_folds=args.cv_folds)
     print(json.dumps({"artifact": str(manifest.parent), "rows": len(y)}))
     return 0
 
@@ -591,7 +617,15 @@ def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     train.add_argument("--positive-label", default="1", help="spam: label value meaning spam")
     train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same data and seed, same model)")
     train.add_argument("--no-tune", action="store_true",
-                       help="spam: fixed C and 0.5 decision threshold instead of choosing both by 5-fold CV")
+                       help="spam: fixed C and 0.5 decision threshold instead of choosing both by CV")
+    # A string default goes through `type` like a typed value, and reads as typed in the help.
+    train.add_argument("--c-grid", type=_c_grid, default=",".join(f"{c:g}" for c in SPAM_C_GRID),
+                       metavar="C[,C...]",
+                       help="spam: the C values the CV chooses from; each costs --cv-folds fits, which "
+                            "are most of a training's time (default: %(default)s)")
+    train.add_argument("--cv-folds", type=_folds, default=CV_FOLDS, metavar="N",
+                       help="folds of the cross-validation that calibrates and picks C and the threshold "
+                            "(spam) or the class biases (toxicity) (default: %(default)s)")
     train.add_argument("--out", type=Path, required=True, help="artifact directory, e.g. models/NAME")
     # ``func`` follows service/cli.py's (args, settings) convention; settings are unused.
     train.set_defaults(handler=cmd_train, func=lambda args, _settings=None: cmd_train(args))

@@ -35,26 +35,36 @@ def spam_csv(tmp_path: Path) -> Path:
     return _write_csv(tmp_path / "spam.csv", rows)
 
 
-def _train(csv_path: Path, out: Path, task: str, positive: str = "junk", seed: int = 7) -> None:
+def _train(csv_path: Path, out: Path, task: str, *options: str, positive: str = "junk", seed: int = 7) -> None:
     code = main(["train", "--task", task, "--data", str(csv_path), "--text-column", "text",
                  "--label-column", "kind", "--positive-label", positive, "--seed", str(seed),
-                 "--out", str(out)])  # fmt: skip
+                 "--out", str(out), *options])  # fmt: skip
     assert code == 0
+
+
+# The time of a training is its fits, not its rows: each fits all 2**19 + signal columns
+# (1.6-2.5 s per fit at load 9-11 on this machine, whatever the rows), and the default search
+# makes 3 C values x 5 folds + the final fit = 16. Two candidates and two folds (5 fits) still
+# choose C and the threshold out of fold, on a fifth of the work.
+QUICK_SEARCH = ("--c-grid", "1,16", "--cv-folds", "2")
 
 
 def test_train_spam_is_deterministic_and_evaluates(
     spam_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _train(spam_csv, tmp_path / "a", "spam")
-    _train(spam_csv, tmp_path / "b", "spam")
+    _train(spam_csv, tmp_path / "a", "spam", *QUICK_SEARCH)
+    _train(spam_csv, tmp_path / "b", "spam", *QUICK_SEARCH)
     a, b = load_artifact(tmp_path / "a"), load_artifact(tmp_path / "b")
     assert np.array_equal(a.coef, b.coef)
+    assert np.array_equal(a.intercept, b.intercept) and a.manifest["thresholds"] == b.manifest["thresholds"]
     thresholds = a.manifest["thresholds"]
     assert (thresholds["approve"], thresholds["spam"]) == (0.3, 0.9)
-    # C and the ham/spam cut are chosen by 5-fold CV on the training file and stored.
+    # C and the ham/spam cut are chosen by CV on the training file (the folds and candidates
+    # asked for) and stored.
     assert 0.05 <= thresholds["decision"] <= 0.95
     selection = a.manifest["model_selection"]
-    assert selection["tune_threshold"] is True
+    assert selection["tune_threshold"] is True and selection["cv_folds"] == 2
+    assert set(selection["candidates"]) == {"1", "16"}
     assert f"{selection['C']:g}" in selection["candidates"]
     assert a.manifest["training_data"][0]["rows"] == 50
     capsys.readouterr()
@@ -80,7 +90,7 @@ def test_train_toxicity_on_tiny_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     words = {"CLEAN": "cảm ơn bài viết", "OFFENSIVE": "đồ ngu", "HATE": "cút về nước đi lũ"}
     rows = [(f"{words[label]} {i}", label) for label in words for i in range(10)]
     data = _write_csv(tmp_path / "tox.csv", rows)
-    _train(data, tmp_path / "tox", "toxicity")
+    _train(data, tmp_path / "tox", "toxicity", "--cv-folds", "2")  # 3 fits instead of 6, as above
     capsys.readouterr()
     code = main(["evaluate", "--model", str(tmp_path / "tox"), "--data", str(data),
                  "--text-column", "text", "--label-column", "kind"])  # fmt: skip
@@ -92,7 +102,7 @@ def test_train_toxicity_on_tiny_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_no_tune_keeps_fixed_c_and_half_threshold(spam_csv: Path, tmp_path: Path) -> None:
     code = main(["train", "--task", "spam", "--data", str(spam_csv), "--text-column", "text",
-                 "--label-column", "kind", "--positive-label", "junk", "--no-tune",
+                 "--label-column", "kind", "--positive-label", "junk", "--no-tune", "--cv-folds", "2",
                  "--out", str(tmp_path / "fixed")])  # fmt: skip
     assert code == 0
     manifest = load_artifact(tmp_path / "fixed").manifest
@@ -104,3 +114,17 @@ def test_missing_column_is_a_clear_error(spam_csv: Path, tmp_path: Path) -> None
     with pytest.raises(SystemExit, match="missing column"):
         main(["train", "--task", "spam", "--data", str(spam_csv), "--text-column", "body",
               "--label-column", "kind", "--out", str(tmp_path / "x")])  # fmt: skip
+
+
+def test_search_options_are_checked(spam_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["train", "--task", "spam", "--data", str(spam_csv), "--text-column", "text",
+            "--label-column", "kind", "--positive-label", "junk", "--out", str(tmp_path / "x")]  # fmt: skip
+    # More folds than the rarest label has rows (20 junk): a sentence, not StratifiedKFold's traceback.
+    with pytest.raises(SystemExit, match="rarest label has only 20 rows"):
+        main([*base, "--cv-folds", "21"])
+    for option, value in (("--cv-folds", "1"), ("--cv-folds", "two"), ("--c-grid", "1,0"), ("--c-grid", "a")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*base, option, value])
+        assert exit_info.value.code == 2
+        assert option in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
