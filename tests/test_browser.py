@@ -977,6 +977,12 @@ async def test_a_rejected_comment_is_revised_to_approved_and_shows_its_history(
     assert await row.locator("img").count() == 0 and await page.evaluate("window.__xss") is None
     shown = await history.inner_text()
     assert not _ENGLISH.search(shown.replace(note, "")), shown
+    # Selecting the item draws the list again: the history the moderator opened stays open.
+    await row.locator("input[type=checkbox]").check()
+    await expect(page.locator("#selected-count")).to_have_text("Đã chọn 1")
+    await expect(history).to_have_attribute("open", "")
+    await row.locator("input[type=checkbox]").uncheck()
+    await expect(page.locator("#selected-count")).to_have_text("")
 
     # Revise it: "Duyệt" is offered and goes with the revision the page saw.
     async with sent_decision(page, cid) as request:
@@ -994,7 +1000,8 @@ async def test_a_rejected_comment_is_revised_to_approved_and_shows_its_history(
     row = item(page, cid)
     await expect(row.locator(".badge.decided")).to_have_text("Đã duyệt bởi mod-a")
     assert await row.locator(".actions button").all_inner_texts() == ["Từ chối", "Spam", "Chặn…"]
-    await row.locator("details.history summary").click()
+    # Opened once, the history stays open when the list is drawn again.
+    await expect(row.locator("details.history")).to_have_attribute("open", "")
     await expect(row.locator("details.history summary")).to_have_text("Lịch sử quyết định (2)")
     await expect(row.locator(".history-list li").first).to_contain_text(
         "Đã từ chối → Đã duyệt · mod-a · trang kiểm duyệt"

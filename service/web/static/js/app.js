@@ -43,6 +43,7 @@ const state = {
   // Comments whose decision was refused because another decision came first: id -> the
   // decision the page had not seen ({by, status}); shown on the item until the next load.
   conflicts: new Map(),
+  historyOpen: new Set(), // items whose history the moderator opened: kept open across redraws
   outbox: 0, // actions not yet answered by the server (held or in flight)
   // Decisions the shown counts must account for: move key -> {from, to, ackedAt}. While held or in
   // flight (ackedAt null) the server's counts do not include them yet; once answered, only
@@ -227,9 +228,9 @@ function renderSignals(signals) {
 const actor = (by) => tx("actors", by);
 
 // The comment's decisions, newest first, one line each: the change (previous → new status),
-// who, from where, when, and the reason and note a moderator gave. Folded to one line; open
-// when the page has just learnt of a decision it had not seen.
-function renderHistory(item, open) {
+// who, from where, when, and the reason and note a moderator gave. Folded to one line until
+// opened (by the moderator, or by the page when it learns of a decision it had not seen).
+function renderHistory(item) {
   const entries = item.history || [];
   if (entries.length < 2) return null; // only the automatic verdict: nothing decided yet
   const list = el("ol", { class: "history-list" });
@@ -254,7 +255,17 @@ function renderHistory(item, open) {
     );
     list.append(li);
   }
-  return el("details", { class: "history", open }, el("summary", { text: t("historyTitle", entries.length - 1) }), list);
+  const details = el(
+    "details",
+    { class: "history", open: state.historyOpen.has(item.id) },
+    el("summary", { text: t("historyTitle", entries.length - 1) }),
+    list,
+  );
+  details.addEventListener("toggle", () => {
+    if (details.open) state.historyOpen.add(item.id);
+    else state.historyOpen.delete(item.id);
+  });
+  return details;
 }
 
 function renderItem(item) {
@@ -383,7 +394,7 @@ function renderItem(item) {
   }
   li.append(meta, text, scores);
   if (item.reasons.length) li.append(el("p", { class: "label", text: heading }), reasons);
-  const history = renderHistory(item, Boolean(conflict));
+  const history = renderHistory(item);
   if (history) li.append(history);
   if (actions.childElementCount) li.append(actions);
   li.addEventListener("click", (e) => {
@@ -629,6 +640,7 @@ function showConflict(err, id, site) {
     if (at >= 0) state.items[at] = current;
     else state.items.push(current);
     state.conflicts.set(id, { by, status: current.status });
+    state.historyOpen.add(id);
   }
   return true;
 }
