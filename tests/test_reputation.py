@@ -8,12 +8,16 @@ after the reply (no wait) already sees it.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
+from service.core.settings import Settings
 from service.moderation.reputation import Reputation
 from service.scoring.submission import EMAIL, NETWORK, PHONE, Entry
 from service.store import keys
@@ -125,6 +129,35 @@ async def test_a_domain_marked_spam_on_two_sites_holds_it_on_a_third_and_not_spa
     assert lowered["status"] != "spam" and lowered["spam_score"] < lowered["text_spam_score"], lowered
     not_spam = reputation_reason(lowered)
     assert not_spam is not None and not_spam["params"]["direction"] == "not_spam", lowered
+
+
+async def test_a_site_added_after_the_decisions_takes_them_from_its_first_comment(
+    api: Api, make_site: MakeSite, redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.cli import main as cli
+
+    a, b = await make_site(), await make_site()
+    domain = unique_domain()
+    await mark(api, a, body(a, domain))
+    await mark(api, b, body(b, domain))
+
+    # The operator adds a site afterwards, as the README says (`moderation sites add`).
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("REDIS_CLUSTER", "1" if settings.redis_cluster else "")
+    new_site = f"{a.site_id}-late"
+    try:
+        assert await asyncio.to_thread(cli.main, ["sites", "add", new_site, "--moderator", "mod-c"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        c = Site(new_site, printed["api_key"], printed["moderator_token"])
+        held = await submit(api, c, body(c, domain))
+        reason = reputation_reason(held)
+        assert reason is not None and reason["params"]["sites"] == 2, held
+    finally:
+        doomed = [k async for k in redis.scan_iter(match=f"site:{{{new_site}}}:*")]
+        if doomed:
+            await redis.delete(*doomed)
+        await redis.srem(keys.SITES, new_site)
 
 
 async def test_a_not_spam_on_one_of_the_two_sites_lowers_it_on_the_others(api: Api, make_site: MakeSite) -> None:

@@ -45,6 +45,13 @@ def _print(doc: object) -> None:
     print(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
+async def _share_reputation(store: Any, settings: Settings, site: str) -> None:
+    """A new site takes the reputation the sharing sites already hold (it shares by default)."""
+    from service.moderation.reputation import Reputation
+
+    await Reputation.from_settings(store, settings).site_added(site)
+
+
 def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
     from service.store import auth
 
@@ -58,7 +65,9 @@ def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
             api_key = await auth.create_site(redis, args.site_id, args.name or args.site_id, int(time.time() * 1000))
         except ValueError as exc:
             raise OperatorError(str(exc)) from exc
-        await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
+        store = Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds)
+        await store.ensure_group(args.site_id)
+        await _share_reputation(store, settings, args.site_id)
         token = await auth.add_moderator(redis, [args.site_id], args.moderator)
         # For Akismet clients that put the key in the host name (and WordPress's key form).
         akismet_key = await auth.rotate_akismet_key(redis, args.site_id)
@@ -178,7 +187,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             api_key = await auth.rotate_site_key(redis, args.site_id)
         else:
             api_key = await auth.create_site(redis, args.site_id, "Demo news site", int(time.time() * 1000))
-        await Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds).ensure_group(args.site_id)
+        store = Store(redis, idempotency_ttl=settings.idempotency_ttl_seconds)
+        await store.ensure_group(args.site_id)
+        if not exists:
+            await _share_reputation(store, settings, args.site_id)
         token = await auth.add_moderator(redis, [args.site_id], "demo-moderator")
         minted.update(site_id=args.site_id, api_key=api_key, moderator_token=token)
         return 0

@@ -357,6 +357,11 @@ class Reputation:
             ids += await self.rstore.shared_ids(others[0])
         await self.fan_out(list(dict.fromkeys(ids)))
 
+    async def site_added(self, site: str) -> None:
+        """A new site shares by default: it takes the view the sharing sites already hold, so
+        what moderators decided before it existed counts for its comments from the first one."""
+        await self.sharing_changed(site, True)
+
     async def settings_saved(self, site: str, old: SiteSettings, new: SiteSettings) -> None:
         """Hook for settings saves (rules.Rules.update)."""
         if old.reputation_sharing != new.reputation_sharing:
