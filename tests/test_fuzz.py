@@ -41,19 +41,26 @@ class Target:
     moderator_token: str
 
 
-@pytest.fixture(scope="session")
+# Module scope, and no background loops: this service shares the session's Redis, and its
+# webhook deliverer and retention sweep would otherwise work on every later test's sites
+# (a session-scoped one made an attempt on test_observability's and test_webhooks' events
+# before their own deliverer did, failing them now and then).
+@pytest.fixture(scope="module")
 def fuzz_target(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     site = add_site(redis_server.url, f"fuzz{os.getpid()}")
     directory = Path(tmp_path_factory.mktemp("fuzz"))
     # A loaded CI machine must not turn a slow Redis reply into a 503 here.
-    service = start_service(redis_server.url, directory, workers=1, MODERATION_REDIS_TIMEOUT_SECONDS="5")
+    service = start_service(
+        redis_server.url, directory, workers=1, MODERATION_REDIS_TIMEOUT_SECONDS="5",
+        MODERATION_WEBHOOK_POLL_SECONDS="0", MODERATION_RETENTION_SWEEP_SECONDS="0",
+    )
     try:
         yield Target(service, site["api_key"], site["moderator_token"])
     finally:
         stop(service.process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def served_schema(fuzz_target: Target) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{fuzz_target.service.base}/openapi.json")
 
