@@ -61,8 +61,10 @@ from models.training import (  # noqa: E402
     train_toxicity_model,
 )
 from models.training import main as training_main  # noqa: E402
+from service.moderation.sitesettings import SiteSettings  # noqa: E402
 from service.scoring import normalize as nz  # noqa: E402
 from service.scoring.artifacts import load_artifact  # noqa: E402
+from service.scoring.features import N_HASH, SIGNAL_NAMES  # noqa: E402
 from service.scoring.scorer import (  # noqa: E402
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
@@ -234,8 +236,18 @@ class ToxicityRecipe:
     dev_key: str  # its figure in metrics.json
     c: float
     cv_folds: int
-    # The class mix the decision biases are tuned for (None: the training data's own).
-    bias_class_mix: tuple[float, ...] | None = None
+    # Scale the hashed n-gram columns by their naive-Bayes log-count ratio before the fit
+    # (models/training.py nb_scaling; folded into the weights, so serving is unchanged). A
+    # feature transform: the TF-IDF baseline keeps its own features.
+    nb_prior: bool = False
+    # None: decision biases for macro-F1 (``decision_bias``). A share: the label calls at
+    # most that share of the out-of-fold clean comments toxic, biases folded into the intercept.
+    clean_flag_target: float | None = None
+    # Signals the model must not use (features.SIGNAL_NAMES): their weights are 0.
+    unused_signals: tuple[str, ...] = ()
+    # Extra training sets and their sample weight (in every fold's training part; the
+    # decision is tuned on the main set's rows only).
+    extra: tuple[tuple[str, float], ...] = ()
 
 
 # Toxicity is one model per language, picked by the detected language at serving time
@@ -243,52 +255,97 @@ class ToxicityRecipe:
 TOXICITY_MODELS: Final = {
     # Biases on 5 folds as before (24k short rows, ~1 min a fit).
     "toxicity": ToxicityRecipe("vi", "toxicity_vihsd_dev", TOXICITY_C, CV_FOLDS),
-    # English comments are long (Civil Comments ~300 chars): at C = 8 one fit took over 10 min
-    # on one core, C = 2 converges in ~6 min; biases on 3 folds. The bias mix is ViHSD train's
-    # (19,886 / 1,606 / 2,556), the one real news-site-like mix in the data. english-comments
-    # is about half toxic by construction; biases tuned on its own mix labelled 17 % of the
-    # held-out Impermium non-insults and 26 % of the held-out Fox News non-hate comments toxic
-    # (3.5 % / 3.7 % for the Vietnamese model, which flags almost no English at all).
-    "toxicity-en": ToxicityRecipe("en", "toxicity_english_heldout", 2.0, BUILD_CV_FOLDS, (0.827, 0.067, 0.106)),
+    # English comments are long (Civil Comments ~300 chars): C = 2 converges in ~6 min on one
+    # core; decision on 3 folds. The label may call at most 4 % of the out-of-fold clean news
+    # comments (english-comments training part) toxic: the card's target is 5 % on the
+    # held-out part, and a point of margin covers the shift between the two.
+    # "No Vietnamese diacritics" is true of nearly every English comment: a constant that only
+    # showed up in English explanations as a Vietnamese chip.
+    "toxicity-en": ToxicityRecipe("en", "toxicity_english_heldout", 2.0, BUILD_CV_FOLDS, nb_prior=True,
+                                  clean_flag_target=0.04, unused_signals=("no Vietnamese diacritics",)),
 }
 
 
-def toxicity_training_data(root: Path, model: str) -> Dataset:
+@dataclass(slots=True)
+class ToxicityData:
+    """The rows of one toxicity model: *tune* marks the main set's rows (the decision is tuned
+    on their out-of-fold predictions), *weights* the sample weight of every row."""
+
+    data: Dataset
+    weights: list[float]
+    tune: list[bool]
+
+    def add(self, texts: list[str], labels: list[str], weight: float, tune: bool, source: dict[str, Any]) -> None:
+        self.data.texts += texts
+        self.data.labels += labels
+        self.data.authors += [""] * len(texts)
+        self.data.sources.append({**source, "sample_weight": weight, "decision_tuned_on": tune})
+        self.weights += [weight] * len(texts)
+        self.tune += [tune] * len(texts)
+
+
+def _toxicity_extra(root: Path, name: str) -> tuple[list[str], list[str], dict[str, Any]]:
+    if name == "vi-hate-speech":
+        rows = [r for r in sources.vi_hate_speech(root) if not r.heldout]
+        path = root / "vi-hate-speech" / "thienit84_facebook_youtube.csv"
+        return [r.text for r in rows], [r.label for r in rows], _rows_source(path, rows, "label (CLEAN/OFFENSIVE/HATE)")
+    if name == "vlsp2019":
+        rows = sources.vlsp_toxicity(root)
+        path = root / "vlsp2019-hsd" / "train.csv"
+        return [r.text for r in rows], [r.label for r in rows], {"path": str(path), "sha256": _sha256(path),
+                                                                 "rows": len(rows), "mapping": "toxicity"}
+    raise ValueError(f"unknown toxicity set {name!r}")
+
+
+def toxicity_training_data(root: Path, model: str) -> ToxicityData:
     """CLEAN/OFFENSIVE/HATE rows of one toxicity model: ``toxicity`` (Vietnamese, also used for
     comments in neither language) or ``toxicity-en``."""
+    out = ToxicityData(Dataset([], [], [], []), [], [])
     if model == "toxicity":
-        # ViHSD train alone. VLSP 2019 (a different annotation of Facebook comments) was
-        # tried and lowered ViHSD dev macro-F1 (models/experiments/toxicity_sources.py).
-        return read_csv([root / "vihsd" / "train.csv"], "free_text", "label_id")
-    rows = [r for r in sources.english_comments(root) if not r.heldout]
-    mapping = "CLEAN / OFFENSIVE / HATE (models/sources.py)"
-    data = Dataset([r.text for r in rows], [r.label for r in rows], [""] * len(rows),
-                   [_rows_source(root / "english-comments", rows, mapping)])  # fmt: skip
-    # english-comments is toxic-heavy by construction (Civil Comments rows were picked from
-    # posts already rated toxic): half its rows are toxic, against a few percent of real
-    # English discussion. Ordinary English text from the spam sets (YouTube ham comments,
-    # SMS ham of the training part) is added as CLEAN so English is not toxic by default.
-    clean: list[str] = []
-    for name in YOUTUBE_FILES:
-        part = read_csv([root / "youtube-spam" / name], "CONTENT", "label")
-        clean += [t for t, lab in zip(part.texts, part.labels, strict=True) if lab == "0"]
-    clean += [r.text for r in sources.en_sms(root) if not r.heldout and r.label == "ham"]
-    data.texts += clean
-    data.labels += ["CLEAN"] * len(clean)
-    data.authors += [""] * len(clean)
-    data.sources.append({"path": "youtube-spam label 0 + en-sms-spam ham (training part)", "rows": len(clean),
-                         "mapping": "-> CLEAN"})
-    return data
+        vihsd = read_csv([root / "vihsd" / "train.csv"], "free_text", "label_id")
+        out.add(vihsd.texts, vihsd.labels, 1.0, True, {**vihsd.sources[0], "mapping": "label_id 0/1/2"})
+    else:
+        rows = [r for r in sources.english_comments(root) if not r.heldout]
+        mapping = "CLEAN / OFFENSIVE / HATE (models/sources.py)"
+        out.add([r.text for r in rows], [r.label for r in rows], 1.0, True,
+                _rows_source(root / "english-comments", rows, mapping))  # fmt: skip
+        # english-comments is toxic-heavy by construction (Civil Comments rows were picked from
+        # posts already rated toxic): half its rows are toxic, against a few percent of real
+        # English discussion. Ordinary English text from the spam sets (YouTube ham comments,
+        # SMS ham of the training part) is added as CLEAN so English is not toxic by default.
+        clean: list[str] = []
+        for name in YOUTUBE_FILES:
+            part = read_csv([root / "youtube-spam" / name], "CONTENT", "label")
+            clean += [t for t, lab in zip(part.texts, part.labels, strict=True) if lab == "0"]
+        clean += [r.text for r in sources.en_sms(root) if not r.heldout and r.label == "ham"]
+        out.add(clean, ["CLEAN"] * len(clean), 1.0, False,
+                {"path": "youtube-spam label 0 + en-sms-spam ham (training part)", "rows": len(clean),
+                 "mapping": "-> CLEAN"})  # fmt: skip
+    for name, weight in TOXICITY_MODELS[model].extra:
+        texts, labels, source = _toxicity_extra(root, name)
+        out.add(texts, labels, weight, False, source)
+    return out
 
 
-def train_toxicity(root: Path, out: Path, model: str, seed: int) -> tuple[Path, Dataset]:
-    data = toxicity_training_data(root, model)
+def _toxicity_options(recipe: ToxicityRecipe, tox: ToxicityData, baseline: bool = False) -> dict[str, Any]:
+    """train_toxicity_model's options for a recipe (the baseline keeps its own features: no NB scaling)."""
+    options: dict[str, Any] = {"tune_rows": np.asarray(tox.tune), "clean_flag_target": recipe.clean_flag_target}
+    if not baseline:
+        options["nb_columns"] = N_HASH if recipe.nb_prior else None
+        options["zero_columns"] = [N_HASH + SIGNAL_NAMES.index(name) for name in recipe.unused_signals]
+    return options
+
+
+def train_toxicity(root: Path, out: Path, model: str, seed: int) -> tuple[Path, ToxicityData]:
+    tox = toxicity_training_data(root, model)
+    data = tox.data
     prepared = prepare_all(data.texts, data.authors, f"{model} featurize")
     recipe = TOXICITY_MODELS[model]
     path = build_artifact("toxicity", out / model, prepared, toxicity_targets(data.labels), seed, data.sources,
                           cv_folds=recipe.cv_folds, notes={"language": recipe.language}, c=recipe.c,
-                          bias_class_mix=recipe.bias_class_mix)  # fmt: skip
-    return path, data
+                          sample_weight=np.asarray(tox.weights),
+                          toxicity_options=_toxicity_options(recipe, tox))  # fmt: skip
+    return path, tox
 
 
 def _synthetic_heldout(seed: int, tmp: Path) -> Path:
@@ -525,6 +582,47 @@ def lovo_baseline(spam: SpamData, cal: dict[str, float], seed: int) -> dict[str,
     return _per_video(spam, score)
 
 
+# Held-out shares of clean comments at which toxic recall is compared, whatever the rule.
+TOXIC_RECALL_AT: Final = (0.01, 0.05)
+
+
+def toxic_vs_clean(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """What the service does with the probabilities, beside the label's figures.
+
+    ``policy_defaults``: the share of clean and of toxic comments a site's default rules hold
+    (P(OFFENSIVE) >= offensive_hold_at) or reject (P(HATE) >= hate_reject_at), as
+    service/moderation/policy.py applies them. ``recall_at_clean_rate``: toxic comments caught
+    when a cut on P(CLEAN) is set on this very set to label that share of its clean comments
+    toxic: not a rule anyone ships (the cut is read off the evaluation rows), the way two
+    models are compared at the same false-positive rate.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    defaults = SiteSettings()
+    clean, toxic = y == 0, y != 0
+    held = proba[:, 1] >= defaults.offensive_hold_at
+    rejected = proba[:, 2] >= defaults.hate_reject_at
+    policy = {"offensive_hold_at": defaults.offensive_hold_at, "hate_reject_at": defaults.hate_reject_at}
+    for name, mask in (("clean", clean), ("toxic", toxic)):
+        policy[f"{name}_held"] = float(np.mean(held[mask] & ~rejected[mask]))
+        policy[f"{name}_rejected"] = float(np.mean(rejected[mask]))
+        policy[f"{name}_either"] = float(np.mean(held[mask] | rejected[mask]))
+    score = 1.0 - proba[:, 0]
+    at_rate = {}
+    for rate in TOXIC_RECALL_AT:
+        cut = float(np.quantile(score[clean], 1.0 - rate, method="higher"))
+        at_rate[f"{rate:g}"] = float(np.mean(score[toxic] > cut))
+    return {"policy_defaults": policy, "recall_at_clean_rate": at_rate,
+            "roc_auc_toxic_vs_clean": float(roc_auc_score(toxic, score))}  # fmt: skip
+
+
+def toxic_recall_at(y: np.ndarray, proba: np.ndarray, rate: float) -> float:
+    """Toxic rows caught by a cut on P(CLEAN) that labels *rate* of the clean rows toxic."""
+    score = 1.0 - proba[:, 0]
+    cut = float(np.quantile(score[y == 0], 1.0 - rate, method="higher"))
+    return float(np.mean(score[y != 0] > cut))
+
+
 def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
     """Clean comments labelled toxic and toxic ones caught, per collection of the held-out part.
 
@@ -535,7 +633,8 @@ def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
     artifact = load_artifact(model)
     rows = [r for r in sources.english_comments(root) if r.heldout]
     x = featurize(prepare_all([r.text for r in rows], [""] * len(rows), "english by collection"))
-    pred = multiclass_decision(artifact, multiclass_probability(artifact, x))
+    proba = multiclass_probability(artifact, x)
+    pred = multiclass_decision(artifact, proba)
     y = toxicity_targets([r.label for r in rows])
     collection = np.asarray([r.group.split(":")[0] for r in rows])
     out: dict[str, Any] = {}
@@ -546,10 +645,16 @@ def english_toxicity_by_collection(root: Path, model: Path) -> dict[str, Any]:
     return out
 
 
-def toxicity_baseline(data: Dataset, sets: dict[str, Dataset], seed: int, recipe: ToxicityRecipe) -> dict[str, Any]:
+def toxicity_baseline(tox: ToxicityData, sets: dict[str, Dataset], seed: int, recipe: ToxicityRecipe,
+                      shipped: dict[str, np.ndarray]) -> dict[str, Any]:  # fmt: skip
+    """The TF-IDF twin on the model's rows with the same training function and decision rule
+    (its own out-of-fold decision), plus its toxic recall at the clean-flag rate the shipped
+    model's label has on the same set (*shipped*: the shipped label per set)."""
+    data = tox.data
     tfidf = baselines.Tfidf.fit(data.texts)
     result = train_toxicity_model(tfidf.transform(data.texts), toxicity_targets(data.labels), seed, c=recipe.c,
-                                  cv_folds=recipe.cv_folds, bias_class_mix=recipe.bias_class_mix)  # fmt: skip
+                                  cv_folds=recipe.cv_folds, sample_weight=np.asarray(tox.weights),
+                                  **_toxicity_options(recipe, tox, baseline=True))  # fmt: skip
     bias = np.asarray(result.extra_manifest["decision_bias"])
     out: dict[str, Any] = {}
     for name, ds in sets.items():
@@ -557,7 +662,12 @@ def toxicity_baseline(data: Dataset, sets: dict[str, Dataset], seed: int, recipe
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         pred = np.argmax(np.log(np.maximum(proba, 1e-12)) + bias, axis=1)
-        out[name] = _multiclass_metrics(toxicity_targets(ds.labels), proba, pred, list(TOXICITY_LABELS))
+        y = toxicity_targets(ds.labels)
+        out[name] = {**_multiclass_metrics(y, proba, pred, list(TOXICITY_LABELS)), **toxic_vs_clean(y, proba),
+                     "decision": result.extra_manifest.get("decision")}  # fmt: skip
+        if name in shipped:
+            rate = float(np.mean(shipped[name][y == 0] != 0))
+            out[name]["toxic_caught_at_shipped_clean_rate"] = {"rate": rate, "recall": toxic_recall_at(y, proba, rate)}
     return out
 
 
@@ -692,10 +802,15 @@ def evaluate_all(root: Path, out: Path, seed: int, parts: set[str],
         key = recipe.dev_key
         sets = {key: toxicity_eval_set(root, model)}
         results[key] = evaluate_artifact(out / model, sets[key], "1", None)["metrics"]
+        artifact = load_artifact(out / model)
+        proba = multiclass_probability(artifact, _features(sets[key], key))
+        results[key].update(toxic_vs_clean(toxicity_targets(sets[key].labels), proba))
+        results[key]["decision"] = artifact.manifest.get("decision")
         if recipe.language == "en":
             results[key]["by_collection"] = english_toxicity_by_collection(root, out / model)
         if "baselines" in parts and model in trained:
-            results[key]["baseline"] = toxicity_baseline(trained[model], sets, seed, recipe)[key]
+            shipped = {key: multiclass_decision(artifact, proba)}
+            results[key]["baseline"] = toxicity_baseline(trained[model], sets, seed, recipe, shipped)[key]
     if "vispam" in parts:
         results["vispam_train_only_cli"] = vispam_cli(root, tmp, seed)
     return results

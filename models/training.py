@@ -287,39 +287,121 @@ def _tune_bias(proba: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | Non
     return [float(b) for b in bias]
 
 
+def nb_scaling(x: sp.csr_matrix, y: np.ndarray, columns: int, alpha: float = 1.0,
+               sample_weight: np.ndarray | None = None) -> np.ndarray:
+    """Naive-Bayes log-count ratio of each of the first *columns* columns, toxic (y != 0) vs
+    clean, over binary presence; the other columns get 1.
+
+    Multiplying the features by it before the fit (NB-LR, Wang & Manning 2012) gives a
+    column that occurs mostly in toxic (or mostly in clean) rows a larger scale, so the same
+    L2 penalty lets it carry more weight; a column that occurs as often in both gets ~0. The
+    scaling is folded into the weights afterwards: serving is unchanged.
+    """
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
+    present = x[:, :columns].copy()
+    present.data[:] = 1.0
+    toxic = np.asarray(present.T @ (w * (y != 0))).ravel() + alpha
+    clean = np.asarray(present.T @ (w * (y == 0))).ravel() + alpha
+    out = np.ones(x.shape[1])
+    out[:columns] = np.log((toxic / toxic.sum()) / (clean / clean.sum()))
+    return out
+
+
+def _scaled(x: sp.csr_matrix, scale: np.ndarray | None) -> sp.csr_matrix:
+    return x if scale is None else (x @ sp.diags(scale.astype(np.float32))).tocsr()
+
+
+def clean_flag_bias(proba: np.ndarray, y: np.ndarray, target: float) -> list[float]:
+    """Decision biases that label at most *target* of the clean rows (y == 0) toxic.
+
+    The HATE-vs-OFFENSIVE offset is chosen for macro-F1 of that split among the toxic rows;
+    then one offset on both toxic classes (the CLEAN-vs-toxic cut) is set so that the share
+    of clean rows labelled toxic is at most *target*.
+    """
+    from sklearn.metrics import f1_score
+
+    logp = np.log(np.maximum(proba, 1e-12))
+    toxic = y != 0
+    grid = np.linspace(-3.0, 3.0, 61)
+    split = [f1_score(y[toxic], np.where(logp[toxic, 2] + g > logp[toxic, 1], 2, 1), average="macro")
+             for g in grid]  # fmt: skip
+    hate = float(grid[int(np.argmax(split))])
+    margin = np.maximum(logp[:, 1], logp[:, 2] + hate) - logp[:, 0]
+    # Toxic when margin > cut: the (1 - target) quantile of the clean rows' margins, taken
+    # from above so that ties never push the share past the target.
+    cut = float(np.quantile(margin[~toxic], 1.0 - target, method="higher"))
+    return [0.0, -cut, hate - cut]
+
+
 def train_toxicity_model(
     x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = TOXICITY_C, cv_folds: int = CV_FOLDS,
-    bias_class_mix: Sequence[float] | None = None,
+    sample_weight: np.ndarray | None = None, tune_rows: np.ndarray | None = None,
+    nb_columns: int | None = None, clean_flag_target: float | None = None, zero_columns: Sequence[int] = (),
 ) -> TrainResult:
     """Fit the multinomial model and tune its per-class decision biases out of fold.
 
-    With *bias_class_mix* (a share per class), the biases maximise macro-F1 as if the classes
-    came in that mix rather than the training data's: a toxic-heavy training set would
-    otherwise tune the biases toward labelling comments toxic.
+    *tune_rows* (a mask; all rows by default) are the rows the biases are tuned on: the folds
+    split them, and every other row is in every fold's training part (extra data that should
+    help the model but is not what it is judged on). With *nb_columns*, the first that many
+    columns are scaled by :func:`nb_scaling` (computed inside each fold) and the scaling is
+    folded into the returned weights; *zero_columns* are scaled by 0 (the model never uses
+    them, so they never show up in its explanations). Without *clean_flag_target* the biases maximise
+    macro-F1 and are stored as ``decision_bias``; with it (a share, e.g. 0.04) they label at
+    most that share of the tune rows' clean comments toxic (:func:`clean_flag_bias`) and are
+    added to the intercept instead, so the label is the argmax of the probabilities the
+    service reports and a threshold on P(OFFENSIVE) or P(HATE) above 0.5 never flags a
+    comment the label calls clean.
     """
     n_classes = len(TOXICITY_LABELS)
-    oof = np.zeros((len(y), n_classes), dtype=np.float64)
+    tune = np.ones(len(y), dtype=bool) if tune_rows is None else np.asarray(tune_rows, dtype=bool)
+    tune_idx, extra_idx = np.flatnonzero(tune), np.flatnonzero(~tune)
+    oof = np.zeros((tune_idx.size, n_classes), dtype=np.float64)
     folds = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
+
+    def fit(rows: np.ndarray) -> tuple[LogisticRegression, np.ndarray | None]:
+        w = None if sample_weight is None else sample_weight[rows]
+        scale = None if nb_columns is None else nb_scaling(x[rows], y[rows], nb_columns, sample_weight=w)
+        if zero_columns:
+            scale = np.ones(x.shape[1]) if scale is None else scale
+            scale[list(zero_columns)] = 0.0
+        return _fit_lr(_scaled(x[rows], scale), y[rows], c, seed, w), scale
+
     for train_idx, test_idx in tqdm(
-        list(folds.split(np.zeros(len(y)), y)), desc="toxicity cv", file=sys.stderr
+        list(folds.split(np.zeros(tune_idx.size), y[tune_idx])), desc="toxicity cv", file=sys.stderr
     ):
-        fold_model = _fit_lr(x[train_idx], y[train_idx], c, seed, None)
-        proba = fold_model.predict_proba(x[test_idx])
+        fold_model, scale = fit(np.concatenate([tune_idx[train_idx], extra_idx]))
+        proba = fold_model.predict_proba(_scaled(x[tune_idx[test_idx]], scale))
         oof[np.ix_(test_idx, fold_model.classes_)] = proba
-    mix_weights = None
-    if bias_class_mix is not None:
-        share = np.bincount(y, minlength=n_classes) / len(y)
-        mix_weights = (np.asarray(bias_class_mix, dtype=np.float64) / np.maximum(share, 1e-12))[y]
-    bias = _tune_bias(oof, y, mix_weights)
-    model = _fit_lr(x, y, c, seed, None)
+    y_tune = y[tune_idx]
+    model, scale = fit(np.arange(len(y)))
     coef = np.zeros((n_classes, x.shape[1]))
     intercept = np.zeros(n_classes)
     # Place each row by classes_, never by position.
     coef[model.classes_] = model.coef_
     intercept[model.classes_] = model.intercept_
-    extra: dict[str, Any] = {"decision_bias": bias}
-    if bias_class_mix is not None:
-        extra["decision_bias_class_mix"] = [float(v) for v in bias_class_mix]
+    if scale is not None:
+        coef *= scale
+    extra: dict[str, Any] = {}
+    if clean_flag_target is None:
+        extra["decision_bias"] = _tune_bias(oof, y_tune)
+    else:
+        bias = clean_flag_bias(oof, y_tune, clean_flag_target)
+        intercept += bias
+        decided = np.argmax(np.log(np.maximum(oof, 1e-12)) + bias, axis=1)
+        extra["decision_bias"] = [0.0] * n_classes
+        extra["decision"] = {
+            "rule": "argmax of the probabilities (biases added to the intercept)",
+            "clean_flag_target": clean_flag_target,
+            "bias_added_to_intercept": bias,
+            "oof_clean_flagged": float(np.mean(decided[y_tune == 0] != 0)),
+            "oof_toxic_caught": float(np.mean(decided[y_tune != 0] != 0)),
+            "oof_rows": int(tune_idx.size),
+        }
+    if nb_columns is not None:
+        extra["feature_scaling"] = {"kind": "naive-bayes log-count ratio, toxic vs clean (folded into coef)",
+                                    "columns": nb_columns, "alpha": 1.0}  # fmt: skip
+    if zero_columns:
+        extra["unused_columns"] = [int(i) for i in zero_columns]
     return TrainResult(coef, intercept, extra)
 
 
@@ -328,7 +410,7 @@ def build_artifact(
     data_sources: list[dict[str, Any]], notes: dict[str, Any] | None = None,
     sample_weight: np.ndarray | None = None, c_grid: Sequence[float] | None = None,
     tune_threshold: bool = False, cv_folds: int = CV_FOLDS, x: sp.csr_matrix | None = None,
-    c: float | None = None, bias_class_mix: Sequence[float] | None = None,
+    c: float | None = None, toxicity_options: dict[str, Any] | None = None,
 ) -> Path:
     """Fit a model of *task* on prepared rows (features *x* when already computed) and write it to *out*."""
     if x is None:
@@ -345,7 +427,7 @@ def build_artifact(
         classes = ["ham", "spam"]
     else:
         result = train_toxicity_model(x, y, seed, c=TOXICITY_C if c is None else c, cv_folds=cv_folds,
-                                      bias_class_mix=bias_class_mix)  # fmt: skip
+                                      sample_weight=sample_weight, **(toxicity_options or {}))  # fmt: skip
         classes = list(TOXICITY_LABELS)
     name_index, name_text = column_names(prepared, result.coef)
     # Explanations measure a signal against its training average, so an always-present
