@@ -95,25 +95,58 @@ def ablation_table(m: dict[str, Any]) -> list[str]:
     return out
 
 
+def _f3(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3f}"
+
+
+def _toxicity_rows(m: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(figure, getter) pairs of one toxicity set; a getter maps a metrics dict to a cell."""
+
+    def get(*path: str, fmt: Any = pct) -> Any:
+        def cell(d: dict[str, Any] | None) -> str:
+            for k in path:
+                d = d.get(k) if isinstance(d, dict) else None
+            return fmt(d) if d is not None else "—"
+
+        return cell
+
+    rows: list[tuple[str, Any]] = [
+        ("macro-F1 (label)", get("macro_f1", fmt=_f3)),
+        ("clean comments labelled toxic", get("clean_flagged")),
+        ("toxic comments labelled toxic", get("toxic_caught")),
+        ("ROC-AUC, toxic vs clean by P(CLEAN)", get("roc_auc_toxic_vs_clean", fmt=_f3)),
+        ("toxic caught with 5 % of clean flagged (cut read off this set)", get("recall_at_clean_rate", "0.05")),
+        ("toxic caught with 1 % of clean flagged (cut read off this set)", get("recall_at_clean_rate", "0.01")),
+        ("default rules: clean comments held / rejected",
+         lambda d: f"{get('policy_defaults', 'clean_held')(d)} / {get('policy_defaults', 'clean_rejected')(d)}"),
+        ("default rules: toxic comments held / rejected",
+         lambda d: f"{get('policy_defaults', 'toxic_held')(d)} / {get('policy_defaults', 'toxic_rejected')(d)}"),
+        ("F1 per class", lambda d: " / ".join(f"{c} {v['f1']:.2f}" for c, v in (d or {}).get("per_class", {}).items())
+         or "—"),
+    ]  # fmt: skip
+    return rows
+
+
 def toxicity_table(m: dict[str, Any]) -> list[str]:
-    out = ["| figure [metrics key] | shipped | TF-IDF + LR baseline |", "|---|---|---|"]
+    out = ["| figure [metrics key] | shipped | TF-IDF + LR baseline | previous model |", "|---|---|---|---|"]
     for key, label in (("toxicity_vihsd_dev", "ViHSD dev (Vietnamese model)"),
                        ("toxicity_english_heldout", "english-comments held-out (English model)")):  # fmt: skip
         if key not in m:
             continue
-        for field, name in (("macro_f1", "macro-F1"), ("clean_flagged", "clean comments labelled toxic"),
-                            ("toxic_caught", "toxic comments labelled toxic")):  # fmt: skip
-            ours, base = m[key].get(field), (m[key].get("baseline") or {}).get(field)
-            fmt = (lambda v: "—" if v is None else f"{v:.3f}") if field == "macro_f1" else pct
-            out.append(f"| {label}: {name} [`{key}`] | {fmt(ours)} | {fmt(base)} |")
-        per = " / ".join(f"{c} {v['f1']:.2f}" for c, v in m[key]["per_class"].items())
-        base_per = m[key].get("baseline", {}).get("per_class", {})
-        per_b = " / ".join(f"{c} {v['f1']:.2f}" for c, v in base_per.items()) or "—"
-        out.append(f"| {label}: F1 per class | {per} | {per_b} |")
-        for name, c in m[key].get("by_collection", {}).items():
+        ours, base, prev = m[key], m[key].get("baseline"), m[key].get("previous")
+        for name, cell in _toxicity_rows(ours):
+            out.append(f"| {label}: {name} [`{key}`] | {cell(ours)} | {cell(base)} | {cell(prev)} |")
+        same = (base or {}).get("toxic_caught_at_shipped_clean_rate")
+        if same:
+            out.append(f"| {label}: toxic caught at the shipped label's clean rate ({pct(same['rate'])}, "
+                       f"baseline cut read off this set) | {pct(ours.get('toxic_caught'))} | "
+                       f"{pct(same['recall'])} | — |")  # fmt: skip
+        for name, c in ours.get("by_collection", {}).items():
+            old = (prev or {}).get("by_collection", {}).get(name)
+            was = f"{pct(old['clean_flagged'])} / {pct(old['toxic_caught'])}" if old else "—"
             out.append(f"| {label}, {name} only: clean labelled toxic / toxic caught "
                        f"({c['clean_rows']:,} / {c['toxic_rows']:,} rows) | "
-                       f"{pct(c['clean_flagged'])} / {pct(c['toxic_caught'])} | — |")  # fmt: skip
+                       f"{pct(c['clean_flagged'])} / {pct(c['toxic_caught'])} | — | {was} |")  # fmt: skip
     return out
 
 

@@ -455,3 +455,46 @@ def test_no_vietnamese_diacritics_fires_on_vietnamese_typed_without_them() -> No
     index = SIGNAL_NAMES.index(NO_DIACRITICS)
     assert prepare("Chinh quyen can xu ly manh tay hon voi tin dung den").signals[index] == 1.0
     assert prepare("Chính quyền cần xử lý mạnh tay hơn với tín dụng đen").signals[index] == 0.0
+
+
+# Written for issue 21 before any retrained toxicity model's output was seen; never trained on.
+TOXICITY_HANDWRITTEN = Path(__file__).resolve().parent / "data" / "toxicity_handwritten.csv"
+
+
+def _toxicity_examples() -> list[dict[str, str]]:
+    with TOXICITY_HANDWRITTEN.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("row", _toxicity_examples(), ids=lambda row: f"{row['lang']}-{row['label']}-{row['note']}")
+def test_handwritten_toxicity_label(scorer: Scorer, row: dict[str, str]) -> None:
+    # English complaints about a policy with mild profanity ("damn", "crap") are clean; insults
+    # aimed at readers are toxic; the same for Vietnamese insults, hate and complaints.
+    score = score_one(scorer, row["text"])
+    assert score.language == row["lang"]
+    assert (score.toxicity.label != "CLEAN") == (row["label"] == "toxic"), (row, score.toxicity)
+
+
+def test_english_label_and_policy_thresholds_agree(scorer: Scorer) -> None:
+    # The English decision is folded into the model's intercept: the label is the argmax of the
+    # probabilities the reply and the policy see, so a P(OFFENSIVE) or P(HATE) threshold above
+    # 0.5 (the default rules hold at 0.7 and reject at 0.8) never flags a comment labelled clean.
+    assert scorer._tox_en is not None
+    manifest = scorer._tox_en.artifact.manifest
+    assert manifest["decision_bias"] == [0.0, 0.0, 0.0]
+    assert manifest["decision"]["clean_flag_target"] <= 0.05
+    rows = [r for r in _toxicity_examples() if r["lang"] == "en"]
+    texts = [r["text"] for r in rows] + ENGLISH_CLEAN + ENGLISH_INSULTS
+    for text, score in zip(texts, scorer.score([ScoreInput(t) for t in texts]), strict=True):
+        probabilities = score.toxicity.probabilities
+        assert score.toxicity.label == max(probabilities, key=probabilities.__getitem__), text
+        if score.toxicity.label == "CLEAN":
+            assert probabilities["OFFENSIVE"] < 0.5 and probabilities["HATE"] < 0.5, (text, probabilities)
+
+
+def test_model_card_toxicity_targets() -> None:
+    # The figures models/README.md reports (models/metrics.json, written by models/build.py).
+    metrics = json.loads((MODELS / "metrics.json").read_text("utf-8"))
+    english = metrics["toxicity_english_heldout"]
+    assert english["clean_flagged"] <= 0.05
+    assert english["toxic_caught"] >= english["baseline"]["toxic_caught_at_shipped_clean_rate"]["recall"]
