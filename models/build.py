@@ -590,23 +590,19 @@ def toxic_vs_clean(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     """What the service does with the probabilities, beside the label's figures.
 
     ``policy_defaults``: the share of clean and of toxic comments a site's default rules hold
-    (P(OFFENSIVE) >= offensive_hold_at) or reject (P(HATE) >= hate_reject_at), as
-    service/moderation/policy.py applies them. ``recall_at_clean_rate``: toxic comments caught
-    when a cut on P(CLEAN) is set on this very set to label that share of its clean comments
-    toxic: not a rule anyone ships (the cut is read off the evaluation rows), the way two
-    models are compared at the same false-positive rate.
+    for a moderator (P(OFFENSIVE) >= offensive_hold_at or P(HATE) >= hate_hold_at, as
+    service/moderation/policy.py applies them; automatic rejection is off by default).
+    ``recall_at_clean_rate``: toxic comments caught when a cut on P(CLEAN) is set on this very
+    set to label that share of its clean comments toxic: not a rule anyone ships (the cut is
+    read off the evaluation rows), the way two models are compared at the same false-positive rate.
     """
     from sklearn.metrics import roc_auc_score
 
     defaults = SiteSettings()
     clean, toxic = y == 0, y != 0
-    held = proba[:, 1] >= defaults.offensive_hold_at
-    rejected = proba[:, 2] >= defaults.hate_reject_at
-    policy = {"offensive_hold_at": defaults.offensive_hold_at, "hate_reject_at": defaults.hate_reject_at}
-    for name, mask in (("clean", clean), ("toxic", toxic)):
-        policy[f"{name}_held"] = float(np.mean(held[mask] & ~rejected[mask]))
-        policy[f"{name}_rejected"] = float(np.mean(rejected[mask]))
-        policy[f"{name}_either"] = float(np.mean(held[mask] | rejected[mask]))
+    held = (proba[:, 1] >= defaults.offensive_hold_at) | (proba[:, 2] >= defaults.hate_hold_at)
+    policy = {"offensive_hold_at": defaults.offensive_hold_at, "hate_hold_at": defaults.hate_hold_at,
+              "clean_held": float(np.mean(held[clean])), "toxic_held": float(np.mean(held[toxic]))}  # fmt: skip
     score = 1.0 - proba[:, 0]
     at_rate = {}
     for rate in TOXIC_RECALL_AT:

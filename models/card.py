@@ -117,10 +117,9 @@ def _toxicity_rows(m: dict[str, Any]) -> list[tuple[str, Any]]:
         ("ROC-AUC, toxic vs clean by P(CLEAN)", get("roc_auc_toxic_vs_clean", fmt=_f3)),
         ("toxic caught with 5 % of clean flagged (cut read off this set)", get("recall_at_clean_rate", "0.05")),
         ("toxic caught with 1 % of clean flagged (cut read off this set)", get("recall_at_clean_rate", "0.01")),
-        ("default rules: clean comments held / rejected",
-         lambda d: f"{get('policy_defaults', 'clean_held')(d)} / {get('policy_defaults', 'clean_rejected')(d)}"),
-        ("default rules: toxic comments held / rejected",
-         lambda d: f"{get('policy_defaults', 'toxic_held')(d)} / {get('policy_defaults', 'toxic_rejected')(d)}"),
+        ("default rules (P(OFFENSIVE) ≥ 0.7 or P(HATE) ≥ 0.8): clean comments held",
+         get("policy_defaults", "clean_held")),
+        ("default rules: toxic comments held", get("policy_defaults", "toxic_held")),
         ("F1 per class", lambda d: " / ".join(f"{c} {v['f1']:.2f}" for c, v in (d or {}).get("per_class", {}).items())
          or "—"),
     ]  # fmt: skip
