@@ -327,6 +327,11 @@ def toxicity_training_data(root: Path, model: str) -> ToxicityData:
     return out
 
 
+def _weights(tox: ToxicityData) -> np.ndarray | None:
+    # None when every row weighs 1: the fit is then the one the model was always built with.
+    return None if all(w == 1.0 for w in tox.weights) else np.asarray(tox.weights)
+
+
 def _toxicity_options(recipe: ToxicityRecipe, tox: ToxicityData, baseline: bool = False) -> dict[str, Any]:
     """train_toxicity_model's options for a recipe (the baseline keeps its own features: no NB scaling)."""
     options: dict[str, Any] = {"tune_rows": np.asarray(tox.tune), "clean_flag_target": recipe.clean_flag_target}
@@ -343,8 +348,7 @@ def train_toxicity(root: Path, out: Path, model: str, seed: int) -> tuple[Path, 
     recipe = TOXICITY_MODELS[model]
     path = build_artifact("toxicity", out / model, prepared, toxicity_targets(data.labels), seed, data.sources,
                           cv_folds=recipe.cv_folds, notes={"language": recipe.language}, c=recipe.c,
-                          sample_weight=np.asarray(tox.weights),
-                          toxicity_options=_toxicity_options(recipe, tox))  # fmt: skip
+                          sample_weight=_weights(tox), toxicity_options=_toxicity_options(recipe, tox))  # fmt: skip
     return path, tox
 
 
@@ -649,7 +653,7 @@ def toxicity_baseline(tox: ToxicityData, sets: dict[str, Dataset], seed: int, re
     data = tox.data
     tfidf = baselines.Tfidf.fit(data.texts)
     result = train_toxicity_model(tfidf.transform(data.texts), toxicity_targets(data.labels), seed, c=recipe.c,
-                                  cv_folds=recipe.cv_folds, sample_weight=np.asarray(tox.weights),
+                                  cv_folds=recipe.cv_folds, sample_weight=_weights(tox),
                                   **_toxicity_options(recipe, tox, baseline=True))  # fmt: skip
     bias = np.asarray(result.extra_manifest["decision_bias"])
     out: dict[str, Any] = {}
