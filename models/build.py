@@ -64,7 +64,7 @@ from models.training import main as training_main  # noqa: E402
 from service.moderation.sitesettings import SiteSettings  # noqa: E402
 from service.scoring import normalize as nz  # noqa: E402
 from service.scoring.artifacts import load_artifact  # noqa: E402
-from service.scoring.features import N_HASH, SIGNAL_NAMES  # noqa: E402
+from service.scoring.features import N_HASH  # noqa: E402
 from service.scoring.scorer import (  # noqa: E402
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
@@ -243,8 +243,6 @@ class ToxicityRecipe:
     # None: decision biases for macro-F1 (``decision_bias``). A share: the label calls at
     # most that share of the out-of-fold clean comments toxic, biases folded into the intercept.
     clean_flag_target: float | None = None
-    # Signals the model must not use (features.SIGNAL_NAMES): their weights are 0.
-    unused_signals: tuple[str, ...] = ()
     # Extra training sets and their sample weight (in every fold's training part; the
     # decision is tuned on the main set's rows only).
     extra: tuple[tuple[str, float], ...] = ()
@@ -259,10 +257,8 @@ TOXICITY_MODELS: Final = {
     # core; decision on 3 folds. The label may call at most 4 % of the out-of-fold clean news
     # comments (english-comments training part) toxic: the card's target is 5 % on the
     # held-out part, and a point of margin covers the shift between the two.
-    # "No Vietnamese diacritics" is true of nearly every English comment: a constant that only
-    # showed up in English explanations as a Vietnamese chip.
     "toxicity-en": ToxicityRecipe("en", "toxicity_english_heldout", 2.0, BUILD_CV_FOLDS, nb_prior=True,
-                                  clean_flag_target=0.04, unused_signals=("no Vietnamese diacritics",)),
+                                  clean_flag_target=0.04),
 }
 
 
@@ -337,7 +333,6 @@ def _toxicity_options(recipe: ToxicityRecipe, tox: ToxicityData, baseline: bool 
     options: dict[str, Any] = {"tune_rows": np.asarray(tox.tune), "clean_flag_target": recipe.clean_flag_target}
     if not baseline:
         options["nb_columns"] = N_HASH if recipe.nb_prior else None
-        options["zero_columns"] = [N_HASH + SIGNAL_NAMES.index(name) for name in recipe.unused_signals]
     return options
 
 

@@ -336,7 +336,7 @@ def clean_flag_bias(proba: np.ndarray, y: np.ndarray, target: float) -> list[flo
 def train_toxicity_model(
     x: sp.csr_matrix, y: np.ndarray, seed: int, c: float = TOXICITY_C, cv_folds: int = CV_FOLDS,
     sample_weight: np.ndarray | None = None, tune_rows: np.ndarray | None = None,
-    nb_columns: int | None = None, clean_flag_target: float | None = None, zero_columns: Sequence[int] = (),
+    nb_columns: int | None = None, clean_flag_target: float | None = None,
 ) -> TrainResult:
     """Fit the multinomial model and tune its per-class decision biases out of fold.
 
@@ -344,8 +344,7 @@ def train_toxicity_model(
     split them, and every other row is in every fold's training part (extra data that should
     help the model but is not what it is judged on). With *nb_columns*, the first that many
     columns are scaled by :func:`nb_scaling` (computed inside each fold) and the scaling is
-    folded into the returned weights; *zero_columns* are scaled by 0 (the model never uses
-    them, so they never show up in its explanations). Without *clean_flag_target* the biases maximise
+    folded into the returned weights. Without *clean_flag_target* the biases maximise
     macro-F1 and are stored as ``decision_bias``; with it (a share, e.g. 0.04) they label at
     most that share of the tune rows' clean comments toxic (:func:`clean_flag_bias`) and are
     added to the intercept instead, so the label is the argmax of the probabilities the
@@ -361,9 +360,6 @@ def train_toxicity_model(
     def fit(rows: np.ndarray) -> tuple[LogisticRegression, np.ndarray | None]:
         w = None if sample_weight is None else sample_weight[rows]
         scale = None if nb_columns is None else nb_scaling(x[rows], y[rows], nb_columns, sample_weight=w)
-        if zero_columns:
-            scale = np.ones(x.shape[1]) if scale is None else scale
-            scale[list(zero_columns)] = 0.0
         return _fit_lr(_scaled(x[rows], scale), y[rows], c, seed, w), scale
 
     for train_idx, test_idx in tqdm(
@@ -400,8 +396,6 @@ def train_toxicity_model(
     if nb_columns is not None:
         extra["feature_scaling"] = {"kind": "naive-bayes log-count ratio, toxic vs clean (folded into coef)",
                                     "columns": nb_columns, "alpha": 1.0}  # fmt: skip
-    if zero_columns:
-        extra["unused_columns"] = [int(i) for i in zero_columns]
     return TrainResult(coef, intercept, extra)
 
 
