@@ -110,6 +110,7 @@ def _toxicity_rows(m: dict[str, Any]) -> list[tuple[str, Any]]:
 
         return cell
 
+    held = m.get("policy_defaults", {})
     rows: list[tuple[str, Any]] = [
         ("macro-F1 (label)", get("macro_f1", fmt=_f3)),
         ("clean comments labelled toxic", get("clean_flagged")),
@@ -117,7 +118,8 @@ def _toxicity_rows(m: dict[str, Any]) -> list[tuple[str, Any]]:
         ("ROC-AUC, toxic vs clean by P(CLEAN)", get("roc_auc_toxic_vs_clean", fmt=_f3)),
         ("toxic caught with 5 % of clean flagged (cut read off this set)", get("recall_at_clean_rate", "0.05")),
         ("toxic caught with 1 % of clean flagged (cut read off this set)", get("recall_at_clean_rate", "0.01")),
-        ("default rules (P(OFFENSIVE) ≥ 0.7 or P(HATE) ≥ 0.8): clean comments held",
+        (f"default rules (P(OFFENSIVE) ≥ {held.get('offensive_hold_at', '?')} or P(HATE) ≥ "
+         f"{held.get('hate_hold_at', '?')}, held for a moderator): clean comments held",
          get("policy_defaults", "clean_held")),
         ("default rules: toxic comments held", get("policy_defaults", "toxic_held")),
         ("F1 per class", lambda d: " / ".join(f"{c} {v['f1']:.2f}" for c, v in (d or {}).get("per_class", {}).items())

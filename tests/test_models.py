@@ -499,7 +499,8 @@ def test_handwritten_toxicity_label(scorer: Scorer, row: dict[str, str]) -> None
 def test_english_label_and_policy_thresholds_agree(scorer: Scorer) -> None:
     # The English decision is folded into the model's intercept: the label is the argmax of the
     # probabilities the reply and the policy see, so a P(OFFENSIVE) or P(HATE) threshold above
-    # 0.5 (the default rules hold at 0.7 and reject at 0.8) never flags a comment labelled clean.
+    # 0.5 (the default rules hold at offensive_hold_at 0.7 / hate_hold_at 0.8; automatic
+    # rejection is off) never flags a comment labelled clean.
     assert scorer._tox_en is not None
     manifest = scorer._tox_en.artifact.manifest
     assert manifest["decision_bias"] == [0.0, 0.0, 0.0]
