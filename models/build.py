@@ -848,6 +848,14 @@ def main(argv: list[str] | None = None) -> int:
     # Parts run separately (they are CPU-heavy) merge into one file, one level deep: a set's
     # figures re-measured without --parts baselines keep the baseline measured before.
     merged = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    if not args.skip_train:
+        # A retrained toxicity model's figures replace those of the model it replaced: keep
+        # these as ``previous`` (the card's previous-model column).
+        for model, recipe in TOXICITY_MODELS.items():
+            before = merged.get(recipe.dev_key)
+            if model in parts and isinstance(before, dict) and recipe.dev_key in results:
+                kept = {k: v for k, v in before.items() if k not in ("previous", "baseline")}
+                results[recipe.dev_key]["previous"] = kept
     for key, value in results.items():
         old = merged.get(key)
         merged[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
