@@ -154,6 +154,19 @@ class Chaos:
         """Make a decided comment look decided long ago: the next sweep of its site removes it."""
         assert await self.redis.zadd(keys.decided(self.sid(name)), {comment_id: 0}, xx=True, ch=True) == 1
 
+    async def with_sweep_lock(self, name: str, change: Awaitable[None]) -> None:
+        """Run *change* while holding the site's sweep lock (taken once the running sweep is done)."""
+        lock = keys.sweep_lock(self.sid(name))
+        await until(lambda: self.redis.set(lock, "test", nx=True, px=60_000), f"{name}'s sweep lock")
+        try:
+            await change
+        finally:
+            await self.redis.delete(lock)
+
+    async def break_settings_and_age(self, name: str, comment_id: str) -> None:
+        await self.redis.hset(keys.settings(self.sid(name)), "doc", "{not json")
+        await self.old(name, comment_id)
+
     async def gone(self, name: str, comment_id: str) -> bool:
         return not await self.redis.exists(keys.comment(self.sid(name), comment_id))
 
@@ -199,9 +212,10 @@ async def run_chaos(chaos: Chaos, got: Receipts) -> None:
     await redis.delete(keys.site_meta(sid("e")))
     await redis.set(keys.site_meta(sid("e")), "oops")
     waiting_e = await queue_event(redis, sid("e"), "e-waiting")
-    # f: settings that are not JSON, with a comment due for retention.
-    await redis.hset(keys.settings(sid("f")), "doc", "{not json")
-    await chaos.old("f", first["f"])
+    # f: settings that are not JSON, with a comment due for retention. Done while holding
+    # f's sweep lock: no sweep that read f's settings before they broke can remove it (a
+    # sweep that had read them just before, then found the comment old, once did).
+    await chaos.with_sweep_lock("f", chaos.break_settings_and_age("f", first["f"]))
 
     # ---- the healthy sites submit and decide meanwhile: webhooks in their usual delay,
     # retention sweeping (their first comments made old after the breakage).

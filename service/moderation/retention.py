@@ -219,14 +219,16 @@ class Retention:
     async def sweep_site(self, site: str, now: int | None = None, *, health: LoopHealth | None = None) -> SweepReport:
         now = self.clock() if now is None else now
         report = SweepReport()
-        cutoff = now - retention_ms(await self.site_settings(site))
-        if self.archive is None and await self.rstore.archived(site):
-            raise ArchiveRequired(site)
         token = await self.rstore.lock(site, LOCK_MS)
         if token is None:
             report.skipped_locked = True  # another worker is sweeping (or erasing) this site
             return report
         try:
+            # Read under the lock: a sweep never acts on settings read before another sweep,
+            # an erasure or an operator's change finished with the site.
+            cutoff = now - retention_ms(await self.site_settings(site))
+            if self.archive is None and await self.rstore.archived(site):
+                raise ArchiveRequired(site)
             await self.rstore.requeue_parked(site, now, cutoff, SWEEP_BATCH)
             for _ in range(SWEEP_MAX_BATCHES):
                 due = await self.rstore.due(site, cutoff, SWEEP_BATCH)
