@@ -65,7 +65,7 @@ REDIS_COMMANDS = [
     ["moderators", "revoke", "cli-site", "hoa"],
     ["webhooks", "dead", "--site", "cli-site"],
     ["webhooks", "redeliver", "--site", "cli-site"],
-    ["demo", "--keys-file", "/nonexistent/demo-keys.json"],
+    ["demo", "--keys-file", "{tmp}/demo-keys.json"],
     ["export-labels", "--site", "cli-site"],
     ["recheck", "--site", "cli-site"],
     ["forget", "--site", "cli-site", "--email", "lan@example.vn"],
@@ -79,8 +79,9 @@ REDIS_COMMANDS = [
 
 @pytest.mark.parametrize("argv", REDIS_COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_unreachable_redis_is_one_line_without_the_password(
-    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     url = unreachable_redis_url()
     monkeypatch.setenv("REDIS_URL", url)
     monkeypatch.setenv("MODERATION_REDIS_TIMEOUT_SECONDS", "2")
@@ -206,3 +207,116 @@ def test_serve_with_a_bad_model_folder_stops_with_one_line_per_worker(
     # One line per worker that tried (never a replacement that fails the same way).
     assert 1 <= len(lines) <= workers, done.stderr
     assert all(line.startswith("moderation: cannot load the model: ") for line in lines), done.stderr
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_", "PROMETHEUS_"))}
+    env.update(extra)
+    return env
+
+
+def run_cli(*argv: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *argv], env=env, cwd=ROOT, input=stdin, capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+
+
+def assert_one_line(done: subprocess.CompletedProcess[str], code: int) -> str:
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("moderation: "), done.stderr
+    assert "serving on" not in done.stdout  # refused before announcing anything
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv", [["sites", "list"], ["serve", "--port", "18080"]], ids=["sites list", "serve"])
+def test_a_redis_url_without_a_scheme_is_one_line(argv: list[str]) -> None:
+    done = run_cli(*argv, env=clean_env(REDIS_URL=":hunter2@localhost:16379"))
+    line = assert_one_line(done, 1)
+    assert "redis://" in line and "localhost:16379" in line and "hunter2" not in line
+
+
+@pytest.mark.parametrize("argv", [["sites", "list"], ["serve", "--port", "0"]], ids=["sites list", "serve"])
+def test_a_database_the_server_does_not_have_is_one_line(argv: list[str], redis_server: RedisServer) -> None:
+    if argv[0] == "serve":
+        argv = ["serve", "--port", str(free_port())]
+    url = redis_server.url.rsplit("/", 1)[0] + "/99"
+    line = assert_one_line(run_cli(*argv, env=clean_env(REDIS_URL=url)), 1)
+    assert "no database 99" in line
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_serve_refuses_a_port_out_of_range(port: str, redis_server: RedisServer) -> None:
+    # 0 would have listened on a random port while announcing 0; 99999 did the same.
+    line = assert_one_line(run_cli("serve", "--port", port, env=clean_env(REDIS_URL=redis_server.url)), 2)
+    assert port in line and "1 to 65535" in line
+    line = assert_one_line(run_cli("serve", env=clean_env(REDIS_URL=redis_server.url, MODERATION_PORT=port)), 2)
+    assert port in line
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["another program", "another moderation service"])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_a_busy_port_before_announcing(reuse_port: bool, workers: str, redis_server: RedisServer) -> None:
+    import socket
+
+    with socket.socket() as other:
+        # A running service's workers listen with SO_REUSEPORT: a second service with more
+        # than one worker would have joined them on the port without a word.
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT if reuse_port else socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        done = run_cli("serve", "--port", str(port), "--workers", workers, env=clean_env(REDIS_URL=redis_server.url))
+    line = assert_one_line(done, 1)
+    assert f"port {port}" in line and "in use" in line
+
+
+def test_demo_checks_its_keys_file_before_touching_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], redis_server: RedisServer
+) -> None:
+    import json
+
+    import redis as sync_redis
+
+    from service.store import keys
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    good = tmp_path / "demo-keys.json"
+    assert main(["demo", "--site-id", "demo-cli", "--keys-file", str(good)]) == 0
+    before = json.loads(good.read_text())
+    client = sync_redis.Redis.from_url(redis_server.url, decode_responses=True)
+    stored = client.hgetall(keys.site_meta("demo-cli"))
+    tokens = client.keys("*")
+    capsys.readouterr()
+    # The file is gone and the new one cannot be written: nothing may be rotated.
+    line = one_line_error(capsys, main(["demo", "--site-id", "demo-cli", "--keys-file", "/nonexistent/dir/k.json"]))
+    assert "/nonexistent/dir/k.json" in line
+    assert client.hgetall(keys.site_meta("demo-cli")) == stored
+    assert client.keys("*") == tokens
+    assert not list(tmp_path.glob(".demo-keys.json.*"))  # no staged file left behind
+    # A writable path: new keys, written whole, 0600.
+    good.unlink()
+    assert main(["demo", "--site-id", "demo-cli", "--keys-file", str(good)]) == 0
+    after = json.loads(good.read_text())
+    assert after["api_key"] != before["api_key"] and good.stat().st_mode & 0o777 == 0o600
+    client.close()
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "   \n"], ids=["nothing", "empty line", "blanks"])
+def test_coral_secret_stdin_refuses_an_empty_secret(stdin: str, redis_server: RedisServer) -> None:
+    import redis as sync_redis
+
+    from service.store import keys
+
+    env = clean_env(REDIS_URL=redis_server.url)
+    site = f"coral-cli-{len(stdin)}"
+    assert run_cli("sites", "add", site, env=env).returncode == 0
+    line = assert_one_line(run_cli("sites", "coral", site, "--secret-stdin", env=env, stdin=stdin), 2)
+    assert "standard input" in line
+    client = sync_redis.Redis.from_url(redis_server.url, decode_responses=True)
+    assert client.hget(keys.site_meta(site), "coral_secret") is None
+    client.close()
+    done = run_cli("sites", "coral", site, "--secret-stdin", env=env, stdin="whsec-from-coral\n")
+    assert done.returncode == 0 and "whsec-from-coral" not in done.stdout  # stored, never echoed

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service.core.logs import setup_logging
-from service.core.settings import Settings
+from service.core.settings import Settings, redis_db_message, redis_where
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -171,11 +171,21 @@ def cmd_moderators_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Create the demo site once and keep its keys in a git-ignored file."""
+    import tempfile
+
     from service.store import auth, keys
 
     path = Path(args.keys_file)
     have_file = path.exists()
     minted: dict[str, str] = {}
+    # Keys are minted in Redis before they can be written: make sure they can be written
+    # first (a temporary file beside the target, renamed over it at the end), or a rotated
+    # demo key would be lost with the old one already dead.
+    try:
+        fd, staged_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+    except OSError as exc:
+        raise OperatorError(f"cannot write the keys file {path}: {exc.strerror or exc}") from None
+    staged = Path(staged_name)
 
     async def go(redis: Any) -> int:
         from service.store.comments import Store
@@ -195,10 +205,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         minted.update(site_id=args.site_id, api_key=api_key, moderator_token=token)
         return 0
 
-    code = _run(go, settings)
-    if code == 0 and minted:
-        path.write_text(json.dumps(minted, indent=2) + "\n")
-        os.chmod(path, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:  # mkstemp made it 0600
+            code = _run(go, settings)
+            if code == 0 and minted:
+                fh.write(json.dumps(minted, indent=2) + "\n")
+        if code == 0 and minted:
+            staged.replace(path)
+    finally:
+        staged.unlink(missing_ok=True)
     return code
 
 
@@ -211,9 +226,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port if args.port is not None else settings.port,
         workers=args.workers or settings.workers,
     )
-    from service.web.server import serve
+    from service.web.server import CannotServe, serve
 
-    return serve(settings)
+    try:
+        return serve(settings)
+    except CannotServe as exc:
+        raise OperatorError(str(exc), exc.code) from exc
 
 
 def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
@@ -244,6 +262,9 @@ def cmd_sites_coral(args: argparse.Namespace, settings: Settings) -> int:
     from service.web import coral
 
     secret = sys.stdin.readline().strip() if args.secret_stdin else None
+    if args.secret_stdin and not secret:
+        # An empty line (an unset shell variable) must not silently become a generated secret.
+        raise OperatorError("no secret on standard input (--secret-stdin): nothing was changed", 2)
 
     async def go(redis: Any) -> int:
         try:
@@ -578,15 +599,10 @@ def _describe_training(sub: argparse._SubParsersAction[argparse.ArgumentParser])
             sub.choices[name].epilog = f"example:\n  {example}"
 
 
-def _redis_where(url: str) -> str:
-    """host:port of a Redis URL, never its password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
-
-
 def _operator_message(exc: BaseException, settings: Settings) -> str | None:
     """The one line an operator needs for an error they can fix; None for a bug (traceback)."""
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from service.scoring.artifacts import ModelError
@@ -598,7 +614,9 @@ def _operator_message(exc: BaseException, settings: Settings) -> str | None:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if password:
             reason = reason.replace(password, "***")
-        return f"cannot reach Redis at {_redis_where(settings.redis_url)} (REDIS_URL): {reason}"
+        return f"cannot reach Redis at {redis_where(settings.redis_url)} (REDIS_URL): {reason}"
+    if isinstance(exc, ResponseError) and str(exc).startswith("DB index is out of range"):
+        return redis_db_message(settings.redis_url)
     if isinstance(exc, ModelError):
         return f"cannot load the model: {exc}"
     if isinstance(exc, OSError) and exc.filename is not None:

@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -17,7 +18,7 @@ def _env_int(env: dict[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+        raise SystemExit(f"moderation: {name} must be an integer, got {raw!r}") from exc
 
 
 def _env_float(env: dict[str, str], name: str, default: float) -> float:
@@ -27,7 +28,49 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+        raise SystemExit(f"moderation: {name} must be a number, got {raw!r}") from exc
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a Redis URL (one line, without its password), or None.
+
+    redis-py would raise a ValueError with a traceback for a URL without a scheme, and treat
+    a bad database number as a server error on the first command.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES:
+        shown = url.rsplit("@", 1)[-1]  # never the password of user:password@host
+        return (
+            f"REDIS_URL must start with redis://, rediss:// or unix:// (got {shown!r}); "
+            "for example redis://127.0.0.1:6379/0"
+        )
+    if parts.scheme != "unix":
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError:
+            return f"REDIS_URL has an invalid port: {parts.netloc.rsplit('@', 1)[-1]!r}"
+        db = parts.path.strip("/")
+        if db and not db.isdigit():
+            return f"REDIS_URL's database must be a number (the path /0, /1 …), got {parts.path!r}"
+    return None
+
+
+def redis_where(url: str) -> str:
+    """host:port of a Redis URL, never its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
+
+
+def redis_db_message(url: str) -> str:
+    """The one line for a REDIS_URL whose database number the server does not have."""
+    db = urlsplit(url).path.strip("/") or "0"
+    return (
+        f"Redis at {redis_where(url)} has no database {db} (REDIS_URL's /{db}; "
+        "a default Redis has databases 0 to 15)"
+    )
 
 
 LOG_FORMATS = ("text", "json")
@@ -128,8 +171,12 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         # slots=True turns class attributes into descriptors; the defaults live on an instance.
         defaults = cls()
+        redis_url = env.get("REDIS_URL") or defaults.redis_url
+        problem = redis_url_problem(redis_url)
+        if problem is not None:
+            raise SystemExit(f"moderation: {problem}")
         return cls(
-            redis_url=env.get("REDIS_URL", defaults.redis_url),
+            redis_url=redis_url,
             host=env.get("MODERATION_HOST", defaults.host),
             port=_env_int(env, "MODERATION_PORT", defaults.port),
             workers=_env_int(env, "MODERATION_WORKERS", defaults.workers),

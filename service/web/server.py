@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -21,7 +23,7 @@ from aiohttp import web
 
 from service.core.logs import setup_logging
 from service.core.metrics import MULTIPROC_ENV
-from service.core.settings import Settings
+from service.core.settings import Settings, redis_db_message, redis_where
 
 log = logging.getLogger("moderation")
 
@@ -31,6 +33,93 @@ RESPAWN_WINDOW_SECONDS = 60.0
 # A worker that cannot start with this configuration (no usable model folder) exits with
 # sysexits' EX_CONFIG: a replacement would fail the same way, so the service stops instead.
 EXIT_CONFIG = 78
+
+
+class CannotServe(Exception):
+    """A listen or Redis setting that keeps the service from starting; one line for the operator."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port out of range or already listened on, before anything says "serving on".
+
+    A worker would otherwise fail to bind after the announcement (one traceback per worker),
+    or, for port 0, listen on a port the operator was never told.
+    """
+    if not 1 <= port <= 65535:
+        raise CannotServe(f"port {port} is not a TCP port (1 to 65535): set --port or MODERATION_PORT", 2)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CannotServe(f"cannot listen on {host!r}: {exc.strerror} (--host or MODERATION_HOST)", 2) from None
+    for family, kind, proto, _, address in dict.fromkeys((i[0], i[1], i[2], i[3], i[4]) for i in infos):
+        with socket.socket(family, kind, proto) as probe:
+            # As asyncio binds it (SO_REUSEADDR: a connection of an earlier run in TIME_WAIT is
+            # no conflict), but without SO_REUSEPORT, so that a running service, whose workers
+            # share the port that way, is found too instead of silently sharing the port.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise CannotServe(
+                        f"port {port} on {host} is already in use by another process: stop it, or choose "
+                        "another port with --port or MODERATION_PORT"
+                    ) from None
+                raise CannotServe(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def check_redis(settings: Settings) -> str | None:
+    """Refuse a Redis setting that can never work; a Redis that is only down is a warning.
+
+    Returns the warning. The service answers 503 while Redis is unreachable and recovers
+    when it is back, so an unreachable Redis does not stop it; a database number the server
+    does not have, or refused credentials, would fail every request until reconfigured.
+    """
+    from redis.asyncio import Redis, RedisCluster
+    from redis.exceptions import AuthenticationError, RedisError, ResponseError
+
+    async def ping() -> None:
+        # Not service.web.app's client: the serving process starts its workers without
+        # importing the app (and the scoring code behind it).
+        timeout = settings.redis_timeout_seconds
+        if settings.redis_cluster:
+            cluster = RedisCluster.from_url(settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            try:
+                await cluster.ping()
+            finally:
+                await cluster.aclose()
+            return
+        redis = Redis.from_url(settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            await redis.ping()
+        finally:
+            await redis.aclose()
+
+    where = redis_where(settings.redis_url)
+    try:
+        asyncio.run(ping())
+    except ResponseError as exc:
+        if str(exc).startswith("DB index is out of range"):
+            raise CannotServe(redis_db_message(settings.redis_url)) from None
+        if str(exc).startswith(("NOAUTH", "WRONGPASS")):
+            raise CannotServe(f"Redis at {where} refused REDIS_URL's credentials: {_first_line(exc)}") from None
+        return f"Redis at {where} answered {_first_line(exc)}; serving anyway"
+    except AuthenticationError as exc:
+        raise CannotServe(f"Redis at {where} refused REDIS_URL's credentials: {_first_line(exc)}") from None
+    except (RedisError, OSError) as exc:
+        return f"Redis at {where} is not reachable ({_first_line(exc)}); serving anyway, with 503 answers until it is"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _install_uvloop() -> None:
@@ -111,6 +200,11 @@ def _metrics_process_dead(pid: int | None) -> None:
 
 
 def serve(settings: Settings) -> int:
+    """Check the listen address and Redis, announce, serve. Raises CannotServe (nothing started)."""
+    check_port(settings.host, settings.port)
+    warning = check_redis(settings)
+    if warning:
+        print(f"moderation: {warning}", file=sys.stderr, flush=True)
     workers = max(1, settings.workers)
     made = _metrics_folder(workers)
     try:
@@ -178,4 +272,7 @@ def _serve(settings: Settings, workers: int) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(serve(Settings.from_env()))
+    try:
+        sys.exit(serve(Settings.from_env()))
+    except CannotServe as exc:
+        sys.exit(f"moderation: {exc}")
