@@ -122,6 +122,37 @@ async def test_counts_follow_submissions_decisions_and_waits(make_api: AppFactor
     assert figures["queue"]["pending"] == len(held) - 2
 
 
+async def test_one_quick_decision_is_its_own_median(make_api: AppFactory, site: Site) -> None:
+    # One held comment decided 0.1 s after it arrived: the page showed a median of 15 s and a
+    # p90 of 27 s (the middle and 90 % of the (0, 30 s] bucket) for it.
+    api, clock = await with_clock(make_api, BEFORE_MIDNIGHT_VN + 2_000)
+    await hold_everything(api, site)
+    status, reply = await submit(api, site, held_body(0))
+    assert status == 202 and reply["status"] == "pending", reply
+    clock.advance(0.1)
+    await decide(api, site, reply["id"], "approve")
+    figures = await get_stats(api, site, 1)
+    for ttd in (figures["totals"]["time_to_decision"], figures["daily"][-1]["time_to_decision"]):
+        assert ttd["count"] == 1 and ttd["mean_seconds"] == 0.1
+        assert (ttd["p50_seconds"], ttd["p90_seconds"], ttd["p99_seconds"]) == (0.1, 0.1, 0.1)
+
+
+def test_quantiles_stay_within_what_the_sum_of_waits_allows() -> None:
+    n = len(stats.WAIT_BUCKETS) + 1
+    one = [1] + [0] * (n - 1)
+    assert stats._quantile(0.5, one, total_ms=100) == 0.1
+    assert stats._quantile(0.9, one, total_ms=29_000) == 29.0
+    two = [2] + [0] * (n - 1)  # 1 s and 2 s: no value above 3 s is possible
+    assert stats._quantile(0.5, two, total_ms=3_000) == 1.5
+    assert stats._quantile(0.99, two, total_ms=3_000) <= 3.0
+    # 90 s and 2 h 1.5 min: the sum does not narrow (60, 120], the estimate is as before.
+    spread = [0] * n
+    spread[2], spread[10] = 1, 1
+    assert stats._quantile(0.5, spread, total_ms=7_380_000) == 120.0
+    # Counters that disagree with their sum fall back to the bucket's bounds.
+    assert stats._quantile(0.5, one, total_ms=90_000) == 15.0
+
+
 async def test_days_follow_the_configured_offset(make_api: AppFactory, site: Site) -> None:
     api, clock = await with_clock(make_api, BEFORE_MIDNIGHT_VN)
     await submit(api, site, comment(author_email="a@example.vn"))

@@ -77,11 +77,13 @@ def wait_field(wait_ms: int) -> str:
     return "wait:inf"
 
 
-def _quantile(q: float, counts: Sequence[int]) -> float | None:
+def _quantile(q: float, counts: Sequence[int], total_ms: int | None = None) -> float | None:
     """Prometheus' histogram_quantile: linear within the bucket holding the q-th decision.
 
     ``counts`` per bucket of WAIT_BUCKETS plus the open one; a quantile in the open bucket
-    is reported as the last finite bound, as Prometheus does.
+    is reported as the last finite bound, as Prometheus does. With ``total_ms``, the sum of
+    every waiting time, the bucket is first narrowed to the values that sum allows
+    (:func:`_feasible`): a single decision after 0.1 s is 0.1 s, not the middle of (0, 30 s].
     """
     total = sum(counts)
     if total == 0:
@@ -94,10 +96,37 @@ def _quantile(q: float, counts: Sequence[int]) -> float | None:
             return float(WAIT_BUCKETS[-1])
         upper = float(WAIT_BUCKETS[i])
         if n and seen + n >= rank:
+            if total_ms is not None:
+                lower, upper = _feasible(i, counts, total_ms / 1000)
             return round(lower + (upper - lower) * (rank - seen) / n, 1)
         seen += n
         lower = upper
     return float(WAIT_BUCKETS[-1])  # pragma: no cover - the loop returns at the open bucket
+
+
+def _feasible(j: int, counts: Sequence[int], total_seconds: float) -> tuple[float, float]:
+    """The range any single waiting time in bucket ``j`` can have, given every bucket's count
+    and the exact sum of all waiting times.
+
+    The values of the other buckets lie within their bounds, so bucket ``j``'s values sum to
+    between ``total - (the others at their upper bounds)`` and ``total - (the others at their
+    lower bounds)``; one value of ``j`` is then at most that sum less the other ``n_j - 1`` at
+    the bucket's lower bound, and at least it less them at the upper bound. With one decision,
+    both ends are its exact time. Counters that disagree (a sum outside the bounds) leave the
+    bucket's own bounds.
+    """
+    lowers = [0.0, *map(float, WAIT_BUCKETS)]
+    uppers = [*map(float, WAIT_BUCKETS), math.inf]
+    others_low = sum(n * lowers[i] for i, n in enumerate(counts) if n and i != j)
+    others_high = sum(n * uppers[i] for i, n in enumerate(counts) if n and i != j)
+    n = counts[j]
+    sum_low = max(n * lowers[j], total_seconds - others_high)
+    sum_high = min(n * uppers[j], total_seconds - others_low)
+    low = max(lowers[j], sum_low - (n - 1) * uppers[j])
+    high = min(uppers[j], sum_high - (n - 1) * lowers[j])
+    if low > high:
+        return lowers[j], uppers[j]
+    return low, high
 
 
 def _int(value: Any) -> int:
@@ -126,7 +155,7 @@ def _time_to_decision(counts: Sequence[int], total_ms: int) -> dict[str, Any]:
     n = sum(counts)
     out: dict[str, Any] = {"count": n, "mean_seconds": round(total_ms / n / 1000, 1) if n else None}
     for q in DECISION_QUANTILES:
-        out[f"p{round(q * 100)}_seconds"] = _quantile(q, counts)
+        out[f"p{round(q * 100)}_seconds"] = _quantile(q, counts, total_ms)
     return out
 
 
