@@ -1,11 +1,13 @@
 """Retraining for one site: base data plus the site's moderator labels → a candidate spam
 model, compared with the current one on a held-out slice of the site's labels, promoted only
-if it is not worse. CPU-bound, no Redis; ``moderation retrain`` (service/cli/feedback.py)
-fetches the labels and tells the workers to reload.
+if it is better there (see :func:`retrain` for the rule). CPU-bound, no Redis;
+``moderation retrain`` (service/cli/feedback.py) fetches the labels and tells the workers to
+reload.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import shutil
 from collections.abc import Sequence
@@ -19,6 +21,10 @@ from service.moderation.feedback import HAM, SPAM, LabelRow, write_csv
 DEFAULT_HOLDOUT = 0.3
 # A site's own labels are few but are exactly its traffic: each counts this many base rows.
 DEFAULT_SITE_WEIGHT = 5.0
+# Held-out labels of each class needed before a candidate can replace the current model: on
+# a handful of labels both models score 1.0 or differ by one comment, which says nothing.
+# (A 4-label holdout once let a model trained on 72 rows replace the shipped one on a tie.)
+MIN_HOLDOUT_PER_CLASS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +102,13 @@ def retrain(
     site_weight: float = DEFAULT_SITE_WEIGHT,
     seed: int | None = None,
 ) -> RetrainReport:
-    """Train, compare on held-out site labels, promote if not worse. CPU-bound; no Redis."""
+    """Train, compare on held-out site labels, promote only if better. CPU-bound; no Redis.
+
+    The rule: the held-out slice must hold at least MIN_HOLDOUT_PER_CLASS spam and as many
+    ham labels (otherwise nothing is trained), and the candidate's macro-F1 on it must be
+    strictly higher than the current model's (rounded to 4 places): a tie keeps the current
+    model, which has been serving without complaint.
+    """
     import numpy as np
 
     from models import training
@@ -106,6 +118,15 @@ def retrain(
     counts = {"site_labels": len(rows), "site_train": len(train_rows), "site_holdout": len(held_rows)}
     if not held_rows or len({r.label for r in rows}) < 2:
         return RetrainReport(site, counts, {}, {}, False, "need labelled spam and ham examples of this site")
+    held_spam = sum(r.label == SPAM for r in held_rows)
+    held_ham = len(held_rows) - held_spam
+    if min(held_spam, held_ham) < MIN_HOLDOUT_PER_CLASS:
+        return RetrainReport(
+            site, counts, {}, {}, False,
+            f"the held-out slice has {held_spam} spam and {held_ham} ham labels; at least "
+            f"{MIN_HOLDOUT_PER_CLASS} of each are needed to judge a candidate (with --holdout {holdout}, "
+            f"about {math.ceil(MIN_HOLDOUT_PER_CLASS / holdout)} labels of each class); kept the current model",
+        )
     base_data = training.read_csv(list(base.paths), base.text_column, base.label_column)
     counts["base"] = len(base_data.texts)
     y = np.concatenate([
@@ -131,14 +152,15 @@ def retrain(
     held = training.read_csv([held_csv], "text", "label")
     current = _summary(training.evaluate_artifact(models_dir / "spam", held, SPAM, None))
     candidate = _summary(training.evaluate_artifact(candidate_dir, held, SPAM, None))
-    # "Not worse": macro-F1 on the site's held-out labels, ties going to the candidate
-    # (it has seen the site's newer labels).
-    promoted = candidate["macro_f1"] >= current["macro_f1"]
-    reason = (
-        f"candidate macro-F1 {candidate['macro_f1']} >= current {current['macro_f1']}"
-        if promoted
-        else f"candidate macro-F1 {candidate['macro_f1']} < current {current['macro_f1']}; kept the current model"
-    )
+    # Strictly better on the site's held-out labels: a tie is no evidence for the candidate.
+    promoted = candidate["macro_f1"] > current["macro_f1"]
+    scores = f"candidate macro-F1 {candidate['macro_f1']}, current {current['macro_f1']}"
+    if promoted:
+        reason = f"{scores}: the candidate is better"
+    elif candidate["macro_f1"] == current["macro_f1"]:
+        reason = f"{scores}: a tie; kept the current model"
+    else:
+        reason = f"{scores}: the candidate is worse; kept the current model"
     if promoted:
         promote(candidate_dir, models_dir / "spam")
     return RetrainReport(site, counts, current, candidate, promoted, reason, candidate_dir=str(candidate_dir))

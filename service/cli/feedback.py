@@ -116,11 +116,12 @@ def add_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.set_defaults(func=cmd_export_labels)
 
     re = sub.add_parser(
-        "retrain", help="train on base data + a site's labels; promote if not worse; reload",
+        "retrain", help="train on base data + a site's labels; promote only if better; reload",
         description="Train a candidate spam model on the base CSVs plus the site's labels, compare it "
-        "with the current model on held-out site labels, and promote it only if its macro-F1 is not "
-        "lower (the old model stays as spam.previous; workers reload within 2 s). Prints a JSON "
-        "report; exits 3 when the current model is kept.",
+        "with the current model on held-out site labels, and promote it only if its macro-F1 there is "
+        "higher (a tie keeps the current model) and the held-out slice has at least 10 spam and 10 ham "
+        "labels (with fewer, nothing is trained). The old model stays as spam.previous; workers reload "
+        "within 2 s. Prints a JSON report; exits 3 when the current model is kept.",
         epilog="example:\n  moderation retrain --site baotinh --base data/spam-base.csv --holdout 0.3",
     )
     re.add_argument("--site", required=True, help="the site whose labels to learn from")
