@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REDIS_PORT ?= 6379
-HOST ?= 127.0.0.1
-PORT ?= 8080
-WORKERS ?= 1
+# `make run PORT=18080` (or MODERATION_PORT=18080 make run): where the service listens.
+# REDIS_PORT (default 6379) is the port for the redis-server `make run` starts; see scripts/run.sh.
+HOST ?= $(or $(MODERATION_HOST),127.0.0.1)
+PORT ?= $(or $(MODERATION_PORT),8080)
+WORKERS ?= $(or $(MODERATION_WORKERS),1)
 
 .PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin lint models bench fuzz clean
 
@@ -65,13 +66,14 @@ akismet-clients: $(NODE_CLIENTS)/node_modules/.installed
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnet-akismet-perl >/dev/null; }
 
 run: $(STAMP)
-	@bash scripts/run.sh
+	@MODERATION_HOST='$(HOST)' MODERATION_PORT='$(PORT)' MODERATION_WORKERS='$(WORKERS)' bash scripts/run.sh
 
 # Stops what `make run` started (the service, and the redis-server it started), by the PIDs in var/.
 stop:
 	@bash scripts/stop.sh
 
-test: $(STAMP) redis-server-bin chromium-bin wordpress-bin akismet-clients
+# wrk: tests/test_bench.py runs `make bench` in a short mode.
+test: $(STAMP) redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Refreshes the README's screenshots in docs/screenshots (committed). `make test` writes its
@@ -89,7 +91,8 @@ wrk-bin:
 	  echo "installing Debian's wrk"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-# Throughput, latency and queue depth beside a bare-aiohttp reference (bench/run.py).
+# Throughput, latency and queue depth beside a bare-aiohttp reference (bench/run.py), on the
+# committed comments of bench/data/corpus.csv (sources and licences in bench/data/README.md).
 # BENCH_SECONDS=10 BENCH_DEPTH=100000 make bench for a quick run; results in bench/results/.
 bench: $(STAMP) redis-server-bin wrk-bin
 	@# Scoring cost of the models alone, batched (bench/models_bench.py).

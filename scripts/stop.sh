@@ -32,3 +32,4 @@ stop_pid() {
 
 stop_pid "$RUN_DIR/moderation.pid" "the moderation service" "service serve"
 stop_pid "$RUN_DIR/redis.pid" "redis-server" "redis-server"
+rm -f "$RUN_DIR/redis.port"

@@ -1,12 +1,15 @@
 """The README's examples, run as a newcomer would: `make run`, then the shell blocks in order.
 
-`scripts/run.sh` (what `make run` runs) starts its own redis-server on a free port in a
-temporary run folder, creates the demo site and serves. Every README block marked with
-``<!-- readme-test -->`` on the line before its opening fence is then run in one bash
-process, top to bottom, with only the port, the keys file and the virtualenv's path
-substituted. curl is wrapped with ``--fail-with-body``, so any 4xx/5xx answer fails the
-script. Afterwards the "Try:" command that `make run` printed must still be accepted, and
-`make stop` (scripts/stop.sh) or Ctrl-C must stop both the service and its Redis.
+`make run PORT=… REDIS_PORT=…` starts its own redis-server in a temporary run folder, creates
+the demo site and serves; the README test gives it a REDIS_PORT on which another Redis already
+answers, as a machine with Debian's own redis-server running would. Every README block marked
+with ``<!-- readme-test -->`` on the line before its opening fence is then run in one bash
+process, top to bottom, with only the service's port, the run folder, the keys file and the
+virtualenv's path substituted; REDIS_URL is not set for it: the CLI examples must find
+`make run`'s Redis through the file it wrote. curl is wrapped with ``--fail-with-body``, so any
+4xx/5xx answer fails the script. Afterwards the "Try:" command that `make run` printed must
+still be accepted, and `make stop` (scripts/stop.sh) or Ctrl-C must stop both the service and
+its Redis.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import RedisServer, free_port, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -90,24 +93,26 @@ def ready(base: str) -> bool:
         return False
 
 
-def start_make_run(tmp_path: Path) -> MakeRun:
+def start_make_run(tmp_path: Path, *, via_make: bool = False, redis_port: int | None = None) -> MakeRun:
+    """`make run` (with ``via_make``: the Makefile's target, ``PORT=`` and ``REDIS_PORT=`` on
+    its command line; else scripts/run.sh with the environment variables it reads)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     run_dir = tmp_path / "var"
     keys_file = tmp_path / "demo-keys.json"
     output = tmp_path / "make-run.log"
-    port, redis_port = free_port(), free_port()
+    port, redis_port = free_port(), redis_port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_", "PROMETHEUS_"))}
-    env.update(
-        PY=sys.executable,
-        MODERATION_PORT=str(port),
-        REDIS_PORT=str(redis_port),
-        MODERATION_RUN_DIR=str(run_dir),
-        MODERATION_DEMO_KEYS=str(keys_file),
-    )
+    env.update(PY=sys.executable, MODERATION_RUN_DIR=str(run_dir), MODERATION_DEMO_KEYS=str(keys_file))
+    if via_make:
+        # -o: the virtualenv is taken as up to date (this test runs inside it).
+        command = ["make", "-s", "-o", ".venv/.installed", "run", f"PORT={port}", f"REDIS_PORT={redis_port}"]
+    else:
+        command = ["bash", "scripts/run.sh"]
+        env.update(MODERATION_PORT=str(port), REDIS_PORT=str(redis_port))
     with output.open("wb") as out:
         # Its own session, like a terminal's foreground job: Ctrl-C reaches the whole group.
         process = subprocess.Popen(
-            ["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     run = MakeRun(process, run_dir, keys_file, output, port, redis_port)
     try:
@@ -137,16 +142,34 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
     stop(run)
 
 
-def run_script(run: MakeRun, script: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def make_run_beside_another_redis(tmp_path: Path) -> Iterator[tuple[MakeRun, RedisServer]]:
+    """`make run PORT=… REDIS_PORT=P` while a Redis that make run did not start answers on P."""
+    other_dir = tmp_path / "other-redis"
+    other_dir.mkdir()
+    other = start_redis(other_dir)
+    try:
+        run = start_make_run(tmp_path / "run", via_make=True, redis_port=other.port)
+        try:
+            yield run, other
+        finally:
+            stop(run)
+    finally:
+        other.process.terminate()
+        other.process.wait(timeout=30)
+
+
+def run_script(run: MakeRun, script: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     for old, new in (
         (README_BASE, run.base),
         ("demo-keys.json", str(run.keys_file)),
+        ("var/make-run.env", str(run.run_dir / "make-run.env")),
         (".venv/bin/", f"{Path(sys.executable).parent}/"),
     ):
         script = script.replace(old, new)
+    # No REDIS_URL: the CLI examples reach `make run`'s Redis through var/make-run.env.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_", "PROMETHEUS_"))}
-    # The CLI examples reach the Redis that `make run` started (on 6379 by default).
-    env["REDIS_URL"] = f"redis://127.0.0.1:{run.redis_port}/0"
+    env.update(extra_env)
     return subprocess.run(
         ["bash", "-c", PRELUDE + script], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=SCRIPT_TIMEOUT, check=False,
@@ -175,14 +198,31 @@ def test_readme_marks_the_quick_start_examples_as_runnable() -> None:
 
 
 @pytest.mark.timeout(900)
-def test_readme_runs_top_to_bottom_then_make_stop_stops_everything(make_run: MakeRun) -> None:
-    result = run_script(make_run, "\n".join(readme_blocks()))
+def test_readme_runs_top_to_bottom_then_make_stop_stops_everything(
+    make_run_beside_another_redis: tuple[MakeRun, RedisServer],
+) -> None:
+    make_run, other = make_run_beside_another_redis
+    banner = make_run.output.read_text()
+    # `make run PORT=…` serves there (it used to serve on 8080 whatever PORT said), and says
+    # loudly that the Redis on REDIS_PORT is not its own.
+    assert f"http://127.0.0.1:{make_run.port}" in banner
+    assert f"port {other.port} is taken by a process make run did not start" in banner
+    own_port = int((make_run.run_dir / "redis.port").read_text())
+    assert own_port != other.port
+    env_file = (make_run.run_dir / "make-run.env").read_text()
+    assert f"REDIS_URL=redis://127.0.0.1:{own_port}/0" in env_file
+    assert (make_run.run_dir / "make-run.env").stat().st_mode & 0o777 == 0o600
+
+    result = run_script(make_run, "\n".join(readme_blocks()), CORAL_SIGNING_SECRET="coral-phase-secret")
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     out = result.stdout
     assert '"status":"approved"' in out
     assert '"status":"pending"' in out and '"too_many_links"' in out
     assert '"status":"rejected"' in out  # the moderator's decision on $ID
     assert '"max_links":1' in out  # the settings written back on the version just read
+    assert '"site_id": "baotinh"' in out  # the CLI examples reached make run's Redis
+    # …and not the other one, which make run never wrote to.
+    assert redis_keys(other.port) == []
 
     # The line `make run` printed still works after the README (no flood, no duplicate),
     # and again (the same Idempotency-Key replays the answer).
@@ -200,8 +240,16 @@ def test_readme_runs_top_to_bottom_then_make_stop_stops_everything(make_run: Mak
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     make_run.process.wait(timeout=60)
     assert not alive(server) and not alive(redis)
+    assert alive(other.process.pid)  # not ours: left alone
     assert not (make_run.run_dir / "moderation.pid").exists()
     assert not (make_run.run_dir / "redis.pid").exists()
+
+
+def redis_keys(port: int) -> list[str]:
+    done = subprocess.run(
+        ["redis-cli", "-p", str(port), "--scan"], capture_output=True, text=True, timeout=30, check=True
+    )
+    return done.stdout.split()
 
 
 def test_ctrl_c_stops_the_service_and_its_redis(make_run: MakeRun) -> None:
