@@ -1,4 +1,4 @@
-"""The request mix for the load test, drawn from the shared datasets.
+"""The request mix for the load test, drawn from the committed corpus (bench/data/corpus.csv).
 
 Each line of the bodies file is one JSON submission split around two placeholders, so the
 wrk script can give every request a distinct author email and client IP without parsing
@@ -19,10 +19,13 @@ import msgspec
 EMAIL_MARK = "@@EMAIL@@"
 IP_MARK = "@@IP@@"
 
-# Share of each source in the mix: Vietnamese social-media comments (mostly clean, some
-# offensive), Vietnamese e-commerce reviews (ham and spam) and English YouTube comments
-# (about half spam). Weights, not exact counts.
-MIX = {"vihsd": 0.45, "vispamreviews": 0.35, "youtube": 0.20}
+# The comments, with their sources and licences in bench/data/README.md.
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus.csv"
+# Share of each group in the mix: Vietnamese social-media comments (mostly clean, some
+# offensive), Vietnamese promotional spam and ordinary comments, and English comments (YouTube,
+# about half spam, and news-site reader comments). Weights, not exact counts.
+MIX = {"vi-social": 0.45, "vi-promo": 0.35, "en": 0.20}
+GROUP_OF_SOURCE = {"vi-hate-speech": "vi-social", "synthetic": "vi-promo", "youtube-spam": "en", "civil-comments": "en"}
 # Articles the wave is spread over.
 N_POSTS = 500
 NAMES = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng", "Phạm Minh Châu", "Hoa", "john smith", "Mai Anh")
@@ -35,31 +38,27 @@ class Sample:
     source: str
     text: str
     label: str
+    lang: str = "vi"
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def load_samples(path: Path = CORPUS) -> dict[str, list[Sample]]:
+    """The corpus's comments by group of MIX; a row's ``source`` names where it came from."""
+    out: dict[str, list[Sample]] = {group: [] for group in MIX}
     with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def load_samples(data_root: Path) -> dict[str, list[Sample]]:
-    out: dict[str, list[Sample]] = {"vihsd": [], "vispamreviews": [], "youtube": []}
-    for row in _rows(data_root / "vihsd" / "dev.csv"):
-        out["vihsd"].append(Sample("vihsd", row["free_text"], f"tox{row['label_id']}"))
-    for row in _rows(data_root / "vispamreviews" / "dev.csv"):
-        out["vispamreviews"].append(Sample("vispamreviews", row["Comment"], f"spam{row['Label']}"))
-    for path in sorted((data_root / "youtube-spam").glob("*.csv")):
-        for row in _rows(path):
-            out["youtube"].append(Sample("youtube", row["CONTENT"], f"spam{row['label']}"))
-    for source, samples in out.items():
-        out[source] = [s for s in samples if s.text.strip() and len(s.text) <= MAX_CONTENT_CHARS]
+        for row in csv.DictReader(fh):
+            group = GROUP_OF_SOURCE.get(row["source"])
+            if group is not None and row["text"].strip() and len(row["text"]) <= MAX_CONTENT_CHARS:
+                out[group].append(Sample(row["source"], row["text"], row["label"], row["lang"]))
+    empty = [group for group, samples in out.items() if not samples]
+    if empty:
+        raise SystemExit(f"{path}: no comments for {', '.join(empty)} (columns source, lang, label, text)")
     return out
 
 
-def build(data_root: Path, n: int, seed: int) -> list[tuple[dict[str, object], Sample]]:
+def build(corpus: Path, n: int, seed: int) -> list[tuple[dict[str, object], Sample]]:
     """``n`` submission bodies with placeholders, in a seeded random order."""
     rng = random.Random(seed)
-    samples = load_samples(data_root)
+    samples = load_samples(corpus)
     sources = list(MIX)
     weights = [MIX[s] for s in sources]
     bodies: list[tuple[dict[str, object], Sample]] = []
@@ -73,7 +72,7 @@ def build(data_root: Path, n: int, seed: int) -> list[tuple[dict[str, object], S
             "author_email": EMAIL_MARK,
             "user_ip": IP_MARK,
             "user_agent": "Mozilla/5.0 (X11; Linux x86_64) bench",
-            "lang": "en" if sample.source == "youtube" else "vi",
+            "lang": sample.lang,
             "content": sample.text,
         }
         if i % 10 == 0:

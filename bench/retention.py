@@ -34,7 +34,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from bench import corpus
-from bench.run import RESULTS, start_redis
+from bench.run import results_dir, start_redis
 from service.core.schemas import CommentIn
 from service.core.settings import DEFAULT_MODELS_DIR
 from service.moderation.operations import Moderation
@@ -63,7 +63,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--retention-days", type=float, default=float(_env("DAYS", "1")))
     p.add_argument("--sim-days", type=float, default=float(_env("SIM_DAYS", "3")))
     p.add_argument("--sweep-minutes", type=float, default=float(_env("SWEEP_MINUTES", "5")))
-    p.add_argument("--data-root", type=Path, default=Path(_env("DATA", str(Path("..") / "shared" / "data"))))
+    # The committed comments (bench/data/README.md); any CSV with the same columns will do.
+    p.add_argument("--corpus", type=Path, default=Path(os.environ.get("BENCH_CORPUS") or corpus.CORPUS))
     p.add_argument("--seed", type=int, default=7)
     return p.parse_args(argv)
 
@@ -78,7 +79,7 @@ async def used_memory(redis: Redis) -> int:
 
 
 async def run(args: argparse.Namespace, redis: Redis) -> dict[str, Any]:
-    samples = [body for body, _ in corpus.build(args.data_root, 5_000, args.seed)]
+    samples = [body for body, _ in corpus.build(args.corpus, 5_000, args.seed)]
     await auth.create_site(redis, SITE, "Retention bench", int(time.time() * 1000))
     store = Store(redis, idempotency_ttl=60)
     await store.ensure_group(SITE)
@@ -180,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "retention.json").write_text(json.dumps(result, indent=2) + "\n")
+    results_dir().mkdir(parents=True, exist_ok=True)
+    (results_dir() / "retention.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"retention: {result['submitted']:,} comments over {args.sim_days} simulated days "
           f"({args.per_day:,}/day, retention {args.retention_days} d) in {result['wall_seconds']} s")
     print(f"  {result['redis_bytes_per_stored_comment']:.0f} B of Redis per stored comment "

@@ -42,6 +42,12 @@ from service.store.comments import Store
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "submit.lua"
 RESULTS = ROOT / "bench" / "results"
+
+
+def results_dir() -> Path:
+    """Where the bench writes its JSON: bench/results (git-ignored), or BENCH_RESULTS."""
+    return Path(os.environ.get("BENCH_RESULTS") or RESULTS)
+
 BENCH_SITE = "bench"
 # Same as docker-compose.yml and scripts/run.sh: a comment's hash stays a compact listpack.
 HASH_MAX_LISTPACK_VALUE = 4096
@@ -76,7 +82,7 @@ class Config:
     bodies: int
     seed: int
     reference: bool
-    data_root: Path
+    corpus: Path
     out: Path
 
     @classmethod
@@ -92,8 +98,9 @@ class Config:
         p.add_argument("--bodies", type=int, default=int(_env("BODIES", "4096")))
         p.add_argument("--seed", type=int, default=int(_env("SEED", "20261126")))
         p.add_argument("--no-reference", action="store_true", default=_env("REFERENCE", "1") == "0")
-        p.add_argument("--data-root", type=Path, default=Path(_env("DATA", str(ROOT.parent / "shared" / "data"))))
-        p.add_argument("--out", type=Path, default=Path(_env("OUT", str(RESULTS / "latest.json"))))
+        # The committed comments (bench/data/README.md); any CSV with the same columns will do.
+        p.add_argument("--corpus", type=Path, default=Path(_env("CORPUS", str(corpus.CORPUS))))
+        p.add_argument("--out", type=Path, default=Path(_env("OUT", str(results_dir() / "latest.json"))))
         a = p.parse_args(argv)
         return cls(
             seconds=a.seconds,
@@ -106,7 +113,7 @@ class Config:
             bodies=a.bodies,
             seed=a.seed,
             reference=not a.no_reference,
-            data_root=a.data_root,
+            corpus=a.corpus,
             out=a.out,
         )
 
@@ -332,8 +339,8 @@ async def sample_docs(redis: Redis, site: str, n: int) -> tuple[list[bytes], lis
 async def amain(cfg: Config) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (make bench installs Debian's package)")
-    if not (cfg.data_root / "vihsd").is_dir():
-        raise SystemExit(f"no datasets in {cfg.data_root}; point BENCH_DATA at the shared data folder")
+    if not cfg.corpus.is_file():
+        raise SystemExit(f"no corpus at {cfg.corpus} (BENCH_CORPUS); bench/data/corpus.csv is in the repository")
     result: dict[str, Any] = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_start": loadavg()},
@@ -349,7 +356,7 @@ async def amain(cfg: Config) -> dict[str, Any]:
         redis = Redis.from_url(redis_url, decode_responses=True)
 
         bodies_file = tmp / "bodies.jsonl"
-        result["corpus"] = corpus.write_bodies(bodies_file, corpus.build(cfg.data_root, cfg.bodies, cfg.seed))
+        result["corpus"] = corpus.write_bodies(bodies_file, corpus.build(cfg.corpus, cfg.bodies, cfg.seed))
         api_key = await auth.create_site(redis, BENCH_SITE, "Bench", int(time.time() * 1000))
         await Store(redis, idempotency_ttl=60).ensure_group(BENCH_SITE)
 

@@ -13,6 +13,7 @@ hold. Prints one line per shape.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import resource
 import time
@@ -21,7 +22,7 @@ from service.core.schemas import MAX_CONTENT_BYTES
 from service.moderation.sitesettings import MAX_ENTRY_CHARS, MAX_LIST_CHARS, ActiveSettings, SiteSettings
 from service.moderation.wordlists import PreparedFields
 
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_WORDLISTS_ROUNDS") or 5)
 
 
 def shapes() -> dict[str, tuple[list[str], list[str], str]]:

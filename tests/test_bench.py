@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import msgspec
+import pytest
 from redis.asyncio import Redis
 
 from bench import corpus, deep_queue
 from service.store import keys
 from tests.conftest import Api, Site, comment
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 async def test_bulk_fill_has_the_shape_the_service_writes(api: Api, site: Site, redis: Redis) -> None:
@@ -45,7 +53,7 @@ async def test_bulk_fill_has_the_shape_the_service_writes(api: Api, site: Site, 
 
 
 def test_bodies_carry_one_email_and_one_ip_placeholder(tmp_path: Path) -> None:
-    sample = corpus.Sample("vihsd", 'Bài viết "hay"\nquá', "tox0")
+    sample = corpus.Sample("vi-hate-speech", 'Bài viết "hay"\nquá', "CLEAN")
     body = {"post_id": "p", "author_email": corpus.EMAIL_MARK, "user_ip": corpus.IP_MARK, "content": sample.text}
     path = tmp_path / "bodies.jsonl"
     stats = corpus.write_bodies(path, [(body, sample)])
@@ -53,3 +61,60 @@ def test_bodies_carry_one_email_and_one_ip_placeholder(tmp_path: Path) -> None:
     assert line.count(corpus.EMAIL_MARK.encode()) == 1 and line.count(corpus.IP_MARK.encode()) == 1
     assert line.index(corpus.EMAIL_MARK.encode()) < line.index(corpus.IP_MARK.encode())
     assert stats["bodies"] == 1
+
+
+# `make bench` in a short mode: every phase runs, on the committed corpus, from the repository
+# alone (no ../shared), and prints its figures. Minutes, not the full run's hour.
+SHORT_BENCH = {
+    "BENCH_SECONDS": "2",
+    "BENCH_WARMUP": "1",
+    "BENCH_CONNECTIONS": "4",
+    "BENCH_WORKERS": "1",
+    "BENCH_BODIES": "256",
+    "BENCH_DEPTH": "300",
+    "BENCH_QUEUE_OPS": "10",
+    "BENCH_MODELS_REPEAT": "1",
+    "BENCH_WORDLISTS_ROUNDS": "1",
+    "BENCH_REPLICA_SUBMISSIONS": "40",
+    "BENCH_REPLICA_ROUNDS": "1",
+    "BENCH_RETENTION_PER_DAY": "200",
+    "BENCH_RETENTION_SIM_DAYS": "1.5",
+}
+
+
+@pytest.mark.timeout(1200)
+def test_make_bench_runs_from_the_repository_alone_and_prints_figures(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_", "PROMETHEUS_", "BENCH_"))}
+    env.update(SHORT_BENCH, BENCH_RESULTS=str(tmp_path))
+    # -o: the virtualenv is taken as up to date (this test runs inside it).
+    done = subprocess.run(
+        ["make", "-s", "-o", ".venv/.installed", "bench"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=1100, check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-4000:] + done.stderr[-4000:]
+    assert "comments: 1800" in out and re.search(r"batch\s+64:\s+[\d.]+ us/comment", out)  # the models alone
+    assert "word lists at the limits" in out and "match both lists" in out
+    assert re.search(r"round 1 wait-1 .*\d", out)  # the replica wait
+    assert re.search(r"service\s+[\d,]+ accepted/s\s+p50 [\d.]+ ms", out) and "reference" in out
+    assert re.search(r"deep queue 300 pending", out)
+    assert re.search(r"retention: [\d,]+ comments", out)
+    result = json.loads((tmp_path / "latest.json").read_text())
+    assert result["corpus"]["bodies"] == 256 and result["config"]["corpus"].endswith("bench/data/corpus.csv")
+    assert result["service"]["accepted"] > 0 and result["service"]["errors"] == 0
+    assert (tmp_path / "retention.json").exists()
+
+
+def test_the_corpus_is_in_the_repository_with_its_sources() -> None:
+    samples = corpus.load_samples()
+    assert {group: len(rows) for group, rows in samples.items()} == {"vi-social": 700, "vi-promo": 500, "en": 600}
+    readme = (ROOT / "bench" / "data" / "README.md").read_text(encoding="utf-8")
+    for source in {s.source for rows in samples.values() for s in rows}:
+        assert f"`{source}`" in readme  # every source named, with its licence
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"needs the shared data sets at {SHARED_DATA} to rebuild from")
+def test_the_corpus_is_what_make_corpus_writes_from_the_shared_data() -> None:
+    from bench import make_corpus
+
+    assert make_corpus.render(make_corpus.build(SHARED_DATA)) == corpus.CORPUS.read_bytes()
