@@ -28,9 +28,11 @@ REDIS_PORT_TRIES=20
 SERVER_PID=""
 cleanup() {
   trap - EXIT INT TERM HUP
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
+  if [[ -n "$SERVER_PID" ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true  # it may have ended already
+    local status=0
+    wait "$SERVER_PID" 2>/dev/null || status=$?
+    echo "make run: the service exited with status $status"
   fi
   rm -f "$RUN_DIR/moderation.pid"
   # Only the Redis whose PID file is in the run folder, i.e. one a `make run` started.
@@ -161,8 +163,18 @@ cat <<MSG
   Stop: Ctrl-C here, or \`make stop\` from another terminal
 
 MSG
-"$PY" -m service serve --host "$HOST" --port "$PORT" --workers "$WORKERS" &
+# In its own session: Ctrl-C in this terminal signals the whole foreground process group, and
+# the service used to get that SIGINT and then, already shutting down, this script's SIGTERM
+# too; the second signal raised aiohttp's GracefulExit again in the middle of its clean-up.
+# Now this script is the only one the terminal reaches, and the service gets one SIGTERM.
+# (setsid execs the service in place, so $! is the service's PID.)
+setsid "$PY" -m service serve --host "$HOST" --port "$PORT" --workers "$WORKERS" &
 SERVER_PID=$!
 echo "$SERVER_PID" >"$RUN_DIR/moderation.pid"
 # `wait` returns early when a trapped signal arrives; the trap then exits through cleanup.
-wait "$SERVER_PID"
+# Past it, the service ended on its own (a bad model folder, say): report, clean up, pass it on.
+SERVER_STATUS=0
+wait "$SERVER_PID" || SERVER_STATUS=$?
+SERVER_PID=""
+echo "make run: the service exited with status $SERVER_STATUS"
+exit "$SERVER_STATUS"
