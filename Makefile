@@ -10,7 +10,7 @@ HOST ?= $(or $(MODERATION_HOST),127.0.0.1)
 PORT ?= $(or $(MODERATION_PORT),8080)
 WORKERS ?= $(or $(MODERATION_WORKERS),1)
 
-.PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin lint models bench fuzz clean
+.PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin lint models fetch-data spam-base bench fuzz clean
 
 # constraints.txt pins every Python package (the models' manifests name the numpy and
 # scikit-learn they were built with); the Dockerfile installs with the same file.
@@ -107,12 +107,29 @@ bench: $(STAMP) redis-server-bin wrk-bin
 	@# An erasure with 100,000 labels in the log, and what the label index costs (bench/erasure.py).
 	$(PY) -m bench.erasure
 
+# The labelled sets the models are built from (models/datasets.json: every file, its origin,
+# licence and SHA-256). They are not in the repository (most are research-use only): DATA_ROOT
+# names a copy of the project's shared data, `make fetch-data DATA_MIRROR=URL` fills it from a
+# mirror of that copy, checksums verified. `.venv/bin/python -m models.datasets list` says
+# where each set comes from and whether it is there.
+DATA_ROOT ?= ../shared/data
+
+fetch-data: $(STAMP)
+	$(PY) -m models.datasets --data-root '$(DATA_ROOT)' fetch $(if $(DATA_MIRROR),--mirror '$(DATA_MIRROR)')
+
 # Rebuild models/spam, models/toxicity, models/toxicity-en and models/metrics.json from
-# ../shared/data (seeded, reproducible; spam, both toxicity models, TF-IDF baselines,
+# DATA_ROOT (seeded, reproducible; spam, both toxicity models, TF-IDF baselines,
 # ablation, LOVO and the CLI check: about an hour on 2 cores, parts runnable alone with
 # --parts, e.g. `.venv/bin/python models/build.py --parts toxicity-en,baselines`). See models/README.md.
+# Stops first, naming each missing or altered file, when DATA_ROOT lacks a set it reads.
 models: $(STAMP)
-	nice -n 10 $(PY) models/build.py --data-root ../shared/data
+	$(PY) -m models.datasets --data-root '$(DATA_ROOT)' check
+	nice -n 10 $(PY) models/build.py --data-root '$(DATA_ROOT)'
+
+# data/spam-base.csv: the rows the shipped spam model was trained on, as the base CSV of
+# `moderation retrain --base data/spam-base.csv` (README, "Feedback loop").
+spam-base: $(STAMP)
+	$(PY) -m models.datasets --data-root '$(DATA_ROOT)' spam-base --out data/spam-base.csv
 
 lint: $(STAMP)
 	$(PY) -m pip install -q -c $(CONSTRAINTS) ruff mypy
