@@ -59,8 +59,14 @@ def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
         raise OperatorError("site id must be 1-63 characters of a-z, 0-9, '-' or '_'", 2)
 
     async def go(redis: Any) -> int:
+        from service.store import keys
         from service.store.comments import Store
 
+        if args.if_missing and await redis.exists(keys.site_meta(args.site_id)):
+            # A container's every start runs this; the keys were printed on the first one.
+            print(f"moderation: site {args.site_id!r} exists; its keys were printed when it was created "
+                  f"(moderation sites rotate-key {args.site_id} mints a new API key)", file=sys.stderr)
+            return 0
         try:
             api_key = await auth.create_site(redis, args.site_id, args.name or args.site_id, int(time.time() * 1000))
         except ValueError as exc:
@@ -392,6 +398,8 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
     add.add_argument("site_id", help="1-63 characters of a-z, 0-9, '-' or '_'")
     add.add_argument("--name", help="display name (default: the site id)")
     add.add_argument("--moderator", default="admin", help="name of the first moderator")
+    add.add_argument("--if-missing", action="store_true",
+                     help="do nothing (exit 0) when the site exists, instead of failing: for a start-up script")
     add.set_defaults(func=cmd_sites_add)
     command(
         sites, "list", "list sites", "Print every site with its name and creation time as JSON.",
