@@ -10,6 +10,18 @@
 # is taken, the next free port is used and the banner says so. The Redis in use is written to
 # the run folder's make-run.env, for the command line in another shell: `. var/make-run.env`.
 set -euo pipefail
+# A shell started in the background by another shell script inherits SIGINT ignored, and bash
+# cannot trap a signal that was ignored on entry: Ctrl-C (`kill -INT`) would never reach the
+# clean-up below, and the service, in its own session, would never be stopped. Start again with
+# SIGINT at its default disposition (same PID, same process group).
+sigint_ignored() {
+  local mask
+  mask="$(awk '/^SigIgn:/ {print $2}' "/proc/$$/status" 2>/dev/null)" || return 1
+  [[ -n "$mask" ]] && (( 0x$mask & 2 ))
+}
+if [[ -z "${MAKE_RUN_SIGINT_RESET:-}" ]] && sigint_ignored; then
+  MAKE_RUN_SIGINT_RESET=1 exec env --default-signal=INT bash "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
 HOST="${MODERATION_HOST:-127.0.0.1}"
