@@ -49,7 +49,7 @@ async def main(args: argparse.Namespace) -> None:
     site = f"inproc-{time.time_ns()}"
     key = await auth.create_site(redis, site, site, int(time.time() * 1000))
     caller = await auth.resolve_site_key(redis, key)
-    bodies = corpus.build(args.data_root, args.warmup + args.count, 1)
+    bodies = corpus.build(args.corpus, args.warmup + args.count, 1)
     comments = [
         parse_comment({**b, "author_email": f"r{i}@example.vn", "user_ip": f"14.1.{i % 250}.{i % 200 + 1}"})
         for i, (b, _) in enumerate(bodies)
@@ -71,5 +71,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=6379)
     parser.add_argument("--warmup", type=int, default=256)
     parser.add_argument("--count", type=int, default=256)
-    parser.add_argument("--data-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    # The committed comments (bench/data/README.md); any CSV with the same columns will do.
+    parser.add_argument("--corpus", type=Path, default=corpus.CORPUS)
     asyncio.run(main(parser.parse_args()))
