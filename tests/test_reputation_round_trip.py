@@ -83,7 +83,8 @@ async def test_a_submissions_reputation_is_read_inside_the_pre_check_round_trip(
 
     # The reputation hashes are read by the pre-check script itself: one HMGET each, with
     # every entry of the submission (domains, phone, email, network) in it.
-    reads = [c["command"] for c in seen if c["client_type"] == "lua" and (own in c["command"] or shared in c["command"])]
+    from_lua = [c["command"] for c in seen if c["client_type"] == "lua"]
+    reads = [c for c in from_lua if own in c or shared in c]
     assert [r.split()[:2] for r in reads] == [["HMGET", own], ["HMGET", shared]], reads
     ids = reads[0].split()[2:]
     # Two domains, the phone, the email and the /24, by their kind letters.
