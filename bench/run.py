@@ -49,6 +49,9 @@ def results_dir() -> Path:
     return Path(os.environ.get("BENCH_RESULTS") or RESULTS)
 
 BENCH_SITE = "bench"
+# The comparison phase's site: the same bodies on BENCH_SITE again would meet the campaign
+# rule's counts of the first phase.
+COMPARE_SITE = "bench-without"
 # Same as docker-compose.yml and scripts/run.sh: a comment's hash stays a compact listpack.
 HASH_MAX_LISTPACK_VALUE = 4096
 DEEP_SITE = "deep"
@@ -82,6 +85,7 @@ class Config:
     bodies: int
     seed: int
     reference: bool
+    compare: bool
     corpus: Path
     out: Path
 
@@ -98,6 +102,12 @@ class Config:
         p.add_argument("--bodies", type=int, default=int(_env("BODIES", "4096")))
         p.add_argument("--seed", type=int, default=int(_env("SEED", "20261126")))
         p.add_argument("--no-reference", action="store_true", default=_env("REFERENCE", "1") == "0")
+        p.add_argument(
+            "--no-compare",
+            action="store_true",
+            default=_env("COMPARE", "1") == "0",
+            help="skip the second service phase without reputation and whole-submission signals",
+        )
         # The committed comments (bench/data/README.md); any CSV with the same columns will do.
         p.add_argument("--corpus", type=Path, default=Path(_env("CORPUS", str(corpus.CORPUS))))
         p.add_argument("--out", type=Path, default=Path(_env("OUT", str(results_dir() / "latest.json"))))
@@ -113,6 +123,7 @@ class Config:
             bodies=a.bodies,
             seed=a.seed,
             reference=not a.no_reference,
+            compare=not a.no_compare,
             corpus=a.corpus,
             out=a.out,
         )
@@ -387,12 +398,8 @@ async def amain(cfg: Config) -> dict[str, Any]:
             "MODERATION_HOST": "127.0.0.1",
             "MODERATION_LOG_LEVEL": os.environ.get("MODERATION_LOG_LEVEL", "WARNING"),
         }
-        svc = Proc(
-            "service",
-            [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(cfg.workers)],
-            env,
-            tmp / "service.log",
-        )
+        serve = ["serve", "--port", str(port), "--workers", str(cfg.workers)]
+        svc = Proc("service", [sys.executable, "-m", "service", *serve], env, tmp / "service.log")
         procs.append(svc)
         startup = await asyncio.to_thread(wait_ready, svc, port, cfg.workers)
         base = f"http://127.0.0.1:{port}"
@@ -436,6 +443,30 @@ async def amain(cfg: Config) -> dict[str, Any]:
             deep.update(await deep_queue.measure_ops(base, DEEP_SITE, tokens, cfg.queue_ops))
             result["deep_queue"] = deep
         result["service"]["workers_after"] = [{"pid": pid, **rss_mb(pid)} for pid in workers]
+        svc.stop()
+        procs.remove(svc)
+
+        if cfg.compare:
+            # The same build, the same load, on a site of its own, with reputation and the
+            # whole-submission signals switched off (bench/switch.py): what they cost.
+            compare_key = await auth.create_site(redis, COMPARE_SITE, "Bench without", int(time.time() * 1000))
+            await Store(redis, idempotency_ttl=60).ensure_group(COMPARE_SITE)
+            port = free_port()
+            serve = ["serve", "--port", str(port), "--workers", str(cfg.workers)]
+            plain = Proc("service-without", [sys.executable, "-m", "bench.switch", *serve], env, tmp / "without.log")
+            procs.append(plain)
+            await asyncio.to_thread(wait_ready, plain, port, cfg.workers)
+            if cfg.warmup:
+                await asyncio.to_thread(
+                    run_wrk, cfg, port, cfg.warmup, bodies_file, compare_key, tmp / "plain-warm.json", 5
+                )
+            print(f"service without reputation and whole-submission signals: {cfg.seconds} s ...", flush=True)
+            plain_workers = children(plain.popen.pid) if cfg.workers > 1 else [plain.popen.pid]
+            result["without_submission_signals"] = await asyncio.to_thread(
+                run_wrk, cfg, port, cfg.seconds, bodies_file, compare_key, tmp / "plain.json", 6,
+                {"server": plain_workers, "redis": [redis_proc.popen.pid]},
+            )  # fmt: skip
+            result["submission_signals_cost"] = signals_cost(result["service"], result["without_submission_signals"])
         await redis.aclose()
     finally:
         for proc in reversed(procs):
@@ -445,6 +476,16 @@ async def amain(cfg: Config) -> dict[str, Any]:
             shutil.rmtree(tmp, ignore_errors=True)
     result["checks"] = checks(result)
     return result
+
+
+def signals_cost(with_: dict[str, Any], without: dict[str, Any]) -> dict[str, float]:
+    """What reputation and the whole-submission signals change: accepted/s and server CPU per
+    request with them over without, minus one (one pair of runs: on a shared machine the spread
+    between runs can exceed the effect; CPU per request varies less)."""
+    out = {"throughput": round(with_["accepted_per_s"] / max(1e-9, without["accepted_per_s"]) - 1, 4)}
+    server_with, server_without = with_["cpu_us_per_request"]["server"], without["cpu_us_per_request"]["server"]
+    out["server_cpu"] = round(server_with / max(1e-9, server_without) - 1, 4)
+    return out
 
 
 def checks(r: dict[str, Any]) -> dict[str, bool]:
@@ -492,6 +533,17 @@ def summary(r: dict[str, Any]) -> str:
         lines.append(f"             CPU µs per request: {cpu} (CPU-bound at {x['cpu_bound_requests_per_s']:,}/s)")
     if "ratio_to_reference" in r:
         lines.append(f"  ratio to reference: {r['ratio_to_reference'] * 100:.1f} %")
+    plain = r.get("without_submission_signals")
+    if plain:
+        cost = r["submission_signals_cost"]
+        lines.append(
+            f"  without reputation and whole-submission signals: {plain['accepted_per_s']:,.0f} accepted/s,"
+            f" server CPU {plain['cpu_us_per_request']['server']:.0f} µs per request"
+        )
+        lines.append(
+            f"    with them (one pair of runs): accepted/s {cost['throughput'] * 100:+.1f} %,"
+            f" server CPU per request {cost['server_cpu'] * 100:+.1f} % (issue 22: at most 10 % fewer accepted/s)"
+        )
     svc = r.get("service", {})
     if svc.get("workers_after"):
         rss = ", ".join(f"{w['rss_mb']:.0f} MB (peak {w['peak_rss_mb']:.0f})" for w in svc["workers_after"])
