@@ -342,3 +342,18 @@ async def test_weights_decay_with_the_half_life(api: Api, site: Site) -> None:
     clock["now"] -= 86_400
     own = await store.redis.hmget(keys.reputation(site.site_id), list(lookup.ids))
     assert reputation.evidence(lookup, own, shared, DEFAULTS).total == 0
+
+
+def test_entry_ids_are_the_first_64_bits_of_hmac_sha256_of_kind_and_value() -> None:
+    # Stored entries are found by these ids: a change of how they are computed would forget
+    # every decision already recorded.
+    import hashlib
+    import hmac
+
+    from service.store.comments import Store
+
+    reputation = Reputation(Store(Redis(), idempotency_ttl=60), secret="s3cret")
+    expected = hmac.new(b"s3cret", b"email:lan@example.vn", hashlib.sha256).hexdigest()[:16]
+    assert reputation.entry_id(Entry(EMAIL, "lan@example.vn")) == "e" + expected
+    expected = hmac.new(b"s3cret", b"author:lan@example.vn", hashlib.sha256).hexdigest()[:16]
+    assert reputation.author_id(" Lan@Example.vn ") == "a" + expected
