@@ -13,7 +13,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bench import corpus, deep_queue
+from service.core.schemas import parse_comment
+from service.scoring.text import CommentText
 from service.store import keys
+from service.web import appkeys
 from tests.conftest import Api, Site, comment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +121,40 @@ def test_the_corpus_is_what_make_corpus_writes_from_the_shared_data() -> None:
     from bench import make_corpus
 
     assert make_corpus.render(make_corpus.build(SHARED_DATA)) == corpus.CORPUS.read_bytes()
+
+
+async def test_the_switch_takes_reputation_and_the_signals_out_and_puts_them_back(
+    api: Api, site: Site, redis: Redis
+) -> None:
+    from bench import switch
+    from service.scoring import submission as sub
+
+    data = comment(author_name="Dịch vụ SEO giá rẻ", author_email="switch@example.vn", user_agent="curl/8.5.0")
+
+    async def check() -> dict[str, object]:
+        resp = await api.request("POST", "/v1/check", site.api_key, json=data)
+        assert resp.status == 200, await resp.text()
+        reply: dict[str, object] = await resp.json()
+        return reply
+
+    with switch.switched_off():
+        plain = await check()
+        # Off: no entry is looked up either (the pre-check reads no reputation field).
+        reputation = api.app[appkeys.MODERATION].reputation
+        assert reputation is not None
+        assert (await reputation.lookup(CommentText(parse_comment(data)))).ids == ()
+    assert "text_spam_score" not in plain
+    assert sub.SEO_NAME not in [f["feature"] for f in plain["explanation"]["spam"]]  # type: ignore[index]
+    back = await check()
+    assert sub.SEO_NAME in [f["feature"] for f in back["explanation"]["spam"]]  # type: ignore[index]
+    assert back["text_spam_score"] == plain["spam_score"]
+
+
+def test_the_bench_reports_what_the_signals_change_with_over_without() -> None:
+    from bench.run import signals_cost
+
+    cost = signals_cost(
+        {"accepted_per_s": 900.0, "cpu_us_per_request": {"server": 660.0}},
+        {"accepted_per_s": 1000.0, "cpu_us_per_request": {"server": 600.0}},
+    )
+    assert cost == {"throughput": -0.1, "server_cpu": 0.1}
