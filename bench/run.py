@@ -432,23 +432,11 @@ async def amain(cfg: Config) -> dict[str, Any]:
         if "reference" in result and result["reference"]["accepted_per_s"]:
             result["ratio_to_reference"] = round(load["accepted_per_s"] / result["reference"]["accepted_per_s"], 4)
 
-        if cfg.depth:
-            docs, sizes = await sample_docs(redis, BENCH_SITE, 64)
-            templates = deep_queue.templates_from(docs, sizes)
-            await auth.create_site(redis, DEEP_SITE, "Deep queue", int(time.time() * 1000))
-            tokens = [await auth.add_moderator(redis, [DEEP_SITE], f"mod-{i}") for i in range(4)]
-            print(f"deep queue: filling {cfg.depth:,} pending items ...", flush=True)
-            deep = await deep_queue.fill(redis, DEEP_SITE, cfg.depth, templates)
-            print(f"deep queue: list/claim/decide x{cfg.queue_ops} ...", flush=True)
-            deep.update(await deep_queue.measure_ops(base, DEEP_SITE, tokens, cfg.queue_ops))
-            result["deep_queue"] = deep
-        result["service"]["workers_after"] = [{"pid": pid, **rss_mb(pid)} for pid in workers]
-        svc.stop()
-        procs.remove(svc)
-
         if cfg.compare:
             # The same build, the same load, on a site of its own, with reputation and the
-            # whole-submission signals switched off (bench/switch.py): what they cost.
+            # whole-submission signals switched off (bench/switch.py): what they cost. Before the
+            # deep queue, which the second service's background loops would walk; the first
+            # service stays up, idle, for the deep queue's requests.
             compare_key = await auth.create_site(redis, COMPARE_SITE, "Bench without", int(time.time() * 1000))
             await Store(redis, idempotency_ttl=60).ensure_group(COMPARE_SITE)
             port = free_port()
@@ -467,6 +455,20 @@ async def amain(cfg: Config) -> dict[str, Any]:
                 {"server": plain_workers, "redis": [redis_proc.popen.pid]},
             )  # fmt: skip
             result["submission_signals_cost"] = signals_cost(result["service"], result["without_submission_signals"])
+            plain.stop()
+            procs.remove(plain)
+
+        if cfg.depth:
+            docs, sizes = await sample_docs(redis, BENCH_SITE, 64)
+            templates = deep_queue.templates_from(docs, sizes)
+            await auth.create_site(redis, DEEP_SITE, "Deep queue", int(time.time() * 1000))
+            tokens = [await auth.add_moderator(redis, [DEEP_SITE], f"mod-{i}") for i in range(4)]
+            print(f"deep queue: filling {cfg.depth:,} pending items ...", flush=True)
+            deep = await deep_queue.fill(redis, DEEP_SITE, cfg.depth, templates)
+            print(f"deep queue: list/claim/decide x{cfg.queue_ops} ...", flush=True)
+            deep.update(await deep_queue.measure_ops(base, DEEP_SITE, tokens, cfg.queue_ops))
+            result["deep_queue"] = deep
+        result["service"]["workers_after"] = [{"pid": pid, **rss_mb(pid)} for pid in workers]
         await redis.aclose()
     finally:
         for proc in reversed(procs):
