@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
+from service.scoring import tfidf
 from service.scoring.artifacts import load_artifact, save_artifact
 from service.scoring.features import N_FEATURES, N_HASH, Featurizer, Prepared, analyze, feature_name, prepare
 from service.scoring.scorer import (
@@ -137,33 +138,71 @@ def featurize(prepared: Sequence[Prepared]) -> sp.csr_matrix:
     return sp.vstack(blocks, format="csr")
 
 
+def _tfidf_tokens(p: Prepared) -> list[str]:
+    """The TF-IDF block's tokens of one comment worth a name: char 4-5-grams (as ``c:``) and
+    words and word pairs (as ``w:``)."""
+    text = p.lower
+    tokens = [f"c:{text[i : i + n]}" for n in (4, 5) for i in range(len(text) - n + 1)]
+    words = tfidf._WORD_RE.findall(text)
+    tokens += [f"w:{w}" for w in words]
+    tokens += [f"w:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return tokens
+
+
+def _named_columns(counts: Counter[str], column: np.ndarray, wanted: np.ndarray,
+                   display: list[str]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """For each wanted column, the display name of its most frequent token."""
+    freq = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    keep = wanted[column]
+    idx, freq = column[keep], freq[keep]
+    kept = [d for d, k in zip(display, keep, strict=True) if k]
+    order = np.lexsort((-freq, idx))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = idx[order][1:] != idx[order][:-1]
+    chosen = order[first]
+    names = np.asarray([kept[i][:MAX_NAME_CHARS] for i in chosen], dtype=np.str_)
+    return idx[chosen].astype(np.int64), names
+
+
+def _heaviest(weight: np.ndarray) -> np.ndarray:
+    heavy = np.argsort(-weight, kind="stable")[:MAX_NAMED_COLUMNS]
+    wanted = np.zeros(weight.size, dtype=bool)
+    wanted[heavy[weight[heavy] > 0]] = True
+    return wanted
+
+
 def column_names(
     prepared: Sequence[Prepared], coef: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Most frequent training token for each of the heaviest hashed columns."""
+    """Most frequent training token for each of the heaviest hashed columns (of the shared
+    block, and of the TF-IDF block when *coef* has its columns)."""
     counts: Counter[str] = Counter()
     for p in prepared:
         # Moderators read words and signals; short char n-grams ("…g…") explain nothing,
         # so only word tokens and char n-grams of 4+ visible characters get a name.
         counts.update(t for t in analyze(p) if t.startswith("w:") or len(t.strip()) >= 4)
     tokens = list(counts)
-    freq = np.fromiter(counts.values(), dtype=np.int64, count=len(tokens))
     hasher = FeatureHasher(n_features=N_HASH, input_type="string", alternate_sign=False)
-    idx = hasher.transform([[t] for t in tokens]).tocoo().col
-    weight = np.abs(coef[:, :N_HASH]).max(axis=0)
-    heavy = np.argsort(-weight, kind="stable")[:MAX_NAMED_COLUMNS]
-    heavy = heavy[weight[heavy] > 0]
-    wanted = np.zeros(N_HASH, dtype=bool)
-    wanted[heavy] = True
-    keep = wanted[idx]
-    idx, freq = idx[keep], freq[keep]
-    kept_tokens = [t for t, k in zip(tokens, keep, strict=True) if k]
-    order = np.lexsort((-freq, idx))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = idx[order][1:] != idx[order][:-1]
-    chosen = order[first]
-    names = np.asarray([feature_name(kept_tokens[i])[:MAX_NAME_CHARS] for i in chosen], dtype=np.str_)
-    return idx[chosen].astype(np.int64), names
+    column = hasher.transform([[t] for t in tokens]).tocoo().col
+    wanted = _heaviest(np.abs(coef[:, :N_HASH]).max(axis=0))
+    idx, names = _named_columns(counts, column, wanted, [feature_name(t) for t in tokens])
+    if coef.shape[1] == N_FEATURES:
+        return idx, names
+    counts = Counter()
+    for p in prepared:
+        counts.update(t for t in _tfidf_tokens(p) if t.startswith("w:") or len(t[2:].strip()) >= 4)
+    tokens = list(counts)
+    char = np.asarray([t.startswith("c:") for t in tokens])
+    column = np.empty(len(tokens), dtype=np.int64)
+    for is_char, n, offset in ((True, tfidf.N_CHAR, N_FEATURES), (False, tfidf.N_WORD, N_FEATURES + tfidf.N_CHAR)):
+        hasher = FeatureHasher(n_features=n, input_type="string", alternate_sign=False)
+        part = np.flatnonzero(char == is_char)
+        column[part] = hasher.transform([[tokens[i][2:]] for i in part]).tocoo().col + offset
+    wanted = _heaviest(np.abs(coef).max(axis=0))
+    wanted[:N_FEATURES] = False
+    display = [feature_name("w:" + t[2:]) if t.startswith("w:") else feature_name(t[2:]) for t in tokens]
+    idx_t, names_t = _named_columns(counts, column, wanted, display)
+    return np.concatenate([idx, idx_t]), np.concatenate([names, names_t]).astype(np.str_)
 
 
 # ---------------------------------------------------------------- fitting
@@ -220,10 +259,34 @@ def _calibrated(z: np.ndarray, a: float, b: float) -> np.ndarray:
     return out
 
 
+def _group_folds(groups: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """*k* folds by a hash of each row's group (a group is never on both sides)."""
+    fold = np.asarray([hashlib.sha256(g.encode("utf-8")).digest()[0] % k for g in groups])
+    return [(np.flatnonzero(fold != i), np.flatnonzero(fold == i)) for i in range(k)]
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+def _intercept_for_fpr(z: np.ndarray, a: float, fpr: dict[float, float]) -> float:
+    """The intercept b that puts at most ``fpr[t]`` of the decision values *z* at or above each
+    threshold t of ``sigmoid(a z + b)`` (the strictest of the thresholds binds)."""
+    ordered = np.sort(z)[::-1]
+    bounds = []
+    for t, share in fpr.items():
+        allowed = int(np.floor(share * len(ordered)))
+        cut = ordered[min(allowed, len(ordered) - 1)]
+        # The row at the cut and every row below it score under t.
+        bounds.append(_logit(t) - a * cut - 1e-6)
+    return float(min(bounds))
+
+
 def train_spam_model(
     x: sp.csr_matrix, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None,
     c: float = SPAM_C, c_grid: Sequence[float] | None = None, tune_threshold: bool = False,
-    cv_folds: int = CV_FOLDS,
+    cv_folds: int = CV_FOLDS, groups: Sequence[str] | None = None,
+    calibration_fpr: tuple[np.ndarray, dict[float, float]] | None = None,
 ) -> TrainResult:
     """Fit the spam model; optionally pick C and the decision threshold on out-of-fold data.
 
@@ -232,9 +295,18 @@ def train_spam_model(
     *tune_threshold*, the threshold on calibrated P(spam) that maximizes out-of-fold macro-F1
     is stored as the model's ``decision`` threshold; otherwise it is 0.5. Evaluation data is
     never involved.
+
+    With *groups*, the out-of-fold splits keep each group on one side. With *calibration_fpr*
+    (a mask of ordinary-comment rows, and for each threshold the share of them allowed at or
+    above it), the Platt slope is kept and the intercept is set so that the masked rows'
+    out-of-fold scores meet those shares, the strictest binding: the thresholds then sit at
+    false-positive rates instead of at the training mix's probabilities.
     """
     weights = _balanced_weights(y, sample_weight)
-    folds = list(StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    if groups is not None:
+        folds = _group_folds(groups, cv_folds)
+    else:
+        folds = list(StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     grid = _THRESHOLD_GRID if tune_threshold else np.asarray([0.5])
     selection: dict[str, Any] = {}
     best: tuple[float, float, np.ndarray, float, float, float] | None = None
@@ -250,7 +322,18 @@ def train_spam_model(
         if best is None or f1[k] > best[0]:
             best = (float(f1[k]), c_value, oof, a, b, float(grid[k]))
     assert best is not None
-    _, c, _, a, b, decision = best
+    _, c, oof_best, a, b, decision = best
+    calibration: dict[str, Any] = {"a": a, "b": b, "method": f"platt on {cv_folds}-fold oof"
+                                   + (" (grouped)" if groups is not None else "")}  # fmt: skip
+    if calibration_fpr is not None:
+        mask, fpr = calibration_fpr
+        b_fpr = _intercept_for_fpr(oof_best[mask], a, fpr)
+        calibration |= {"b": b_fpr, "platt_b": b, "method": calibration["method"] + "; intercept set so that "
+                        "at most " + ", ".join(f"{100 * v:g} % of ordinary comments score >= {t}" for t, v in fpr.items())
+                        + " out of fold", "ordinary_rows": int(mask.sum())}  # fmt: skip
+        for t in fpr:
+            calibration[f"oof_ordinary_share@{t}"] = float(np.mean(_calibrated(oof_best[mask], a, b_fpr) >= t))
+            calibration[f"oof_spam_share@{t}"] = float(np.mean(_calibrated(oof_best[y == 1], a, b_fpr) >= t))
     model = _fit_lr(x, y, c, seed, weights)
     # classes_ is [0, 1]; coef_ points toward classes_[1], which must be the spam class.
     positive_col = int(np.flatnonzero(model.classes_ == 1)[0])
@@ -259,7 +342,7 @@ def train_spam_model(
         coef=sign * model.coef_,
         intercept=sign * model.intercept_,
         extra_manifest={
-            "calibration": {"a": a, "b": b, "method": f"platt on {cv_folds}-fold oof"},
+            "calibration": calibration,
             "decision_threshold": decision,
             "model_selection": {"C": c, "cv_folds": cv_folds, "tune_threshold": tune_threshold,
                                 "candidates": selection},
@@ -404,17 +487,24 @@ def build_artifact(
     data_sources: list[dict[str, Any]], notes: dict[str, Any] | None = None,
     sample_weight: np.ndarray | None = None, c_grid: Sequence[float] | None = None,
     tune_threshold: bool = False, cv_folds: int = CV_FOLDS, x: sp.csr_matrix | None = None,
-    c: float | None = None, toxicity_options: dict[str, Any] | None = None,
+    c: float | None = None, toxicity_options: dict[str, Any] | None = None, idf: np.ndarray | None = None,
+    groups: Sequence[str] | None = None, calibration_fpr: tuple[np.ndarray, dict[float, float]] | None = None,
 ) -> Path:
-    """Fit a model of *task* on prepared rows (features *x* when already computed) and write it to *out*."""
+    """Fit a model of *task* on prepared rows (features *x* when already computed) and write it to *out*.
+
+    With *idf* the model also reads the TF-IDF block (service/scoring/tfidf.py) weighted by it;
+    *x* then holds its columns after the shared ones."""
     if x is None:
         x = featurize(prepared)
+        if idf is not None:
+            x = sp.hstack([x, tfidf.transform(prepared, idf)], format="csr")
     thresholds = {"approve": DEFAULT_APPROVE_THRESHOLD, "spam": DEFAULT_SPAM_THRESHOLD}
     if task == "spam":
         if len(np.unique(y)) != 2:
             raise SystemExit("spam training needs both classes in the labels")
         result = train_spam_model(
-            x, y, seed, sample_weight, c_grid=c_grid, tune_threshold=tune_threshold, cv_folds=cv_folds
+            x, y, seed, sample_weight, c_grid=c_grid, tune_threshold=tune_threshold, cv_folds=cv_folds,
+            groups=groups, calibration_fpr=calibration_fpr,
         )
         # The binary ham/spam cut used by `evaluate` (the service itself routes on approve/spam).
         thresholds["decision"] = float(result.extra_manifest.pop("decision_threshold"))
@@ -426,7 +516,7 @@ def build_artifact(
     name_index, name_text = column_names(prepared, result.coef)
     # Explanations measure a signal against its training average, so an always-present
     # signal such as comment length does not show up as the "reason" for every score.
-    signal_means = np.asarray(x[:, N_HASH:].mean(axis=0)).ravel()
+    signal_means = np.asarray(x[:, N_HASH:N_FEATURES].mean(axis=0)).ravel()
     manifest: dict[str, Any] = {
         "task": task,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -441,7 +531,7 @@ def build_artifact(
         **result.extra_manifest,
         **(notes or {}),
     }
-    return save_artifact(out, manifest, result.coef, result.intercept, name_index, name_text)
+    return save_artifact(out, manifest, result.coef, result.intercept, name_index, name_text, idf=idf)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -600,11 +690,11 @@ def evaluate_artifact(
     model_dir: Path, data: Dataset, positive_label: str, report: Path | None
 ) -> dict[str, Any]:
     """Metrics (and optional plots) of one artifact on a labelled dataset."""
-    from service.scoring.scorer import binary_probability, multiclass_decision, multiclass_probability
+    from service.scoring.scorer import binary_probability, model_matrix, multiclass_decision, multiclass_probability
 
     artifact = load_artifact(model_dir)
     prepared = prepare_all(data.texts, data.authors, "featurize")
-    x = featurize(prepared)
+    x = model_matrix(artifact, featurize(prepared), prepared)
     task = artifact.manifest["task"]
     result: dict[str, Any] = {"model": artifact.version, "data": data.sources}
     if task == "spam":

@@ -163,18 +163,21 @@ def test_phone_spelled_out_in_words_is_a_phone_signal(scorer: Scorer, text: str)
 def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
     # Vietnamese and English rows in one batch: each language's toxicity model explains its rows.
     texts = SPAM + HAM + HELD + ["", "💩" * 20, "đồ ngu như chó, câm mồm đi", "You are a stupid idiot"]
+    from service.scoring.features import prepare
+    from service.scoring.scorer import CANDIDATES, grounded, model_matrix
+
     x = scorer.features([ScoreInput(t) for t in texts])
+    spam_x = model_matrix(scorer._spam.artifact, x, [prepare(t) for t in texts])
     scores = scorer.score([ScoreInput(t) for t in texts])
     for i, score in enumerate(scores):
         row = _Row(x.indices[x.indptr[i] : x.indptr[i + 1]], x.data[x.indptr[i] : x.indptr[i + 1]])
-        from service.scoring.features import prepare
-        from service.scoring.scorer import CANDIDATES, grounded
-
+        spam_row = _Row(spam_x.indices[spam_x.indptr[i] : spam_x.indptr[i + 1]],
+                        spam_x.data[spam_x.indptr[i] : spam_x.indptr[i + 1]])  # fmt: skip
         prep = prepare(texts[i])
         tox = scorer._tox_en if score.language == "en" and scorer._tox_en else scorer._tox
         tox_class = tox.artifact.classes.index(score.toxicity.label)
         assert score.toxicity_features == grounded(tox.explain(row, tox_class, CANDIDATES), prep)
-        expected = scorer._spam.explain(row, 0, CANDIDATES)
+        expected = scorer._spam.explain(spam_row, 0, CANDIDATES)
         if scorer._spam_pos < 0:
             expected = tuple((name, -weight) for name, weight in expected)
         assert score.spam_features == grounded(expected, prep)

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from service.scoring import tfidf
 from service.scoring.features import FEATURES_VERSION, N_FEATURES
 
 ARTIFACT_FORMAT: Final = 1
@@ -63,7 +64,9 @@ class Artifact:
 
     ``coef`` has one row per class for multiclass models and a single row for binary ones
     (positive = toward ``classes[1]``); ``name_index``/``name_text`` map the columns that carry
-    weight to readable n-grams for explanations.
+    weight to readable n-grams for explanations. A model with ``idf`` (the spam model) also
+    reads the TF-IDF block of service/scoring/tfidf.py: ``tfidf.N_TFIDF`` more columns after
+    the shared ones, weighted by this IDF vector.
     """
 
     manifest: dict[str, Any]
@@ -71,6 +74,7 @@ class Artifact:
     intercept: np.ndarray
     name_index: np.ndarray
     name_text: np.ndarray
+    idf: np.ndarray | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -88,17 +92,22 @@ def save_artifact(
     intercept: np.ndarray,
     name_index: np.ndarray,
     name_text: np.ndarray,
+    idf: np.ndarray | None = None,
 ) -> Path:
-    """Write ``weights.npz`` + ``manifest.json`` into *out_dir*; returns the manifest path."""
+    """Write ``weights.npz`` + ``manifest.json`` into *out_dir*; returns the manifest path.
+
+    With *idf* the model reads the TF-IDF block too (its version goes into the manifest)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / WEIGHTS_NAME
     tmp = out_dir / (WEIGHTS_NAME + ".tmp.npz")
+    extra = {} if idf is None else {"idf": idf.astype(np.float32)}
     np.savez_compressed(
         tmp,
         coef=coef.astype(np.float32),
         intercept=intercept.astype(np.float64),
         name_index=name_index.astype(np.int64),
         name_text=name_text.astype(np.str_),
+        **extra,
     )
     # Replace atomically so a hot reload never sees a half-written file.
     tmp.replace(weights)
@@ -107,6 +116,7 @@ def save_artifact(
     name = manifest["task"] + (f"-{manifest['language']}" if manifest.get("language", "vi") != "vi" else "")
     full = {
         **manifest,
+        **({} if idf is None else {"tfidf": {"version": tfidf.TFIDF_VERSION, "columns": tfidf.N_TFIDF}}),
         "format": ARTIFACT_FORMAT,
         "libraries": library_versions(),
         "files": {WEIGHTS_NAME: digest},
@@ -154,16 +164,25 @@ def load_artifact(model_dir: Path) -> Artifact:
     actual_hash = sha256_file(weights)
     if expected_hash != actual_hash:
         raise ModelError(f"{weights}: SHA-256 {actual_hash} does not match manifest")
+    block = manifest.get("tfidf")
+    if block is not None and block != {"version": tfidf.TFIDF_VERSION, "columns": tfidf.N_TFIDF}:
+        raise ModelError(f"{model_dir}: TF-IDF block {block}, running version {tfidf.TFIDF_VERSION}; "
+                         "rebuild the model (make models)")  # fmt: skip
+    wanted = (*_REQUIRED_ARRAYS, "idf") if block is not None else _REQUIRED_ARRAYS
     try:
         with np.load(weights, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in _REQUIRED_ARRAYS}
+            arrays = {name: npz[name] for name in wanted}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{weights}: {exc}") from exc
     coef = arrays["coef"]
     n_classes = len(manifest.get("classes", []))
     expected_rows = 1 if n_classes == 2 else n_classes
-    if coef.ndim != 2 or coef.shape != (expected_rows, N_FEATURES):
+    columns = N_FEATURES + (tfidf.N_TFIDF if block is not None else 0)
+    if coef.ndim != 2 or coef.shape != (expected_rows, columns):
         raise ModelError(f"{weights}: coef shape {coef.shape} does not fit the feature space")
+    idf = arrays.get("idf")
+    if idf is not None and idf.shape != (tfidf.N_TFIDF,):
+        raise ModelError(f"{weights}: idf shape {idf.shape} does not fit the TF-IDF block")
     return Artifact(
         manifest=manifest,
         # float64 once at load, so scoring does not convert 0.5M weights per batch.
@@ -171,4 +190,5 @@ def load_artifact(model_dir: Path) -> Artifact:
         intercept=arrays["intercept"].astype(np.float64),
         name_index=arrays["name_index"],
         name_text=arrays["name_text"],
+        idf=None if idf is None else np.ascontiguousarray(idf, dtype=np.float32),
     )

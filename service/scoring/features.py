@@ -83,9 +83,16 @@ class Prepared:
     signals: tuple[float, ...]
     # "vi", "en" or "other" (service/scoring/language.py), from ``normalized``.
     language: str
+    # The cleaned text (decorations folded, invisible characters removed) casefolded and
+    # single-spaced, look-alikes and diacritics as written: what the TF-IDF block reads.
+    lower: str = ""
 
 
-def _signals(text: TextForms, author: TextForms | None, language: str) -> tuple[float, ...]:
+def _plain(clean: str) -> str:
+    return _MULTISPACE_RE.sub(" ", clean.casefold()).strip()
+
+
+def _signals(text: TextForms, author: TextForms | None, language: str, plain: str) -> tuple[float, ...]:
     # Counts read the cleaned text (decorations folded, invisible characters removed), so a
     # comment in bold, fullwidth or small-capital letters has the signals of the plain one.
     raw, clean, normalized, folded = text.raw, text.clean, text.norm, text.fold
@@ -100,7 +107,6 @@ def _signals(text: TextForms, author: TextForms | None, language: str) -> tuple[
     caps = sum(map(str.isupper, letters)) / n_letters if n_letters >= 8 else 0.0
     words = folded.split()
     repetition = 1.0 - len(set(words)) / len(words) if len(words) >= 6 else 0.0
-    plain = _MULTISPACE_RE.sub(" ", clean.casefold()).strip()
     invisible = nz.strip_invisible(raw) != raw
     lookalike = plain != normalized
     has_diacritics = folded != normalized
@@ -140,7 +146,8 @@ def _scored(text: str) -> str:
 
 def _prepare(text: TextForms, author: TextForms | None) -> Prepared:
     language = detect_language(text.norm)
-    return Prepared(text.fold, text.norm, _signals(text, author, language), language)
+    plain = _plain(text.clean)
+    return Prepared(text.fold, text.norm, _signals(text, author, language, plain), language, plain)
 
 
 def prepare(text: str, author: str = "") -> Prepared:

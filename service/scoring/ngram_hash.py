@@ -134,6 +134,46 @@ def _word_tokens(word_lists: Sequence[list[str]], prefix: str) -> tuple[bytes, n
     return encoded, starts, ends - starts, rows
 
 
+def _hashed_keys(
+    texts: list[str], word_lists: Sequence[list[str]], sizes: Sequence[int], word_prefix: str, n_features: int
+) -> np.ndarray:
+    """Sorted ``row * n_features + column`` of every token of every text (repeats kept)."""
+    cbuf, cstart, clen, crow = _char_ngrams(texts, sizes)
+    wbuf, wstart, wlen, wrow = _word_tokens(word_lists, word_prefix)
+    buf = np.frombuffer(cbuf + wbuf + _PAD, dtype=np.uint8)
+    start = np.concatenate((cstart, wstart + len(cbuf)))
+    length = np.concatenate((clen, wlen))
+    rows = np.concatenate((crow, wrow))
+    h = murmur3_32(buf, start, length).astype(np.int64)
+    # scikit-learn: abs(h) % n_features, with abs(-2**31) taken as 2**31.
+    cols = np.abs(h) % n_features
+    # Sort and drop repeats (np.unique goes through a hash table first: several times slower).
+    keys = rows * n_features + cols
+    keys.sort()
+    return keys
+
+
+def hashed_counts(
+    texts: list[str], word_lists: Sequence[list[str]], *, sizes: Sequence[int], word_prefix: str, n_features: int
+) -> sp.csr_matrix:
+    """Float32 CSR of how often each hashed column occurs in each row (char n-grams of
+    ``texts`` of the given ``sizes``, no padding, and word uni/bigrams), not normalised."""
+    n_rows = len(texts)
+    keys = _hashed_keys(texts, word_lists, sizes, word_prefix, n_features)
+    if keys.shape[0]:
+        first = np.concatenate(([True], keys[1:] != keys[:-1]))
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, keys.shape[0])).astype(np.float32)
+        keys = keys[starts]
+    else:
+        counts = np.zeros(0, dtype=np.float32)
+    key_rows = keys // n_features
+    indptr = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(key_rows, minlength=n_rows), out=indptr[1:])
+    indices = (keys - key_rows * n_features).astype(np.int32)
+    return sp.csr_matrix((counts, indices, indptr), shape=(n_rows, n_features))
+
+
 def hashed_ngrams(
     padded: list[str],
     word_lists: Sequence[list[str]],
@@ -149,18 +189,7 @@ def hashed_ngrams(
     UnicodeEncodeError for text that is not valid UTF-8 (lone surrogates).
     """
     n_rows = len(padded)
-    cbuf, cstart, clen, crow = _char_ngrams(padded, sizes)
-    wbuf, wstart, wlen, wrow = _word_tokens(word_lists, word_prefix)
-    buf = np.frombuffer(cbuf + wbuf + _PAD, dtype=np.uint8)
-    start = np.concatenate((cstart, wstart + len(cbuf)))
-    length = np.concatenate((clen, wlen))
-    rows = np.concatenate((crow, wrow))
-    h = murmur3_32(buf, start, length).astype(np.int64)
-    # scikit-learn: abs(h) % n_features, with abs(-2**31) taken as 2**31.
-    cols = np.abs(h) % n_features
-    # Sort and drop repeats (np.unique goes through a hash table first: several times slower).
-    keys = rows * n_features + cols
-    keys.sort()
+    keys = _hashed_keys(padded, word_lists, sizes, word_prefix, n_features)
     if keys.shape[0] > 1:
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     key_rows = keys // n_features

@@ -20,8 +20,10 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
+from service.scoring import tfidf
 from service.scoring.artifacts import Artifact, ModelError, load_artifact
 from service.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare, prepare_comment
+from service.scoring.normalize import remove_diacritics
 from service.scoring.text import CommentText
 
 __all__ = [
@@ -89,12 +91,13 @@ class Score:
 
 def _names(artifact: Artifact) -> tuple[np.ndarray, np.ndarray]:
     """Dense column → name table (object array) and a mask of explainable columns."""
-    names = np.empty(N_FEATURES, dtype=object)
-    named = np.zeros(N_FEATURES, dtype=bool)
+    width = artifact.coef.shape[1]
+    names = np.empty(width, dtype=object)
+    named = np.zeros(width, dtype=bool)
     names[artifact.name_index] = artifact.name_text
     named[artifact.name_index] = True
-    names[N_HASH:] = SIGNAL_NAMES
-    named[N_HASH:] = True
+    names[N_HASH:N_FEATURES] = SIGNAL_NAMES
+    named[N_HASH:N_FEATURES] = True
     return names, named
 
 
@@ -123,10 +126,10 @@ class _Linear:
         names, named = _names(artifact)
         coef = artifact.coef.astype(np.float64)
         explain = coef if coef.shape[0] == 1 else coef - coef.mean(axis=0, keepdims=True)
-        baseline = np.zeros(N_FEATURES)
+        baseline = np.zeros(coef.shape[1])
         means = artifact.manifest.get("signal_means")
         if means is not None and len(means) == N_FEATURES - N_HASH:
-            baseline[N_HASH:] = means
+            baseline[N_HASH:N_FEATURES] = means
         return cls(artifact, names, named, explain, baseline)
 
     def explain_batch(
@@ -191,10 +194,13 @@ def _words_around(fragment: str, prep: Prepared) -> str | None:
 
     Character n-grams are taken from the folded text (no diacritics); the folded text keeps
     the normalized text's character positions whenever both have the same length (always,
-    for Vietnamese in NFC), so the words are shown with their diacritics.
+    for Vietnamese in NFC), so the words are shown with their diacritics. The TF-IDF block's
+    n-grams keep diacritics: they are looked up without them.
     """
     folded = prep.folded
     at = folded.find(fragment)
+    if at < 0:
+        at = folded.find(remove_diacritics(fragment))
     if at < 0:
         return None
     start, end = at, at + len(fragment)
@@ -260,8 +266,17 @@ def _positive_sign(artifact: Artifact) -> float:
     return 1.0 if artifact.classes.index(positive) == 1 else -1.0
 
 
+def model_matrix(artifact: Artifact, x: sp.csr_matrix, prepared: Sequence[Prepared]) -> sp.csr_matrix:
+    """The columns *artifact* reads: the shared features *x* of *prepared*, and after them the
+    TF-IDF block when the artifact has one (service/scoring/tfidf.py)."""
+    if artifact.idf is None:
+        return x
+    out: sp.csr_matrix = sp.hstack([x, tfidf.transform(prepared, artifact.idf)], format="csr")
+    return out
+
+
 def binary_probability(artifact: Artifact, x: sp.csr_matrix) -> np.ndarray:
-    """Calibrated P(positive class) for each row of *x*."""
+    """Calibrated P(positive class) for each row of *x* (:func:`model_matrix`'s columns)."""
     z = _positive_sign(artifact) * (x @ artifact.coef[0] + artifact.intercept[0])
     cal = artifact.manifest.get("calibration", {"a": 1.0, "b": 0.0})
     return _sigmoid(float(cal["a"]) * z + float(cal["b"]))
@@ -299,6 +314,9 @@ class Scorer:
             toxicity_en.manifest.get("task") != "toxicity" or toxicity_en.classes != toxicity.classes
         ):
             raise ModelError(f"{TOXICITY_EN_DIR}: expected a toxicity artifact with classes {toxicity.classes}")
+        # The toxicity models read the shared columns only (one pass for both of them).
+        if toxicity.idf is not None or (toxicity_en is not None and toxicity_en.idf is not None):
+            raise ModelError("a toxicity artifact with a TF-IDF block is not supported")
         self._spam = _Linear.from_artifact(spam)
         # Explanations are always reported "toward spam".
         self._spam_pos = _positive_sign(spam)
@@ -337,14 +355,15 @@ class Scorer:
         if not batch:
             return []
         x, prepared = self._prepared_features(batch)
-        spam = binary_probability(self._spam.artifact, x)
+        spam_x = model_matrix(self._spam.artifact, x, prepared)
+        spam = binary_probability(self._spam.artifact, spam_x)
         n = x.shape[0]
         languages = [p.language for p in prepared]
         tox, decided, tox_feats = self._toxicity(x, languages)
         tox_classes = self._tox.artifact.classes
         # Explanations are always reported "toward spam".
         # Take more candidates than are shown: grounded() may pool some of them.
-        spam_feats = self._spam.explain_batch(x, np.zeros(n, dtype=np.intp), self._spam_pos, limit=CANDIDATES)
+        spam_feats = self._spam.explain_batch(spam_x, np.zeros(n, dtype=np.intp), self._spam_pos, limit=CANDIDATES)
         results: list[Score] = []
         for i in range(n):
             k = int(decided[i])
