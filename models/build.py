@@ -108,10 +108,12 @@ def _promotional(text: str) -> bool:
 # Ordinary reader comments among the training sources: the calibration sets the 0.3 and 0.9
 # cuts on their out-of-fold scores (CALIBRATION_FPR).
 ORDINARY_SOURCES: Final = ("vihsd", "english-comments", "vi-comments")
-# The share of those comments allowed at or above each threshold out of fold: half the
-# targets of issue 21 (0.2 % at 0.3, 0.05 % at 0.9), since comments of groups and sites
-# never trained on score higher than out-of-fold rows of known ones.
-CALIBRATION_FPR: Final = {DEFAULT_APPROVE_THRESHOLD: 0.001, DEFAULT_SPAM_THRESHOLD: 0.00025}
+# The share of those comments allowed at or above each threshold out of fold: issue 21's
+# targets (0.2 % at 0.3, 0.05 % at 0.9), each threshold at its own cut (slope and intercept,
+# models/training.py _calibration_for_fpr). Round 2 first set half the targets by the
+# intercept alone: held-out ordinary comments then scored lower than the out-of-fold ones
+# (ViHSD dev 0.00 %, English 0.06 % at 0.3), and the 0.9 cut sat far above the spam.
+CALIBRATION_FPR: Final = {DEFAULT_APPROVE_THRESHOLD: 0.002, DEFAULT_SPAM_THRESHOLD: 0.0005}
 
 SPAM_SOURCES: Final = (
     "youtube", "vispamreviews", "vihsd", "synthetic", "english-comments", "vi-sms-spam", "en-sms-spam",
@@ -443,6 +445,8 @@ def spam_eval_sets(root: Path, seed: int, tmp: Path) -> dict[str, Dataset]:
         "vi_sms_heldout": rows([r for r in sources.vi_sms(root) if r.heldout], "vi-sms-spam"),
         "en_sms_heldout": rows([r for r in sources.en_sms(root) if r.heldout], "en-sms-spam"),
         "scamspot_heldout": rows([r for r in sources.scamspot(root) if r.heldout], "scamspot"),
+        # Real Vietnamese social-media promotions (weak labels; models/sources.py), never trained on.
+        "vlsp_shop_posts": rows(sources.vlsp_shop_posts(root), "vlsp2019-hsd shop posts"),
         # The blog spam as its publisher preprocessed it, beside the held-out English comments
         # preprocessed the same way (so a false-positive rate can be read at the same cut).
         "blog_spam_preprocessed": Dataset(
@@ -486,6 +490,8 @@ def _kind_masks(sets: dict[str, Dataset]) -> list[tuple[str, str, np.ndarray]]:
         return np.asarray([lab == "1" for lab in sets[name].labels])
 
     out.append(("scamspot held-out posts:en-crypto-investment", "scamspot_heldout", spam_rows("scamspot_heldout")))
+    out.append(("VLSP 2019 shop posts, never trained on:vi-social-promotions", "vlsp_shop_posts",
+                spam_rows("vlsp_shop_posts")))
     out.append(("lmblog, preprocessed:en-seo-praise-link", "blog_spam_preprocessed",
                 spam_rows("blog_spam_preprocessed")))
     out.append(("SMS Spam Collection held-out:en-sms", "en_sms_heldout", spam_rows("en_sms_heldout")))
@@ -846,6 +852,14 @@ def evaluate_all(root: Path, out: Path, seed: int, parts: set[str],
     return results
 
 
+def _merged(old: Any, new: Any, depth: int = 2) -> Any:
+    """*new* over *old*, dicts merged *depth* levels deep: figures measured by another run (a
+    kind's twin figures, a set's baseline) stay when this run did not measure them."""
+    if depth == 0 or not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    return {**old, **{k: _merged(old.get(k), v, depth - 1) for k, v in new.items()}}
+
+
 PARTS: Final = ("spam", "toxicity", "toxicity-en", "baselines", "ablation", "lovo", "lovo-twin", "vispam")
 
 
@@ -899,8 +913,7 @@ def main(argv: list[str] | None = None) -> int:
                     kept = {k: v for k, v in before.items() if k not in ("previous", "baseline")}
                     results[recipe.dev_key]["previous"] = kept
         for key, value in results.items():
-            old = merged.get(key)
-            merged[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+            merged[key] = _merged(merged.get(key), value)
         path.write_text(json.dumps(merged, indent=2) + "\n", "utf-8")
     print(json.dumps(results, indent=2))
     return 0

@@ -14,6 +14,7 @@ import argparse
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import sys
 import warnings
@@ -145,7 +146,7 @@ def _tfidf_tokens(p: Prepared) -> list[str]:
     tokens = [f"c:{text[i : i + n]}" for n in (4, 5) for i in range(len(text) - n + 1)]
     words = tfidf._WORD_RE.findall(text)
     tokens += [f"w:{w}" for w in words]
-    tokens += [f"w:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    tokens += [f"w:{a} {b}" for a, b in itertools.pairwise(words)]
     return tokens
 
 
@@ -282,6 +283,22 @@ def _intercept_for_fpr(z: np.ndarray, a: float, fpr: dict[float, float]) -> floa
     return float(min(bounds))
 
 
+def _calibration_for_fpr(z: np.ndarray, a: float, fpr: dict[float, float]) -> tuple[float, float]:
+    """Slope and intercept that put each threshold t of ``sigmoid(a z + b)`` at the cut which
+    leaves exactly ``fpr[t]`` of the decision values *z* at or above it. With two thresholds
+    both bind (the slope is set by the distance between their cuts); with one, or when the
+    two cuts coincide, the given slope *a* is kept and only the intercept moves."""
+    ordered = np.sort(z)[::-1]
+    cuts = {t: ordered[min(int(np.floor(share * len(ordered))), len(ordered) - 1)] for t, share in fpr.items()}
+    if len(cuts) == 2:
+        (t1, c1), (t2, c2) = sorted(cuts.items())
+        if c2 - c1 > 1e-9:
+            slope = (_logit(t2) - _logit(t1)) / (c2 - c1)
+            # The row at each cut and every row below it score under its threshold.
+            return float(slope), float(_logit(t1) - slope * c1 - 1e-6)
+    return a, _intercept_for_fpr(z, a, fpr)
+
+
 def train_spam_model(
     x: sp.csr_matrix, y: np.ndarray, seed: int, sample_weight: np.ndarray | None = None,
     c: float = SPAM_C, c_grid: Sequence[float] | None = None, tune_threshold: bool = False,
@@ -327,13 +344,14 @@ def train_spam_model(
                                    + (" (grouped)" if groups is not None else "")}  # fmt: skip
     if calibration_fpr is not None:
         mask, fpr = calibration_fpr
-        b_fpr = _intercept_for_fpr(oof_best[mask], a, fpr)
-        calibration |= {"b": b_fpr, "platt_b": b, "method": calibration["method"] + "; intercept set so that "
-                        "at most " + ", ".join(f"{100 * v:g} % of ordinary comments score >= {t}" for t, v in fpr.items())
+        a_fpr, b_fpr = _calibration_for_fpr(oof_best[mask], a, fpr)
+        calibration |= {"a": a_fpr, "b": b_fpr, "platt_a": a, "platt_b": b,
+                        "method": calibration["method"] + "; slope and intercept set so that "
+                        + ", ".join(f"{100 * v:g} % of ordinary comments score >= {t}" for t, v in fpr.items())
                         + " out of fold", "ordinary_rows": int(mask.sum())}  # fmt: skip
         for t in fpr:
-            calibration[f"oof_ordinary_share@{t}"] = float(np.mean(_calibrated(oof_best[mask], a, b_fpr) >= t))
-            calibration[f"oof_spam_share@{t}"] = float(np.mean(_calibrated(oof_best[y == 1], a, b_fpr) >= t))
+            calibration[f"oof_ordinary_share@{t}"] = float(np.mean(_calibrated(oof_best[mask], a_fpr, b_fpr) >= t))
+            calibration[f"oof_spam_share@{t}"] = float(np.mean(_calibrated(oof_best[y == 1], a_fpr, b_fpr) >= t))
     model = _fit_lr(x, y, c, seed, weights)
     # classes_ is [0, 1]; coef_ points toward classes_[1], which must be the spam class.
     positive_col = int(np.flatnonzero(model.classes_ == 1)[0])

@@ -96,15 +96,7 @@ def test_handwritten_news_comments(scorer: Scorer) -> None:
     assert rejected_ham == 0
 
 
-# A measured regression (models/README.md, "Targets"): held at 0.86, not marked spam.
-HELD_NOT_SPAM = {unicodedata.normalize("NFD", "Nhà cái uy tín, đăng ký tặng 88k tại bit.ly/nhacai88")}
-
-
-@pytest.mark.parametrize(
-    "text",
-    [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason="P(spam) 0.86 since the 2026-12-07 model"))
-     if t in HELD_NOT_SPAM else t for t in SPAM],
-)  # fmt: skip
+@pytest.mark.parametrize("text", SPAM)
 def test_obfuscated_spam_scores_high(scorer: Scorer, text: str) -> None:
     score = score_one(scorer, text)
     assert score.spam >= DEFAULT_SPAM_THRESHOLD, (score.spam, score.spam_features)
@@ -145,12 +137,7 @@ def test_explanations_name_the_signals(scorer: Scorer) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(
-            "Thu mua laptop cũ giá cao, đến tận nhà, gọi không chín không tám một hai ba bốn năm sáu",
-            # A measured regression (models/README.md, "Targets"): the phone signal is there, the
-            # score is not (0.46 before).
-            marks=pytest.mark.xfail(strict=True, reason="P(spam) 0.16 since the 2026-12-07 spam model"),
-        ),
+        "Thu mua laptop cũ giá cao, đến tận nhà, gọi không chín không tám một hai ba bốn năm sáu",
         "Cần tiền gấp alo em: khong chin tam hai ba sau nam ba sau nam",
     ],
 )

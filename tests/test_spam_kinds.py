@@ -60,21 +60,7 @@ def test_twenty_ordinary_comments_about_jobs_money_and_phones() -> None:
     assert sum(any(ch in "ăâđêôơư" for ch in t.casefold()) for t in ORDINARY) == 10  # ten Vietnamese
 
 
-# Measured misses of the shipped model (models/README.md, "Targets"): held, not approved.
-HELD_BY_THE_MODEL = {
-    "Ngân hàng nhắn tin báo phí duy trì tài khoản tăng": "P(spam) 0.36 since the 2026-12-07 spam model",
-}
-
-
-def _ordinary_cases() -> list[object]:
-    cases: list[object] = []
-    for n, text in enumerate(ORDINARY):
-        reason = next((r for prefix, r in HELD_BY_THE_MODEL.items() if text.startswith(prefix)), None)
-        cases.append(pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=reason)) if reason else n)
-    return cases
-
-
-@pytest.mark.parametrize("n", _ordinary_cases())
+@pytest.mark.parametrize("n", range(len(ORDINARY)))
 async def test_ordinary_comments_about_jobs_money_and_phones_are_approved(api: Api, site: Site, n: int) -> None:
     status, score, reasons = await _status(api, site, ORDINARY[n], 100 + n)
     assert status == "approved", (ORDINARY[n], score, reasons)

@@ -128,3 +128,18 @@ def test_search_options_are_checked(spam_csv: Path, tmp_path: Path, capsys: pyte
         assert exit_info.value.code == 2
         assert option in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_calibration_at_two_false_positive_rates_puts_each_threshold_at_its_cut() -> None:
+    from models.training import _calibrated, _calibration_for_fpr
+
+    z = np.random.default_rng(0).normal(size=20_000)
+    a, b = _calibration_for_fpr(z, 1.0, {0.3: 0.002, 0.9: 0.0005})
+    p = _calibrated(z, a, b)
+    # Exactly the allowed share at or above each threshold, and the slope is not the given one.
+    assert int(np.sum(p >= 0.3)) == 40
+    assert int(np.sum(p >= 0.9)) == 10
+    assert a != 1.0
+    # One threshold: the slope is kept, only the intercept moves.
+    a1, b1 = _calibration_for_fpr(z, 1.0, {0.3: 0.002})
+    assert a1 == 1.0 and int(np.sum(_calibrated(z, a1, b1) >= 0.3)) == 40
