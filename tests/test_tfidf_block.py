@@ -24,8 +24,9 @@ def test_counts_are_scikit_learns_hashed_char_and_word_ngrams() -> None:
     texts = [p.lower for p in prepared]
     char = HashingVectorizer(analyzer="char", ngram_range=(1, 5), n_features=tfidf.N_CHAR, alternate_sign=False,
                              norm=None, lowercase=False, dtype=np.float32).transform(texts)  # fmt: skip
-    word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\b\w+\b", n_features=tfidf.N_WORD,
-                             alternate_sign=False, norm=None, lowercase=False, dtype=np.float32).transform(texts)  # fmt: skip
+    word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\b\w+\b",
+                             n_features=tfidf.N_WORD, alternate_sign=False, norm=None, lowercase=False,
+                             dtype=np.float32).transform(texts)  # fmt: skip
     ours = tfidf.term_counts(prepared)
     assert (ours[:, : tfidf.N_CHAR] != char).nnz == 0
     assert (ours[:, tfidf.N_CHAR :] != word).nnz == 0
@@ -35,7 +36,7 @@ def test_lower_is_the_clean_text_casefolded_with_diacritics() -> None:
     plain = prepare("Nhà cái UY TÍN,   đăng ký\u200b tặng 88k")
     assert plain.lower == "nhà cái uy tín, đăng ký tặng 88k"
     # Decorated letters are folded first (mathematical bold), so both give the same block.
-    assert prepare("𝐍𝐡𝐚̀ cái UY TÍN,   đăng ký tặng 88k").lower == plain.lower
+    assert prepare("𝐍𝐡𝐚̀ cái UY TÍN,   đăng ký tặng 88k").lower == plain.lower  # noqa: RUF001 (mathematical bold)
 
 
 def test_weights_are_sublinear_tf_idf_normalised_per_block() -> None:

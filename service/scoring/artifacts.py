@@ -100,15 +100,15 @@ def save_artifact(
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / WEIGHTS_NAME
     tmp = out_dir / (WEIGHTS_NAME + ".tmp.npz")
-    extra = {} if idf is None else {"idf": idf.astype(np.float32)}
-    np.savez_compressed(
-        tmp,
-        coef=coef.astype(np.float32),
-        intercept=intercept.astype(np.float64),
-        name_index=name_index.astype(np.int64),
-        name_text=name_text.astype(np.str_),
-        **extra,
-    )
+    arrays: dict[str, Any] = {
+        "coef": coef.astype(np.float32),
+        "intercept": intercept.astype(np.float64),
+        "name_index": name_index.astype(np.int64),
+        "name_text": name_text.astype(np.str_),
+    }
+    if idf is not None:
+        arrays["idf"] = idf.astype(np.float32)
+    np.savez_compressed(tmp, **arrays)
     # Replace atomically so a hot reload never sees a half-written file.
     tmp.replace(weights)
     digest = sha256_file(weights)

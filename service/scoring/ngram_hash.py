@@ -148,7 +148,7 @@ def _hashed_keys(
     # scikit-learn: abs(h) % n_features, with abs(-2**31) taken as 2**31.
     cols = np.abs(h) % n_features
     # Sort and drop repeats (np.unique goes through a hash table first: several times slower).
-    keys = rows * n_features + cols
+    keys: np.ndarray = rows * n_features + cols
     keys.sort()
     return keys
 

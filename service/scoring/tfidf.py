@@ -61,7 +61,8 @@ def fit_idf(counts: sp.csr_matrix) -> np.ndarray:
     df = np.bincount(counts.indices, minlength=N_TFIDF).astype(np.float64)
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
     idf[df < MIN_DF] = 0.0
-    return idf.astype(np.float32)
+    out: np.ndarray = idf.astype(np.float32)
+    return out
 
 
 def weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
