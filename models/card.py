@@ -21,6 +21,8 @@ SPAM_SETS = (
     ("vi_comments_heldout", "2025 Vietnamese Facebook/YouTube comments, held-out posts: flagged", "fpr"),
     ("scamspot_heldout", "scamspot held-out posts: Instagram scam comments caught", "recall"),
     ("scamspot_heldout", "scamspot held-out posts: ordinary Instagram comments flagged", "fpr"),
+    ("vlsp_shop_posts", "VLSP 2019 shop posts (Vietnamese social-media promotions, never trained on) caught",
+     "recall"),
     ("blog_spam_preprocessed", "lmblog blog spam (preprocessed) caught", "recall"),
     ("blog_spam_preprocessed", "english-comments held-out, preprocessed as lmblog: flagged", "fpr"),
     ("vi_sms_heldout", "pham2017 held-out: real Vietnamese spam caught", "recall"),
