@@ -54,6 +54,10 @@ def cmd_export_labels(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
+    # Without the train extra (scikit-learn) this fails here, before reading anything from
+    # Redis: main() answers with the one line saying what to install.
+    from models import training  # noqa: F401
+
     async def fetch(redis: Redis) -> int:
         rows.extend(await label_rows(redis, args.site))
         return 0

@@ -517,8 +517,10 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
         feedback.add_subcommands(sub)
         try:
             from models import training
-        except ImportError:  # pragma: no cover - training extras missing
-            pass
+        except ModuleNotFoundError as exc:
+            if not needs_train_extra(exc):
+                raise
+            _training_unavailable(sub)
         else:
             training.add_subcommands(sub)
             _describe_training(sub)
@@ -584,6 +586,31 @@ def _describe(parser: argparse.ArgumentParser) -> None:
             node.epilog = "example:\n" + "\n".join(f"  {example}" for example in examples)
 
 
+# What training and plotting import and a serving install (without the train extra) lacks.
+TRAINING_LIBRARIES = frozenset({"sklearn", "matplotlib", "tqdm", "joblib", "threadpoolctl"})
+TRAIN_EXTRA_MESSAGE = "this command trains models and needs the train extra: pip install 'moderation[train]'"
+
+
+def needs_train_extra(exc: BaseException) -> bool:
+    """True for the import error of a library only the ``train`` extra installs."""
+    return isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in TRAINING_LIBRARIES
+
+
+def _train_extra_missing(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"moderation: {TRAIN_EXTRA_MESSAGE}", file=sys.stderr)
+    return 1
+
+
+def _training_unavailable(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``train`` and ``evaluate`` without the train extra: one line saying what to install
+    (whatever the arguments, so no prefix characters: every argument is taken as is)."""
+    for name in ("train", "evaluate"):
+        stub = sub.add_parser(name, help=f"{name} a model (needs: pip install 'moderation[train]')",
+                              prefix_chars="\0", add_help=False)
+        stub.add_argument("arguments", nargs="*")
+        stub.set_defaults(func=_train_extra_missing)
+
+
 def _describe_training(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Descriptions and examples for the commands models/training.py registers."""
     texts = {
@@ -617,6 +644,8 @@ def _operator_message(exc: BaseException, settings: Settings) -> str | None:
 
     if isinstance(exc, OperatorError):
         return str(exc)
+    if needs_train_extra(exc):  # `retrain` imports the training code only when it runs
+        return TRAIN_EXTRA_MESSAGE
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
         password = urlsplit(settings.redis_url).password
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -18,6 +18,7 @@ import hashlib
 import json
 import platform
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any, Final
@@ -39,15 +40,27 @@ class ModelError(Exception):
     """A model artifact is missing, corrupt, tampered with or built by other library versions."""
 
 
+# Libraries a serving install may lack: scikit-learn comes with the ``train`` extra only.
+# Serving hashes n-grams with its own MurmurHash3 (scoring/ngram_hash.py, checked against
+# scikit-learn's in tests/test_ngram_hash.py), so it needs scikit-learn neither to score
+# nor to check the version a model was built with; where scikit-learn is installed (training,
+# the test environment) the version must still match exactly.
+OPTIONAL_LIBRARIES: Final = frozenset({"scikit-learn"})
+
+
 def library_versions() -> dict[str, str]:
     """Versions that change what an artifact means; all must match exactly at load."""
-    return {
+    versions = {
         "features": str(FEATURES_VERSION),
         "numpy": ".".join(np.__version__.split(".")[:2]),
-        # sklearn's murmurhash defines the n-gram columns.
-        "scikit-learn": _dist_version("scikit-learn"),
         "python": ".".join(platform.python_version_tuple()[:2]),
     }
+    try:
+        # sklearn's murmurhash defines the n-gram columns the model was trained on.
+        versions["scikit-learn"] = _dist_version("scikit-learn")
+    except PackageNotFoundError:
+        pass
+    return versions
 
 
 def sha256_file(path: Path) -> str:
@@ -148,7 +161,11 @@ def load_artifact(model_dir: Path) -> Artifact:
     manifest = _read_manifest(model_dir)
     expected_libs = library_versions()
     built_with = manifest.get("libraries", {})
-    if built_with != expected_libs:
+    if not isinstance(built_with, dict):
+        built_with = {}
+    # A library recorded at build time but absent here is compared only if serving needs it.
+    compared = {k: v for k, v in built_with.items() if k in expected_libs or k not in OPTIONAL_LIBRARIES}
+    if compared != expected_libs:
         raise ModelError(
             f"{model_dir}: built with {built_with}, running {expected_libs}; "
             "rebuild the model (make models) or install the pinned versions"

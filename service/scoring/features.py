@@ -217,17 +217,17 @@ class Featurizer:
 
     def transform_prepared(self, prepared: Sequence[Prepared]) -> sp.csr_matrix:
         # The numpy path builds the same matrix as ``self.hasher`` over ``analyze`` ~3x faster
-        # (tests/test_ngram_hash.py); the hasher stays as the definition and the fallback.
-        try:
-            ngrams = hashed_ngrams(
-                [f" {p.folded} " for p in prepared],
-                [_WORD_RE.findall(p.normalized) for p in prepared],
-                sizes=NGRAM_SIZES,
-                word_prefix=WORD_PREFIX,
-                n_features=N_HASH,
-            )
-        except (UnicodeEncodeError, ValueError):
-            ngrams = self.hasher.transform([analyze(p) for p in prepared])
+        # (tests/test_ngram_hash.py); the hasher stays as the definition, for tests and
+        # training only: a serving install has no scikit-learn. There is no fallback to it:
+        # what the numpy path refuses (text that is not valid UTF-8), scikit-learn's
+        # murmurhash refuses too, and prepare() has already replaced lone surrogates.
+        ngrams = hashed_ngrams(
+            [f" {p.folded} " for p in prepared],
+            [_WORD_RE.findall(p.normalized) for p in prepared],
+            sizes=NGRAM_SIZES,
+            word_prefix=WORD_PREFIX,
+            n_features=N_HASH,
+        )
         signals = sp.csr_matrix(
             np.asarray([p.signals for p in prepared], dtype=np.float32).reshape(
                 len(prepared), N_SIGNALS
