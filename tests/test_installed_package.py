@@ -1,9 +1,11 @@
 """The wheel, installed as the Dockerfile installs it, serves with its own models.
 
-Builds the wheel, installs it (with the pinned constraints) into a fresh virtualenv, then
-runs that virtualenv's ``moderation`` from a directory outside the checkout with a real
-redis-server: no checkout on sys.path, no MODERATION_MODELS_DIR. A comment POSTed to the
-served API must come back with a verdict from the packaged models.
+Builds the wheel, installs it (with the pinned constraints, without the ``train`` extra) into
+a fresh virtualenv, then runs that virtualenv's ``moderation`` from a directory outside the
+checkout with a real redis-server: no checkout on sys.path, no MODERATION_MODELS_DIR. A
+comment POSTed to the served API must come back with a verdict from the packaged models.
+The wheel holds one top-level package, ``moderation``, and the serving install has no
+scikit-learn, matplotlib or tqdm: training commands say which extra to install.
 
 pip reuses its cache (filled by ``make venv``), so after the first run this is a local
 install of cached wheels.
@@ -41,8 +43,8 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv holding only the wheel and its pinned dependencies."""
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from the tracked files."""
     work = tmp_path_factory.mktemp("wheel")
     # Build from a copy of the tracked sources, as `docker build` sees them (COPY), so
     # a build/ or egg-info left in the checkout cannot leak in.
@@ -55,7 +57,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(source, src / name)
     dist = work / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(src)], work)
-    [wheel] = dist.glob("moderation-*.whl")
+    [built] = dist.glob("moderation-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv holding only the wheel and its pinned serving dependencies."""
+    work = tmp_path_factory.mktemp("venv")
     venv = work / "venv"
     # No pip inside the new venv: this pip installs into it (--python), which saves
     # bootstrapping a second pip and leaves the venv holding only the wheel and its deps.
@@ -72,6 +81,67 @@ def own_redis() -> Iterator[RedisServer]:
         yield server
         server.process.terminate()
         server.process.wait(timeout=10)
+
+
+def test_the_wheel_installs_one_package_with_its_models(wheel: Path) -> None:
+    """Nothing but ``moderation/`` (and its metadata): no generic top-level ``service`` or
+    ``models`` to collide with other projects; the models and the page are inside."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        [top_level] = [n for n in names if n.endswith(".dist-info/top_level.txt")] or [""]
+        top = zf.read(top_level).decode().split() if top_level else []
+    outside = [n for n in names if n.split("/")[0] != "moderation" and ".dist-info/" not in n]
+    assert outside == [], outside
+    assert top in ([], ["moderation"]), top
+    for task in ("spam", "toxicity", "toxicity-en"):
+        for name in ("manifest.json", "weights.npz"):
+            assert f"moderation/models/{task}/{name}" in names
+    # Every file of the moderator's page, the favicons and the chart library included.
+    static = [n for n in _run(["git", "ls-files", "service/web/static"], ROOT).splitlines() if n]
+    assert static and [n for n in static if "moderation/" + n.removeprefix("service/") not in names] == []
+    assert "moderation/cli/main.py" in names and "moderation/models/training.py" in names
+    # The experiments are scripts of the checkout, not part of the package.
+    assert not any("/experiments/" in n for n in names)
+
+
+def _site_packages(venv: Path) -> Path:
+    [site] = (venv / "lib").glob("python3*/site-packages")
+    return site
+
+
+def test_the_serving_install_has_no_training_libraries(installed: Path) -> None:
+    site = _site_packages(installed)
+    present = sorted(p.name for p in site.iterdir())
+    for package in ("sklearn", "matplotlib", "tqdm", "joblib", "service", "models"):
+        assert package not in present, present
+    assert "moderation" in present and "scipy" in present
+    size = subprocess.run(["du", "-sk", str(site)], capture_output=True, text=True, check=True).stdout.split()[0]
+    print(f"serving install: site-packages {int(size) / 1024:.0f} MiB")
+
+
+def test_training_commands_name_the_extra(installed: Path) -> None:
+    """Without the train extra, train/evaluate/retrain answer one line (no traceback) and
+    exit 1; retrain before it reads Redis (no REDIS_URL reachable here)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "PYTHON"))}
+    env["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens: retrain must fail before Redis
+    moderation = str(installed / "bin" / "moderation")
+    for argv in (
+        ["train", "--task", "spam", "--data", "labels.csv", "--out", "models/spam"],
+        ["evaluate", "--help"],
+        ["retrain", "--site", "baotinh", "--base", "data/spam-base.csv"],
+    ):
+        proc = subprocess.run([moderation, *argv], capture_output=True, text=True, env=env, timeout=120,
+                              cwd=installed, check=False)
+        assert proc.returncode == 1, (argv, proc.returncode, proc.stdout, proc.stderr)
+        assert proc.stderr.strip().splitlines() == [
+            "moderation: this command trains models and needs the train extra: pip install 'moderation[train]'"
+        ], (argv, proc.stderr)
+    # The help lists them, saying the same.
+    listing = subprocess.run([moderation, "--help"], capture_output=True, text=True, env=env, timeout=120,
+                             check=True).stdout
+    assert "moderation[train]" in listing
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -98,8 +168,13 @@ def test_installed_wheel_serves_from_another_directory(installed: Path, own_redi
         moderation = str(installed / "bin" / "moderation")
         # The installed code, not the checkout's: the package lives in the new venv.
         python = str(installed / "bin" / "python")
-        where = _run([python, "-c", "import service; print(service.__file__)"], elsewhere, env)
+        where = _run([python, "-c", "import moderation; print(moderation.__file__)"], elsewhere, env)
         assert Path(where.strip()).is_relative_to(installed), where
+        # No generic top-level names: outside the checkout, these are not importable.
+        for folder in ("service", "models"):
+            probe = subprocess.run([python, "-c", f"import {folder}"], cwd=elsewhere, env=env,
+                                   capture_output=True, text=True, check=False)
+            assert probe.returncode == 1 and "ModuleNotFoundError" in probe.stderr, (folder, probe.stderr)
         keys = json.loads(_run([moderation, "sites", "add", "wheel-site", "--name", "Wheel"], elsewhere, env))
         port = free_port()
         proc = subprocess.Popen(
@@ -108,6 +183,8 @@ def test_installed_wheel_serves_from_another_directory(installed: Path, own_redi
         )
         try:
             _wait_ready(port, proc)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
+                assert resp.status == 200
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/v1/comments",
                 data=json.dumps(comment()).encode(),

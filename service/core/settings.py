@@ -8,7 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+def _packaged_models_dir() -> Path:
+    """The shipped models: package data of ``moderation.models``.
+
+    Installed from a wheel, that package sits inside this one (site-packages/moderation/models);
+    in the checkout (and its editable install, which maps the folders, see pyproject.toml) it is
+    the repository's models/ beside service/. Found without importing ``moderation.models``
+    (training code: the serving process never loads it)."""
+    package = Path(__file__).resolve().parents[1]
+    inside = package / "models"
+    return inside if (inside / "__init__.py").is_file() else package.parent / "models"
+
+
+DEFAULT_MODELS_DIR = _packaged_models_dir()
 
 
 def _env_int(env: dict[str, str], name: str, default: int) -> int:
