@@ -8,8 +8,10 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY service ./service
 COPY models ./models
 # The pinned versions the tests ran with (and the models were built with). The wheel
-# carries the models as package data, so the service finds them from any directory.
-RUN pip install --no-cache-dir -c constraints.txt .
+# carries the models as package data, so the service finds them from any directory. With the
+# train extra, so that `moderation retrain` works in the container (models on a volume);
+# serving alone needs `.` (README, Install).
+RUN pip install --no-cache-dir -c constraints.txt '.[train]'
 COPY docker/entrypoint.sh /usr/local/bin/moderation-entrypoint
 # The volumes' mount points, owned by the service's user: a new named volume starts as a copy
 # of the folder (ownership included), so the service can write there: the reputation key
