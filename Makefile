@@ -110,26 +110,26 @@ bench: $(STAMP) redis-server-bin wrk-bin
 # The labelled sets the models are built from (models/datasets.json: every file, its origin,
 # licence and SHA-256). They are not in the repository (most are research-use only): DATA_ROOT
 # names a copy of the project's shared data, `make fetch-data DATA_MIRROR=URL` fills it from a
-# mirror of that copy, checksums verified. `.venv/bin/python -m models.datasets list` says
+# mirror of that copy, checksums verified. `.venv/bin/python -m moderation.models.datasets list` says
 # where each set comes from and whether it is there.
 DATA_ROOT ?= ../shared/data
 
 fetch-data: $(STAMP)
-	$(PY) -m models.datasets --data-root '$(DATA_ROOT)' fetch $(if $(DATA_MIRROR),--mirror '$(DATA_MIRROR)')
+	$(PY) -m moderation.models.datasets --data-root '$(DATA_ROOT)' fetch $(if $(DATA_MIRROR),--mirror '$(DATA_MIRROR)')
 
 # Rebuild models/spam, models/toxicity, models/toxicity-en and models/metrics.json from
 # DATA_ROOT (seeded, reproducible; spam, both toxicity models, TF-IDF baselines,
 # ablation, LOVO and the CLI check: about an hour on 2 cores, parts runnable alone with
-# --parts, e.g. `.venv/bin/python models/build.py --parts toxicity-en,baselines`). See models/README.md.
+# --parts, e.g. `.venv/bin/python -m moderation.models.build --parts toxicity-en,baselines`). See models/README.md.
 # Stops first, naming each missing or altered file, when DATA_ROOT lacks a set it reads.
 models: $(STAMP)
-	$(PY) -m models.datasets --data-root '$(DATA_ROOT)' check
-	nice -n 10 $(PY) models/build.py --data-root '$(DATA_ROOT)'
+	$(PY) -m moderation.models.datasets --data-root '$(DATA_ROOT)' check
+	nice -n 10 $(PY) -m moderation.models.build --data-root '$(DATA_ROOT)'
 
 # data/spam-base.csv: the rows the shipped spam model was trained on, as the base CSV of
 # `moderation retrain --base data/spam-base.csv` (README, "Feedback loop").
 spam-base: $(STAMP)
-	$(PY) -m models.datasets --data-root '$(DATA_ROOT)' spam-base --out data/spam-base.csv
+	$(PY) -m moderation.models.datasets --data-root '$(DATA_ROOT)' spam-base --out data/spam-base.csv
 
 # mypy checks the wings under their installed names (moderation.*: pyproject.toml maps the
 # folders, which mypy cannot follow) through a tree of links to service/ and models/.

@@ -21,8 +21,8 @@ import aiohttp
 import msgspec
 from redis.asyncio import Redis
 
-from service.store import keys
-from service.store.comments import Store
+from moderation.store import keys
+from moderation.store.comments import Store
 
 # Mirrors store._SUBMIT_LUA for a pending comment without an Idempotency-Key, each from its
 # own author: hash {doc, status, created, sid} + pending index + review stream entry + the

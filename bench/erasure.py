@@ -31,10 +31,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.run import RESULTS, start_redis
-from service.moderation.retention import Retention
-from service.store import auth, keys
-from service.store.comments import Store
-from service.store.retention import author_digest
+from moderation.moderation.retention import Retention
+from moderation.store import auth, keys
+from moderation.store.comments import Store
+from moderation.store.retention import author_digest
 
 SITE = "erasure-bench"
 EMAIL = "forget.me@example.vn"

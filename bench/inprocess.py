@@ -35,15 +35,15 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench import corpus, switch
-from service.core.schemas import CommentIn, parse_comment
-from service.core.settings import DEFAULT_MODELS_DIR, Settings
-from service.moderation.operations import Moderation
-from service.moderation.reputation import Reputation
-from service.scoring.batcher import Batcher
-from service.scoring.scorer import Scorer
-from service.store import auth
-from service.store.auth import SiteCaller
-from service.store.comments import Store
+from moderation.core.schemas import CommentIn, parse_comment
+from moderation.core.settings import DEFAULT_MODELS_DIR, Settings
+from moderation.moderation.operations import Moderation
+from moderation.moderation.reputation import Reputation
+from moderation.scoring.batcher import Batcher
+from moderation.scoring.scorer import Scorer
+from moderation.store import auth
+from moderation.store.auth import SiteCaller
+from moderation.store.comments import Store
 
 BATCH = 32
 PHASES = ("with", "without")

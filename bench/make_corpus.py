@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from models import synthetic  # noqa: E402
+from moderation.models import synthetic  # noqa: E402
 
 OUT = ROOT / "bench" / "data" / "corpus.csv"
 SEED = 20261207

@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.corpus import CORPUS  # noqa: E402
-from service.scoring.scorer import ScoreInput, Scorer  # noqa: E402
+from moderation.scoring.scorer import ScoreInput, Scorer  # noqa: E402
 
 
 def load_shared_comments(root: Path) -> list[str]:

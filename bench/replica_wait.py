@@ -25,11 +25,11 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.scoring.scorer import Scorer
-from service.store import auth
-from service.store.comments import Store
-from service.web.app import create_app
+from moderation.core.settings import Settings
+from moderation.scoring.scorer import Scorer
+from moderation.store import auth
+from moderation.store.comments import Store
+from moderation.web.app import create_app
 
 SUBMISSIONS = int(os.environ.get("BENCH_REPLICA_SUBMISSIONS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_REPLICA_CONCURRENCY", "16"))

@@ -31,11 +31,11 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.run import RESULTS, start_redis
-from service.core.schemas import parse_comment
-from service.moderation.reputation import NONE, SPAM, Reputation
-from service.store import auth, keys
-from service.store.comments import Guards, Store
-from service.store.reputation import Delta
+from moderation.core.schemas import parse_comment
+from moderation.moderation.reputation import NONE, SPAM, Reputation
+from moderation.store import auth, keys
+from moderation.store.comments import Guards, Store
+from moderation.store.reputation import Delta
 
 ENTRIES = 100_000
 BATCH = 500

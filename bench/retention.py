@@ -35,16 +35,16 @@ from redis.asyncio import Redis
 
 from bench import corpus
 from bench.run import results_dir, start_redis
-from service.core.schemas import CommentIn
-from service.core.settings import DEFAULT_MODELS_DIR
-from service.moderation.operations import Moderation
-from service.moderation.retention import Retention
-from service.moderation.sitesettings import DAY_MS, DEFAULTS, encode
-from service.scoring.batcher import Batcher
-from service.scoring.scorer import Scorer
-from service.store import auth, keys, labels
-from service.store.auth import SiteCaller
-from service.store.comments import Store
+from moderation.core.schemas import CommentIn
+from moderation.core.settings import DEFAULT_MODELS_DIR
+from moderation.moderation.operations import Moderation
+from moderation.moderation.retention import Retention
+from moderation.moderation.sitesettings import DAY_MS, DEFAULTS, encode
+from moderation.scoring.batcher import Batcher
+from moderation.scoring.scorer import Scorer
+from moderation.store import auth, keys, labels
+from moderation.store.auth import SiteCaller
+from moderation.store.comments import Store
 
 SITE = "retention-bench"
 HOUR_MS = 3_600_000

@@ -36,8 +36,8 @@ import msgspec
 from redis.asyncio import Redis
 
 from bench import corpus, deep_queue
-from service.store import auth, keys
-from service.store.comments import Store
+from moderation.store import auth, keys
+from moderation.store.comments import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "submit.lua"
@@ -399,7 +399,7 @@ async def amain(cfg: Config) -> dict[str, Any]:
             "MODERATION_LOG_LEVEL": os.environ.get("MODERATION_LOG_LEVEL", "WARNING"),
         }
         serve = ["serve", "--port", str(port), "--workers", str(cfg.workers)]
-        svc = Proc("service", [sys.executable, "-m", "service", *serve], env, tmp / "service.log")
+        svc = Proc("service", [sys.executable, "-m", "moderation", *serve], env, tmp / "service.log")
         procs.append(svc)
         startup = await asyncio.to_thread(wait_ready, svc, port, cfg.workers)
         base = f"http://127.0.0.1:{port}"

@@ -8,7 +8,7 @@ skips its two HMGETs). Everything else on the path is the same code.
 
 * In-process (bench/inprocess.py): :func:`switched_off` around a phase.
 * A server (bench/run.py): ``python -m bench.switch serve ...`` instead of
-  ``python -m service serve ...``. The multi-worker server starts its workers with the
+  ``python -m moderation serve ...``. The multi-worker server starts its workers with the
   ``spawn`` method, which imports the parent's main module again in each worker (as
   ``__mp_main__``), so the switch below applies in the workers too.
 """
@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from service.moderation import operations
-from service.moderation.reputation import Lookup, Reputation
-from service.scoring.text import CommentText
+from moderation.moderation import operations
+from moderation.moderation.reputation import Lookup, Reputation
+from moderation.scoring.text import CommentText
 
 
 def _text_only(score: Any, text: CommentText, prepared: Any) -> tuple[Any, None]:
@@ -58,6 +58,6 @@ if __name__ in ("__main__", "__mp_main__"):
     switch_off()
 
 if __name__ == "__main__":
-    from service.cli.main import main
+    from moderation.cli.main import main
 
     raise SystemExit(main())

@@ -18,9 +18,9 @@ import random
 import resource
 import time
 
-from service.core.schemas import MAX_CONTENT_BYTES
-from service.moderation.sitesettings import MAX_ENTRY_CHARS, MAX_LIST_CHARS, ActiveSettings, SiteSettings
-from service.moderation.wordlists import PreparedFields
+from moderation.core.schemas import MAX_CONTENT_BYTES
+from moderation.moderation.sitesettings import MAX_ENTRY_CHARS, MAX_LIST_CHARS, ActiveSettings, SiteSettings
+from moderation.moderation.wordlists import PreparedFields
 
 ROUNDS = int(os.environ.get("BENCH_WORDLISTS_ROUNDS") or 5)
 

@@ -15,7 +15,7 @@ set -eu
 
 models="${MODERATION_MODELS_DIR:?MODERATION_MODELS_DIR must name the models volume}"
 if [ ! -f "$models/spam/manifest.json" ]; then
-  packaged="$(python -c 'from service.core.settings import DEFAULT_MODELS_DIR; print(DEFAULT_MODELS_DIR)')"
+  packaged="$(python -c 'from moderation.core.settings import DEFAULT_MODELS_DIR; print(DEFAULT_MODELS_DIR)')"
   echo "moderation: first start: copying the packaged models from $packaged to $models"
   mkdir -p "$models"
   for folder in "$packaged"/*/; do

@@ -1,6 +1,6 @@
 """Rebuild the shipped models from the shared datasets, reproducibly.
 
-    .venv/bin/python models/build.py --data-root ../shared/data [--seed N] [--lovo] [--vispam-cli]
+    .venv/bin/python -m moderation.models.build --data-root ../shared/data [--seed N] [--lovo] [--vispam-cli]
 
 Writes models/spam/, models/toxicity/ and models/metrics.json: ViHSD dev, ViSpamReviews dev,
 the held-out synthetic set, the hand-written set (tests/data/handwritten_eval.csv, never
@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from models import baselines, decorated, sources, synthetic  # noqa: E402
-from models.training import (  # noqa: E402
+from moderation.models import baselines, decorated, sources, synthetic  # noqa: E402
+from moderation.models.training import (  # noqa: E402
     CV_FOLDS,
     DEFAULT_SEED,
     SPAM_C_GRID,
@@ -61,13 +61,13 @@ from models.training import (  # noqa: E402
     train_spam_model,
     train_toxicity_model,
 )
-from models.training import main as training_main  # noqa: E402
-from service.moderation.sitesettings import SiteSettings  # noqa: E402
-from service.scoring import normalize as nz  # noqa: E402
-from service.scoring import tfidf  # noqa: E402
-from service.scoring.artifacts import Artifact, load_artifact  # noqa: E402
-from service.scoring.features import N_HASH, Prepared  # noqa: E402
-from service.scoring.scorer import (  # noqa: E402
+from moderation.models.training import main as training_main  # noqa: E402
+from moderation.moderation.sitesettings import SiteSettings  # noqa: E402
+from moderation.scoring import normalize as nz  # noqa: E402
+from moderation.scoring import tfidf  # noqa: E402
+from moderation.scoring.artifacts import Artifact, load_artifact  # noqa: E402
+from moderation.scoring.features import N_HASH, Prepared  # noqa: E402
+from moderation.scoring.scorer import (  # noqa: E402
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
     TOXICITY_LABELS,

@@ -1,6 +1,6 @@
 """Print the model card's figure tables (markdown) from models/metrics.json.
 
-    .venv/bin/python models/card.py [--metrics models/metrics.json]
+    .venv/bin/python -m moderation.models.card [--metrics models/metrics.json]
 
 The tables in models/README.md were pasted from this output, so every figure there can be
 traced to a key of metrics.json (written by models/build.py).

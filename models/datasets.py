@@ -1,9 +1,9 @@
 """The labelled sets the models are built from: which, where each comes from, and are they here.
 
-    .venv/bin/python -m models.datasets list                     # every set: origin, licence, status
-    .venv/bin/python -m models.datasets check                    # what `make models` needs, verified
-    .venv/bin/python -m models.datasets fetch --mirror URL       # copy missing files from a mirror
-    .venv/bin/python -m models.datasets spam-base --out data/spam-base.csv
+    .venv/bin/python -m moderation.models.datasets list                     # every set: origin, licence, status
+    .venv/bin/python -m moderation.models.datasets check                    # what `make models` needs, verified
+    .venv/bin/python -m moderation.models.datasets fetch --mirror URL       # copy missing files from a mirror
+    .venv/bin/python -m moderation.models.datasets spam-base --out data/spam-base.csv
 
 The sets live under DATA_ROOT (``--data-root``, else the DATA_ROOT environment variable, else
 ``../shared/data`` beside the repository); models/datasets.json lists every file with the
@@ -195,8 +195,8 @@ def cmd_spam_base(args: argparse.Namespace) -> int:
     ``moderation retrain --base`` adds a site's labels to."""
     if cmd_check(argparse.Namespace(**{**vars(args), "needed_by": "make spam-base"})) != 0:
         return 1
-    from models.build import spam_training_data
-    from models.training import DEFAULT_SEED
+    from moderation.models.build import spam_training_data
+    from moderation.models.training import DEFAULT_SEED
 
     data = spam_training_data(args.data_root, DEFAULT_SEED)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +216,7 @@ def cmd_spam_base(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.datasets", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m moderation.models.datasets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", type=Path, default=None, help="default: DATA_ROOT, else ../shared/data")
     parser.add_argument("--manifest", type=Path, default=MANIFEST, help=argparse.SUPPRESS)

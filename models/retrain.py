@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.moderation.feedback import HAM, SPAM, LabelRow, write_csv
+from moderation.moderation.feedback import HAM, SPAM, LabelRow, write_csv
 
 # Fraction of the site's labels kept out of training to judge candidate against current.
 DEFAULT_HOLDOUT = 0.3
@@ -111,7 +111,7 @@ def retrain(
     """
     import numpy as np
 
-    from models import training
+    from moderation.models import training
 
     seed = training.DEFAULT_SEED if seed is None else seed
     train_rows, held_rows = split_holdout(rows, holdout, seed)

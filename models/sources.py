@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from service.scoring import normalize as nz
+from moderation.scoring import normalize as nz
 
 # One group in five is held out (by hash, so the split does not depend on row order).
 HOLDOUT_BUCKETS: Final = 5

@@ -32,10 +32,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
-from service.scoring import tfidf
-from service.scoring.artifacts import load_artifact, save_artifact
-from service.scoring.features import N_FEATURES, N_HASH, Featurizer, Prepared, analyze, feature_name, prepare
-from service.scoring.scorer import (
+from moderation.scoring import tfidf
+from moderation.scoring.artifacts import load_artifact, save_artifact
+from moderation.scoring.features import N_FEATURES, N_HASH, Featurizer, Prepared, analyze, feature_name, prepare
+from moderation.scoring.scorer import (
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
     TOXICITY_LABELS,
@@ -708,7 +708,7 @@ def evaluate_artifact(
     model_dir: Path, data: Dataset, positive_label: str, report: Path | None
 ) -> dict[str, Any]:
     """Metrics (and optional plots) of one artifact on a labelled dataset."""
-    from service.scoring.scorer import binary_probability, model_matrix, multiclass_decision, multiclass_probability
+    from moderation.scoring.scorer import binary_probability, model_matrix, multiclass_decision, multiclass_probability
 
     artifact = load_artifact(model_dir)
     prepared = prepare_all(data.texts, data.authors, "featurize")
@@ -825,8 +825,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m models.training train|evaluate`` (same as the moderation CLI)."""
-    parser = argparse.ArgumentParser(prog="python -m models.training")
+    """``python -m moderation.models.training train|evaluate`` (same as the moderation CLI)."""
+    parser = argparse.ArgumentParser(prog="python -m moderation.models.training")
     sub = parser.add_subparsers(dest="command", required=True)
     add_subcommands(sub)
     args = parser.parse_args(argv)

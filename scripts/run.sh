@@ -59,7 +59,7 @@ trap 'exit 129' HUP
 "$PY" - "$HOST" "$PORT" <<'PY'
 import sys
 
-from service.web.server import CannotServe, check_port
+from moderation.web.server import CannotServe, check_port
 
 try:
     check_port(sys.argv[1], int(sys.argv[2]))
@@ -151,7 +151,7 @@ fi
   fi
 } >"$RUN_DIR/make-run.env")
 
-"$PY" -m service demo --keys-file "$KEYS_FILE"
+"$PY" -m moderation demo --keys-file "$KEYS_FILE"
 SITE_KEY=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["api_key"])' "$KEYS_FILE")
 MOD_TOKEN=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["moderator_token"])' "$KEYS_FILE")
 ENV_FILE="$RUN_DIR/make-run.env"
@@ -180,7 +180,7 @@ MSG
 # too; the second signal raised aiohttp's GracefulExit again in the middle of its clean-up.
 # Now this script is the only one the terminal reaches, and the service gets one SIGTERM.
 # (setsid execs the service in place, so $! is the service's PID.)
-setsid "$PY" -m service serve --host "$HOST" --port "$PORT" --workers "$WORKERS" &
+setsid "$PY" -m moderation serve --host "$HOST" --port "$PORT" --workers "$WORKERS" &
 SERVER_PID=$!
 echo "$SERVER_PID" >"$RUN_DIR/moderation.pid"
 # `wait` returns early when a trapped signal arrives; the trap then exits through cleanup.

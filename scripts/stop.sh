@@ -30,6 +30,6 @@ stop_pid() {
   rm -f "$file"
 }
 
-stop_pid "$RUN_DIR/moderation.pid" "the moderation service" "service serve"
+stop_pid "$RUN_DIR/moderation.pid" "the moderation service" "moderation serve"
 stop_pid "$RUN_DIR/redis.pid" "redis-server" "redis-server"
 rm -f "$RUN_DIR/redis.port"

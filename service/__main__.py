@@ -1,3 +1,3 @@
-from service.cli.main import main
+from moderation.cli.main import main
 
 raise SystemExit(main())

@@ -19,12 +19,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.core.settings import DEFAULT_MODELS_DIR, Settings
-from service.scoring.scorer import Scorer
-from service.store import auth
-from service.store import keys as store_keys
-from service.store.comments import Store
-from service.web.app import create_app
+from moderation.core.settings import DEFAULT_MODELS_DIR, Settings
+from moderation.scoring.scorer import Scorer
+from moderation.store import auth
+from moderation.store import keys as store_keys
+from moderation.store.comments import Store
+from moderation.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

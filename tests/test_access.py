@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 from redis.asyncio import Redis
 
-from service.store import keys
-from service.store.auth import digest
+from moderation.store import keys
+from moderation.store.auth import digest
 from tests.conftest import Api, AppFactory, Site, comment
 from tests.test_api import force_pending
 
@@ -166,4 +166,4 @@ async def test_metrics_token_guards_the_site_list(make_api, site) -> None:  # ty
     ok = await api.request("GET", "/metrics", "scrape-secret-1")
     assert ok.status == 200
     assert f'site="{site.site_id}"' in await ok.text()
-    assert "scrape-secret-1" not in repr(api.app[__import__("service.web.appkeys").web.appkeys.SETTINGS])
+    assert "scrape-secret-1" not in repr(api.app[__import__("moderation.web.appkeys").web.appkeys.SETTINGS])

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from service.store import auth, keys
-from service.store.retention import comment_ref
-from service.web.akismet import key_from_host
+from moderation.store import auth, keys
+from moderation.store.retention import comment_ref
+from moderation.web.akismet import key_from_host
 from tests.conftest import Api, AppFactory, RedisServer, Site
 
 BLOG = "https://baotinh.example.vn"
@@ -368,7 +368,7 @@ async def test_cli_mints_and_rotates_the_akismet_key(
     api: Api, site: Site, redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service.cli import main as cli
+    from moderation.cli import main as cli
 
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     new_site = f"{site.site_id}-cli"

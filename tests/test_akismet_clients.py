@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from service.store import auth, keys
+from moderation.store import auth, keys
 from tests.conftest import Api, Site
 
 CLIENTS = Path(__file__).resolve().parent / "clients"

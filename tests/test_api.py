@@ -6,8 +6,8 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from service.store import keys
-from service.store.retention import comment_ref
+from moderation.store import keys
+from moderation.store.retention import comment_ref
 from tests.conftest import Api, AppFactory, Site, comment
 
 
@@ -76,7 +76,7 @@ async def test_reply_shape(api: Api, site: Site) -> None:
     assert 0.0 <= reply["spam_score"] <= 1.0
     assert all(set(r) == {"code", "message", "params"} for r in reply["reasons"])
     assert reply["toxicity"]["label"] in {"CLEAN", "OFFENSIVE", "HATE"}
-    assert reply["model_version"] == api.app[__import__("service.web.appkeys").web.appkeys.BATCHER].scorer.version
+    assert reply["model_version"] == api.app[__import__("moderation.web.appkeys").web.appkeys.BATCHER].scorer.version
     assert reply["created_at"].endswith("Z")
 
 
@@ -129,7 +129,7 @@ async def test_idempotency_key_with_other_body_is_422(api: Api, site: Site) -> N
 async def test_two_moderators_never_claim_the_same_item(
     api: Api, site: Site, redis: Redis
 ) -> None:
-    from service.store import auth
+    from moderation.store import auth
 
     other = await auth.add_moderator(redis, [site.site_id], "mod-b")
     ids = await force_pending(redis, site, 6, api)
@@ -148,7 +148,7 @@ async def test_two_moderators_never_claim_the_same_item(
 
 
 async def test_expired_lease_returns_item_to_pool(make_api: AppFactory, site: Site, redis: Redis) -> None:
-    from service.store import auth
+    from moderation.store import auth
 
     api = await make_api(lease_seconds=0)
     [cid] = await force_pending(redis, site, 1, api)
@@ -165,7 +165,7 @@ async def test_expired_lease_returns_item_to_pool(make_api: AppFactory, site: Si
 
 
 async def test_unclaimed_lease_not_expired_is_not_handed_out_twice(api: Api, site: Site, redis: Redis) -> None:
-    from service.store import auth
+    from moderation.store import auth
 
     await force_pending(redis, site, 1, api)
     other = await auth.add_moderator(redis, [site.site_id], "mod-b")
@@ -266,9 +266,9 @@ async def test_root_is_an_index_of_the_page_the_schema_and_the_operations(api: A
 def test_openapi_bodies_are_the_structs() -> None:
     # Generated from the Structs that decode and encode the bodies: a field added to a Struct
     # is in the document without anyone editing openapi.py.
-    from service.core.schemas import ClaimIn, CommentIn, DecisionIn
-    from service.moderation.operations import Verdict
-    from service.web.openapi import build_spec
+    from moderation.core.schemas import ClaimIn, CommentIn, DecisionIn
+    from moderation.moderation.operations import Verdict
+    from moderation.web.openapi import build_spec
 
     schemas = build_spec()["components"]["schemas"]
     for struct in (CommentIn, DecisionIn, ClaimIn, Verdict):

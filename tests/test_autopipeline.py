@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from service.store.autopipeline import AutoPipeline
+from moderation.store.autopipeline import AutoPipeline
 
 _ECHO = "return {KEYS[1], ARGV[1]}"
 
@@ -61,7 +61,7 @@ def test_redis_pys_torn_down_connection_is_a_connection_error() -> None:
     from redis.asyncio.connection import Connection
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from service.store.autopipeline import connection_lost
+    from moderation.store.autopipeline import connection_lost
 
     torn = Connection()  # never connected: its writer is None, as after a concurrent disconnect
     try:

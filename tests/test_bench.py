@@ -13,10 +13,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bench import corpus, deep_queue
-from service.core.schemas import parse_comment
-from service.scoring.text import CommentText
-from service.store import keys
-from service.web import appkeys
+from moderation.core.schemas import parse_comment
+from moderation.scoring.text import CommentText
+from moderation.store import keys
+from moderation.web import appkeys
 from tests.conftest import Api, Site, comment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +127,7 @@ async def test_the_switch_takes_reputation_and_the_signals_out_and_puts_them_bac
     api: Api, site: Site, redis: Redis
 ) -> None:
     from bench import switch
-    from service.scoring import submission as sub
+    from moderation.scoring import submission as sub
 
     data = comment(author_name="Dịch vụ SEO giá rẻ", author_email="switch@example.vn", user_agent="curl/8.5.0")
 

@@ -18,8 +18,8 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from redis.asyncio import Redis
 
-from service.store import auth, stats
-from service.web import appkeys
+from moderation.store import auth, stats
+from moderation.web import appkeys
 from tests.conftest import Api, AppFactory, Site, comment, screenshot_dir
 from tests.test_api import submit
 
@@ -402,8 +402,8 @@ _ENGLISH = re.compile(
 async def test_vietnamese_page_words_every_reason_and_signal_in_vietnamese(
     make_api: AppFactory, site: Site, redis: Redis, make_page: PageFactory
 ) -> None:
-    from service.scoring.features import SIGNAL_NAMES
-    from service.scoring.scorer import OTHER_WORDING
+    from moderation.scoring.features import SIGNAL_NAMES
+    from moderation.scoring.scorer import OTHER_WORDING
 
     api = await make_api()
     settings = {

@@ -27,8 +27,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.moderation import webhooks
-from service.store import keys
+from moderation.moderation import webhooks
+from moderation.store import keys
 from tests.conftest import RedisServer, comment, start_redis
 from tests.test_faults import Service, add_site, held_comment, start_service, stop
 

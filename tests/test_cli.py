@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli.main import build_parser, main
+from moderation.cli.main import build_parser, main
 from tests.conftest import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_the_real_process_exits_non_zero_with_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_"))}
     env["REDIS_URL"] = unreachable_redis_url()
     done = subprocess.run(
-        [sys.executable, "-m", "service", "sites", "list"], env=env, cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "moderation", "sites", "list"], env=env, cwd=ROOT, capture_output=True, text=True,
         timeout=120, check=False,
     )
     assert done.returncode == 1
@@ -198,7 +198,7 @@ def test_serve_with_a_bad_model_folder_stops_with_one_line_per_worker(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODERATION_", "REDIS_", "PROMETHEUS_"))}
     env.update(REDIS_URL=redis_server.url, MODERATION_MODELS_DIR=str(tmp_path))
     done = subprocess.run(
-        [sys.executable, "-m", "service", "serve", "--port", str(free_port()), "--workers", str(workers)],
+        [sys.executable, "-m", "moderation", "serve", "--port", str(free_port()), "--workers", str(workers)],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode != 0
@@ -217,7 +217,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run_cli(*argv: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", *argv], env=env, cwd=ROOT, input=stdin, capture_output=True, text=True,
+        [sys.executable, "-m", "moderation", *argv], env=env, cwd=ROOT, input=stdin, capture_output=True, text=True,
         timeout=120, check=False,
     )
 
@@ -280,7 +280,7 @@ def test_demo_checks_its_keys_file_before_touching_redis(
 
     import redis as sync_redis
 
-    from service.store import keys
+    from moderation.store import keys
 
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     good = tmp_path / "demo-keys.json"
@@ -308,7 +308,7 @@ def test_demo_checks_its_keys_file_before_touching_redis(
 def test_coral_secret_stdin_refuses_an_empty_secret(stdin: str, redis_server: RedisServer) -> None:
     import redis as sync_redis
 
-    from service.store import keys
+    from moderation.store import keys
 
     env = clean_env(REDIS_URL=redis_server.url)
     site = f"coral-cli-{len(stdin)}"

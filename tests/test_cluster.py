@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import RedisCluster
 
-from service.core.settings import Settings
-from service.store import keys
+from moderation.core.settings import Settings
+from moderation.store import keys
 from tests import test_access, test_api, test_decisions, test_isolation, test_reputation, test_retention
 from tests.conftest import AppFactory, RedisServer, Site, comment, free_port, start_redis
 
@@ -218,8 +218,8 @@ async def test_no_acknowledged_comment_is_lost_when_a_master_is_killed_under_loa
     the promoted master has a replica again (the killed node, restarted, rejoins as one)."""
     import asyncio
 
-    from service.store import auth
-    from service.store.comments import Store
+    from moderation.store import auth
+    from moderation.store.comments import Store
 
     cli = shutil.which("redis-cli")
     assert cli is not None

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from service.web import coral
+from moderation.web import coral
 from tests.conftest import Api, RedisServer, Site
 
 SPAM_TEXT = "Kiếm tiền online 5 triệu/ngày, liên hệ zalo 0912345678 ngay, inbox nhận quà miễn phí http://kiemtien.vn"
@@ -121,8 +121,8 @@ async def test_cli_stores_coral_secret(
     site: Site, redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service.cli import main as cli
-    from service.store import keys
+    from moderation.cli import main as cli
+    from moderation.store import keys
 
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     assert await asyncio.to_thread(cli.main, ["sites", "coral", site.site_id]) == 0
@@ -132,7 +132,7 @@ async def test_cli_stores_coral_secret(
 
 
 async def test_oversized_body_is_413(api: Api, site: Site, secret: str) -> None:
-    from service.core.schemas import MAX_BODY_BYTES
+    from moderation.core.schemas import MAX_BODY_BYTES
 
     body = coral_request("x" * (MAX_BODY_BYTES + 1))
     resp = await post(api, site, body, sign(secret, body))

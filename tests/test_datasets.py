@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from models import datasets
+from moderation.models import datasets
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ NEEDS_SHARED = pytest.mark.skipif(
 
 def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "models.datasets", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "moderation.models.datasets", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
         check=False, env=env,
     )
 

@@ -18,10 +18,10 @@ import aiohttp
 import msgspec
 from redis.asyncio import Redis
 
-from service.moderation import feedback, webhooks
-from service.store import keys
-from service.store.retention import comment_ref
-from service.web.ui import CSRF_HEADER
+from moderation.moderation import feedback, webhooks
+from moderation.store import keys
+from moderation.store.retention import comment_ref
+from moderation.web.ui import CSRF_HEADER
 from tests import test_reputation as rep
 from tests.conftest import Api, AppFactory, Site
 from tests.test_api import force_pending

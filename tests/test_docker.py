@@ -121,7 +121,7 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 def test_the_entrypoint_copies_the_models_creates_the_site_once_and_serves(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    from models.retrain import promote
+    from moderation.models.retrain import promote
 
     models = tmp_path / "volume" / "models"  # an empty volume: nothing there yet
     site = f"docker-first-{os.getpid()}"

@@ -1,7 +1,7 @@
 """Faults: the service as a real separate process, killed and restarted with its Redis.
 
 Each test starts its own redis-server (AOF on, ``appendfsync always``) and its own
-``python -m service serve`` so that killing one never disturbs another test.
+``python -m moderation serve`` so that killing one never disturbs another test.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from service.store import keys
-from service.store.retention import comment_ref
+from moderation.store import keys
+from moderation.store.retention import comment_ref
 from tests.conftest import RedisServer, comment, free_port, start_redis
 
 pytestmark = pytest.mark.faults
@@ -116,7 +116,7 @@ def service_env(redis_url: str, **extra: str) -> dict[str, str]:
 
 def add_site(redis_url: str, site_id: str) -> dict[str, str]:
     out = subprocess.run(
-        [sys.executable, "-m", "service", "sites", "add", site_id],
+        [sys.executable, "-m", "moderation", "sites", "add", site_id],
         env=service_env(redis_url), cwd=ROOT, capture_output=True, check=True, timeout=60,
     )
     doc: dict[str, str] = json.loads(out.stdout)
@@ -128,7 +128,7 @@ def start_service(redis_url: str, directory: Path, workers: int = 2, **env: str)
     log = directory / f"service-{port}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)],
+            [sys.executable, "-m", "moderation", "serve", "--port", str(port), "--workers", str(workers)],
             env=service_env(redis_url, **env), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
         )
     service = Service(port, proc, log)
@@ -323,7 +323,7 @@ async def run_worker_kill(
     redis: Redis, redis_server: RedisServer, site_id: str, site: dict[str, str], workdir: Path,
     services: list[Service], http: aiohttp.ClientSession,
 ) -> None:
-    from service.store import auth
+    from moderation.store import auth
 
     service = start_service(redis_server.url, workdir, MODERATION_LEASE_SECONDS="1")
     services.append(service)

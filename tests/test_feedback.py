@@ -18,14 +18,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from models import retrain, training
-from service.core.settings import DEFAULT_MODELS_DIR, Settings
-from service.moderation import feedback, webhooks
-from service.scoring.scorer import Feature, Score, ScoreInput, Toxicity
-from service.store import keys
-from service.web import app as app_module
-from service.web import appkeys
-from service.web.app import create_app
+from moderation.core.settings import DEFAULT_MODELS_DIR, Settings
+from moderation.models import retrain, training
+from moderation.moderation import feedback, webhooks
+from moderation.scoring.scorer import Feature, Score, ScoreInput, Toxicity
+from moderation.store import keys
+from moderation.web import app as app_module
+from moderation.web import appkeys
+from moderation.web.app import create_app
 from tests.conftest import Api, RedisServer, Site, comment
 
 HAM = [
@@ -117,7 +117,7 @@ async def test_decisions_export_retrain_promote_reload_fixes_misjudged_comment(
     own_api: Callable[..., object], site: Site, redis: Redis, redis_server: RedisServer, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service.cli import main as cli
+    from moderation.cli import main as cli
 
     models_dir = tmp_path / "models"
     base_csv = write_base_csv(tmp_path / "base.csv")

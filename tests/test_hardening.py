@@ -15,10 +15,10 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 
-from service.core.settings import Settings
-from service.scoring.scorer import Scorer
-from service.web.app import create_app
-from service.web.server import server_options
+from moderation.core.settings import Settings
+from moderation.scoring.scorer import Scorer
+from moderation.web.app import create_app
+from moderation.web.server import server_options
 from tests.conftest import Api, Site, comment
 
 # Generous bound for "answered promptly" on a loaded 2-core CI machine.

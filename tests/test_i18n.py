@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from service.moderation.operations import REPUTATION_SIGNAL
-from service.scoring import submission
-from service.scoring.features import SIGNAL_NAMES
-from service.scoring.scorer import OTHER_WORDING
+from moderation.moderation.operations import REPUTATION_SIGNAL
+from moderation.scoring import submission
+from moderation.scoring.features import SIGNAL_NAMES
+from moderation.scoring.scorer import OTHER_WORDING
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = ROOT / "service"

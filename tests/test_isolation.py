@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from service.store import keys
-from service.web import coral
+from moderation.store import keys
+from moderation.web import coral
 from tests.conftest import Api, Site, comment
 from tests.test_api import force_pending
 

@@ -1,6 +1,6 @@
 """/metrics with several workers: every scrape shows the whole service, whichever worker answers.
 
-The service runs as its own process (`python -m service serve --workers 2`) with its own
+The service runs as its own process (`python -m moderation serve --workers 2`) with its own
 redis-server. Which worker serves what is not left to the kernel: the test waits until both
 workers listen, holds one keep-alive connection to each (told apart by which process owns
 the server's end of it, read from /proc), and sends requests to one worker while scraping
@@ -59,7 +59,7 @@ def two_workers(tmp_path: Path) -> Iterator[TwoWorkers]:
     process: subprocess.Popen[bytes] | None = None
     try:
         added = subprocess.run(
-            [sys.executable, "-m", "service", "sites", "add", "metrics-site"],
+            [sys.executable, "-m", "moderation", "sites", "add", "metrics-site"],
             env=env, cwd=ROOT, capture_output=True, check=True, timeout=120,
         )
         port = free_port()
@@ -67,7 +67,7 @@ def two_workers(tmp_path: Path) -> Iterator[TwoWorkers]:
         multiproc = tmp_path / "prometheus"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "service", "serve", "--workers", "2", "--port", str(port)],
+                [sys.executable, "-m", "moderation", "serve", "--workers", "2", "--port", str(port)],
                 env={**env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
                      "MODERATION_CLIENT_TIMEOUT_SECONDS": str(KEEPALIVE_SECONDS)},
                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,

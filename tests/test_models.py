@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from models.decorated import STYLES, decorate, plain
-from service.scoring import normalize as nz
-from service.scoring.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
-from service.scoring.scorer import (
+from moderation.models.decorated import STYLES, decorate, plain
+from moderation.scoring import normalize as nz
+from moderation.scoring.artifacts import MANIFEST_NAME, WEIGHTS_NAME, ModelError, load_artifact
+from moderation.scoring.scorer import (
     DEFAULT_APPROVE_THRESHOLD,
     DEFAULT_SPAM_THRESHOLD,
     Score,
@@ -150,8 +150,8 @@ def test_phone_spelled_out_in_words_is_a_phone_signal(scorer: Scorer, text: str)
 def test_batched_explanations_match_per_row_definition(scorer: Scorer) -> None:
     # Vietnamese and English rows in one batch: each language's toxicity model explains its rows.
     texts = SPAM + HAM + HELD + ["", "💩" * 20, "đồ ngu như chó, câm mồm đi", "You are a stupid idiot"]
-    from service.scoring.features import prepare
-    from service.scoring.scorer import CANDIDATES, grounded, model_matrix
+    from moderation.scoring.features import prepare
+    from moderation.scoring.scorer import CANDIDATES, grounded, model_matrix
 
     x = scorer.features([ScoreInput(t) for t in texts])
     spam_x = model_matrix(scorer._spam.artifact, x, [prepare(t) for t in texts])
@@ -273,8 +273,8 @@ def _whole_words_of(phrase: str, text: str) -> bool:
 def test_explanations_are_whole_words_or_named_signals(scorer: Scorer, text: str) -> None:
     # Hashed n-gram columns are shared by many n-grams, and character n-grams cut through
     # words: a moderator is shown only whole words of this comment, or a named signal.
-    from service.scoring.features import SIGNAL_NAMES, prepare
-    from service.scoring.scorer import MAX_EXPLAINED, OTHER_WORDING
+    from moderation.scoring.features import SIGNAL_NAMES, prepare
+    from moderation.scoring.scorer import MAX_EXPLAINED, OTHER_WORDING
 
     prep = prepare(text)
     [score] = scorer.score([ScoreInput(text)])
@@ -291,8 +291,8 @@ def test_explanations_are_whole_words_or_named_signals(scorer: Scorer, text: str
 
 
 def test_character_ngram_is_shown_as_the_words_it_falls_in() -> None:
-    from service.scoring.features import prepare
-    from service.scoring.scorer import OTHER_WORDING, grounded
+    from moderation.scoring.features import prepare
+    from moderation.scoring.scorer import OTHER_WORDING, grounded
 
     prep = prepare("Hội đồng NGHỊ TÒA hôm nay")
     # "hi t" is a character 4-gram of the folded "nghi toa": it names the words around it.
@@ -422,7 +422,7 @@ def test_decorated_text_scores_as_the_plain_text(scorer: Scorer, style: str) -> 
     # Issue 21: a betting tip in Mathematical Alphanumeric letters scored 0.01. Twenty styles
     # (bold, italic, script, fraktur, double-struck, sans-serif, monospace, fullwidth,
     # circled, small capitals, superscripts, squared...) with Vietnamese marks on them.
-    from service.scoring.features import prepare
+    from moderation.scoring.features import prepare
 
     decorated = [decorate(t, style) for t in DECORATED]
     plain_texts = [plain(t, style) for t in DECORATED]
@@ -442,7 +442,7 @@ NO_DIACRITICS = "no Vietnamese diacritics"
                                   "Earn $500 per day working from home!!! Click bit.ly/xyz now"])  # fmt: skip
 def test_no_vietnamese_diacritics_never_fires_on_english(scorer: Scorer, text: str) -> None:
     # The moderator page shows this signal as a chip ("không dấu tiếng Việt").
-    from service.scoring.features import SIGNAL_NAMES, prepare
+    from moderation.scoring.features import SIGNAL_NAMES, prepare
 
     assert prepare(text).signals[SIGNAL_NAMES.index(NO_DIACRITICS)] == 0.0
     score = score_one(scorer, text)
@@ -450,7 +450,7 @@ def test_no_vietnamese_diacritics_never_fires_on_english(scorer: Scorer, text: s
 
 
 def test_no_vietnamese_diacritics_fires_on_vietnamese_typed_without_them() -> None:
-    from service.scoring.features import SIGNAL_NAMES, prepare
+    from moderation.scoring.features import SIGNAL_NAMES, prepare
 
     index = SIGNAL_NAMES.index(NO_DIACRITICS)
     assert prepare("Chinh quyen can xu ly manh tay hon voi tin dung den").signals[index] == 1.0

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from service.scoring import features as feat
-from service.scoring.ngram_hash import hashed_ngrams, murmur3_32
+from moderation.scoring import features as feat
+from moderation.scoring.ngram_hash import hashed_ngrams, murmur3_32
 
 AWKWARD = [
     "",

@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from models.decorated import STYLES, decorate, plain
-from service.scoring import normalize as nz
+from moderation.models.decorated import STYLES, decorate, plain
+from moderation.scoring import normalize as nz
 
 
 @pytest.mark.parametrize(

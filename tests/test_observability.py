@@ -22,11 +22,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.core.logs import JsonFormatter
-from service.core.settings import Settings
-from service.moderation import webhooks
-from service.store import auth, keys
-from service.store.comments import Store
+from moderation.core.logs import JsonFormatter
+from moderation.core.settings import Settings
+from moderation.moderation import webhooks
+from moderation.store import auth, keys
+from moderation.store.comments import Store
 from tests.conftest import Api, AppFactory, RedisServer, Site, comment, start_redis
 
 # Polls an observable condition (readyz, a receiver) until this deadline; never a fixed sleep.

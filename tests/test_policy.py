@@ -22,12 +22,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.moderation import sitesettings
-from service.scoring.scorer import Feature, Score, ScoreInput, Toxicity
-from service.store import keys
-from service.web import appkeys
-from service.web.app import create_app
+from moderation.core.settings import Settings
+from moderation.moderation import sitesettings
+from moderation.scoring.scorer import Feature, Score, ScoreInput, Toxicity
+from moderation.store import keys
+from moderation.web import appkeys
+from moderation.web.app import create_app
 from tests.conftest import Api, Site, comment
 
 T0 = 1_800_000_000_000  # a fixed "now" in ms; tests move it forward
@@ -759,7 +759,7 @@ def test_cli_sites_set(redis_server, site: Site) -> None:  # type: ignore[no-unt
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "service", "sites", "set", site.site_id, *args],
+            [sys.executable, "-m", "moderation", "sites", "set", site.site_id, *args],
             env=env, cwd=root, capture_output=True, text=True, timeout=60, check=False,
         )
 
@@ -827,7 +827,7 @@ async def test_hostile_64kb_dotted_comment_is_decided_quickly(env: Env) -> None:
     ],
 )
 def test_bounded_link_count_matches_normalize_on_ordinary_text(text: str) -> None:
-    from service.moderation.policy import links_in
-    from service.scoring.normalize import count_links
+    from moderation.moderation.policy import links_in
+    from moderation.scoring.normalize import count_links
 
     assert links_in(text) == count_links(text)

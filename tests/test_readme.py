@@ -363,7 +363,7 @@ def test_the_service_runs_in_its_own_session(make_run: MakeRun) -> None:
     # The terminal's Ctrl-C reaches only run.sh, which stops the service with one SIGTERM.
     server = make_run.pid("moderation.pid")
     assert os.getsid(server) == server and os.getpgid(server) != os.getpgid(make_run.process.pid)
-    assert "service serve" in Path(f"/proc/{server}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "moderation serve" in Path(f"/proc/{server}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
 def debian_setup_mysql_config() -> str:

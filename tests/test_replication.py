@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from service.store import auth, keys
-from service.store.comments import Store
+from moderation.store import auth, keys
+from moderation.store.comments import Store
 from tests.conftest import AppFactory, RedisServer, comment, free_port, start_redis
 
 

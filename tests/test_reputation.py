@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.moderation.reputation import Reputation
-from service.scoring.submission import EMAIL, NETWORK, PHONE, Entry
-from service.store import keys
-from service.web import appkeys
+from moderation.core.settings import Settings
+from moderation.moderation.reputation import Reputation
+from moderation.scoring.submission import EMAIL, NETWORK, PHONE, Entry
+from moderation.store import keys
+from moderation.web import appkeys
 from tests.conftest import Api, Site, comment
 
 MakeSite = Callable[..., Awaitable[Site]]
@@ -135,7 +135,7 @@ async def test_a_site_added_after_the_decisions_takes_them_from_its_first_commen
     api: Api, make_site: MakeSite, redis: Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service.cli import main as cli
+    from moderation.cli import main as cli
 
     a, b = await make_site(), await make_site()
     domain = unique_domain()
@@ -300,7 +300,7 @@ async def test_erasure_removes_the_authors_entries(api: Api, make_site: MakeSite
 
 
 async def test_entries_are_keyed_hashes_and_the_secret_stays_out_of_repr(api: Api, site: Site, redis: Redis) -> None:
-    from service.core.settings import Settings
+    from moderation.core.settings import Settings
 
     settings = Settings(reputation_secret="do-not-print-me")
     assert "do-not-print-me" not in repr(settings)
@@ -323,10 +323,10 @@ async def test_weights_decay_with_the_half_life(api: Api, site: Site) -> None:
     store = api.app[appkeys.STORE]
     clock = {"now": 1_900_000_000.0}
     reputation = Reputation(store, secret="decay", half_life_days=1.0, clock=lambda: clock["now"])
-    from service.core.schemas import parse_comment
-    from service.moderation.reputation import NONE, SPAM
-    from service.moderation.sitesettings import DEFAULTS
-    from service.scoring.text import CommentText
+    from moderation.core.schemas import parse_comment
+    from moderation.moderation.reputation import NONE, SPAM
+    from moderation.moderation.sitesettings import DEFAULTS
+    from moderation.scoring.text import CommentText
 
     data = parse_comment(body(site, None, content="Gọi 0912777888", author_email="decay@example.vn"))
     await reputation.record(site.site_id, data, NONE, SPAM)
@@ -350,7 +350,7 @@ def test_entry_ids_are_the_first_64_bits_of_hmac_sha256_of_kind_and_value() -> N
     import hashlib
     import hmac
 
-    from service.store.comments import Store
+    from moderation.store.comments import Store
 
     reputation = Reputation(Store(Redis(), idempotency_ttl=60), secret="s3cret")
     expected = hmac.new(b"s3cret", b"email:lan@example.vn", hashlib.sha256).hexdigest()[:16]

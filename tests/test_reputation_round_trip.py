@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.store import keys
+from moderation.store import keys
 from tests.conftest import Api, Site
 from tests.test_reputation import body, mark, submit, unique_domain
 

@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.moderation import feedback
-from service.moderation import retention as retention_module
-from service.moderation.archive import Archive
-from service.moderation.operations import now_ms
-from service.moderation.retention import Retention
-from service.moderation.sitesettings import DAY_MS
-from service.store import keys
-from service.store.retention import author_digest, author_prefix
-from service.web import appkeys
+from moderation.core.settings import Settings
+from moderation.moderation import feedback
+from moderation.moderation import retention as retention_module
+from moderation.moderation.archive import Archive
+from moderation.moderation.operations import now_ms
+from moderation.moderation.retention import Retention
+from moderation.moderation.sitesettings import DAY_MS
+from moderation.store import keys
+from moderation.store.retention import author_digest, author_prefix
+from moderation.web import appkeys
 from tests.conftest import Api, AppFactory, Site, comment
 from tests.test_api import force_pending
 
@@ -321,8 +321,8 @@ async def test_retention_days_is_validated(api: Api, site: Site, value: object) 
 
 def test_a_stored_absurd_retention_is_clamped() -> None:
     """Issue 23: settings saved before the bounds (or by hand) cannot expire everything at once."""
-    from service.core.errors import ValidationFailed
-    from service.moderation.sitesettings import (
+    from moderation.core.errors import ValidationFailed
+    from moderation.moderation.sitesettings import (
         DEFAULTS,
         MIN_RETENTION_DAYS,
         apply_update,
@@ -341,7 +341,7 @@ async def test_cli_archive_list_export_forget_and_audit(
     api: Api, site: Site, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], settings: Settings,
 ) -> None:
-    from service.cli.main import main
+    from moderation.cli.main import main
 
     ids = await approved_comments(api, site, 2, tag="cli")
     archive_dir = tmp_path / "archive"
@@ -466,7 +466,7 @@ async def test_forget_leaves_no_trace_in_redis_the_outbox_the_archive_or_the_log
 async def erase_everything(
     make_api: AppFactory, site: Site, redis: Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from service.moderation import webhooks
+    from moderation.moderation import webhooks
 
     archive = Archive(tmp_path / "archive")
     api = await make_api(retention_sweep_seconds=0, webhook_poll_seconds=0)
@@ -596,7 +596,7 @@ async def test_the_label_log_cap_drops_index_entries_with_the_labels(
     api: Api, site: Site, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The label log is capped exactly, and the index never names a label that left."""
-    from service.store import comments as comments_module
+    from moderation.store import comments as comments_module
 
     monkeypatch.setattr(comments_module, "LABELS_MAXLEN", 3)
     store = api.app[appkeys.STORE]
@@ -615,7 +615,7 @@ async def test_forget_and_sweep_refuse_to_run_without_the_archive_a_site_keeps(
     0 and left the archive's copy (`retention sweep` likewise removed comments unarchived).
     Now both refuse (exit 1, one line, nothing removed), and so does the HTTP erasure of a
     worker without the folder (503)."""
-    from service.cli.main import main
+    from moderation.cli.main import main
 
     archive_dir = tmp_path / "archive"
     [expired] = await approved_comments(api, site, 1, tag="arch")
@@ -689,7 +689,7 @@ async def test_one_sites_unreadable_settings_do_not_stop_the_sweep_of_the_others
 ) -> None:
     """Issue 23 (HIGH): the retention loop caught only connection errors and OSError, so one
     site's settings that were not JSON ended every site's retention until a restart."""
-    from service.core.health import LoopHealth
+    from moderation.core.health import LoopHealth
 
     broken = await make_site()
     [good] = await approved_comments(api, broken, 1, tag="settings")
@@ -715,7 +715,7 @@ async def test_an_unreadable_comment_record_is_parked_and_the_rest_are_swept(
 ) -> None:
     """Issue 23: a due comment whose record was overwritten by a string failed the whole batch
     (and with an archive, a document that is not JSON did), every sweep, for ever."""
-    from service.cli.main import main
+    from moderation.cli.main import main
 
     s = site.site_id
     ids = await approved_comments(api, site, 3, tag="park")
@@ -746,8 +746,8 @@ async def test_an_unreadable_comment_record_is_parked_and_the_rest_are_swept(
 def test_the_akismet_reply_key_erasure_derives_is_the_one_the_akismet_api_stores() -> None:
     """Comments stored before the Idempotency-Key was kept on the comment: erasure derives the
     Akismet API's key from the stored comment, which must be the key web/akismet.py uses."""
-    from service.core.schemas import parse_comment
-    from service.web import akismet
+    from moderation.core.schemas import parse_comment
+    from moderation.web import akismet
 
     c = parse_comment(comment(**AUTHOR))
     assert retention_module.akismet_reply_key(c) == akismet.idempotency_key(c)

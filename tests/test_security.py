@@ -18,14 +18,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.core.egress import GuardedResolver, TargetRefused, check_target, url_problem
-from service.core.errors import ValidationFailed
-from service.core.logfields import escape
-from service.moderation import webhooks
-from service.moderation.sitesettings import MAX_LIST_CHARS
-from service.moderation.wordlists import PreparedFields, WordList
-from service.store import auth, keys
-from service.web import coral
+from moderation.core.egress import GuardedResolver, TargetRefused, check_target, url_problem
+from moderation.core.errors import ValidationFailed
+from moderation.core.logfields import escape
+from moderation.moderation import webhooks
+from moderation.moderation.sitesettings import MAX_LIST_CHARS
+from moderation.moderation.wordlists import PreparedFields, WordList
+from moderation.store import auth, keys
+from moderation.web import coral
 from tests.conftest import Api, AppFactory, RedisServer, Site, comment
 
 MakeSite = Callable[..., Awaitable[Site]]
@@ -383,7 +383,7 @@ def test_a_site_id_with_a_trailing_newline_or_other_junk_is_refused(site_id: str
 async def test_the_cli_refuses_a_site_id_with_a_trailing_newline(
     redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.cli import main as cli
+    from moderation.cli import main as cli
 
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     assert await asyncio.to_thread(cli.main, ["sites", "add", "newline-site\n"]) == 2
@@ -467,7 +467,7 @@ async def test_a_private_target_is_not_posted_to_unless_the_operator_allows_it(
 
 
 def test_the_allow_private_setting_is_read_from_the_environment() -> None:
-    from service.core.settings import Settings
+    from moderation.core.settings import Settings
 
     assert Settings.from_env({}).webhook_allow_private is False
     assert Settings.from_env({"MODERATION_WEBHOOK_ALLOW_PRIVATE": "1"}).webhook_allow_private is True

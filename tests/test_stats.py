@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from service.store import keys, stats
-from service.web import appkeys
+from moderation.store import keys, stats
+from moderation.web import appkeys
 from tests.conftest import Api, AppFactory, Site, comment
 from tests.test_api import submit
 

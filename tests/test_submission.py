@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from service.core.errors import ValidationFailed
-from service.core.schemas import parse_comment
-from service.core.settings import Settings, secret_from_file
-from service.scoring import submission as sub
-from service.scoring.text import CommentText
+from moderation.core.errors import ValidationFailed
+from moderation.core.schemas import parse_comment
+from moderation.core.settings import Settings, secret_from_file
+from moderation.scoring import submission as sub
+from moderation.scoring.text import CommentText
 from tests.conftest import Api, Site, comment
 
 

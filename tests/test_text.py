@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.core.schemas import CommentIn
-from service.moderation.policy import comment_links, links_in
-from service.scoring import features as feat
-from service.scoring import normalize as nz
-from service.scoring.text import CommentText, TextForms
+from moderation.core.schemas import CommentIn
+from moderation.moderation.policy import comment_links, links_in
+from moderation.scoring import features as feat
+from moderation.scoring import normalize as nz
+from moderation.scoring.text import CommentText, TextForms
 
 AWKWARD = [
     "",

@@ -11,9 +11,9 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from service.scoring import tfidf
-from service.scoring.artifacts import MANIFEST_NAME, ModelError, load_artifact
-from service.scoring.features import prepare
+from moderation.scoring import tfidf
+from moderation.scoring.artifacts import MANIFEST_NAME, ModelError, load_artifact
+from moderation.scoring.features import prepare
 from tests.test_ngram_hash import AWKWARD, _random_texts
 
 MODELS = Path(__file__).resolve().parent.parent / "models"

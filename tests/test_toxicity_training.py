@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models.build import toxic_recall_at, toxic_vs_clean
-from models.training import _fit_lr, _scaled, clean_flag_bias, nb_scaling, train_toxicity_model
-from service.moderation.sitesettings import SiteSettings
+from moderation.models.build import toxic_recall_at, toxic_vs_clean
+from moderation.models.training import _fit_lr, _scaled, clean_flag_bias, nb_scaling, train_toxicity_model
+from moderation.moderation.sitesettings import SiteSettings
 
 
 def _proba(rows: list[tuple[float, float, float]]) -> np.ndarray:

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.training import main
-from service.scoring.artifacts import load_artifact
+from moderation.models.training import main
+from moderation.scoring.artifacts import load_artifact
 
 HAM = ["bài viết hay quá", "cảm ơn tác giả", "đồng ý với ý kiến này", "trận đấu tối qua hay",
        "thời tiết hôm nay đẹp", "great song", "love this video", "giá xăng lại tăng rồi"]  # fmt: skip
@@ -131,7 +131,7 @@ def test_search_options_are_checked(spam_csv: Path, tmp_path: Path, capsys: pyte
 
 
 def test_calibration_at_two_false_positive_rates_puts_each_threshold_at_its_cut() -> None:
-    from models.training import _calibrated, _calibration_for_fpr
+    from moderation.models.training import _calibrated, _calibration_for_fpr
 
     z = np.random.default_rng(0).normal(size=20_000)
     a, b = _calibration_for_fpr(z, 1.0, {0.3: 0.002, 0.9: 0.0005})

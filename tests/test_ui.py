@@ -8,9 +8,9 @@ from http.cookies import SimpleCookie
 import aiohttp
 from redis.asyncio import Redis
 
-from service.store import auth, keys
-from service.web import appkeys
-from service.web.ui import CSRF_HEADER, SESSION_COOKIE
+from moderation.store import auth, keys
+from moderation.web import appkeys
+from moderation.web.ui import CSRF_HEADER, SESSION_COOKIE
 from tests.conftest import Api, AppFactory, Site
 from tests.test_api import force_pending
 

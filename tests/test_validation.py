@@ -143,7 +143,7 @@ async def test_unknown_key_401(api: Api, site: Site) -> None:
 async def test_unknown_key_401_before_any_complaint_about_the_request(api: Api, site: Site, redis) -> None:  # type: ignore[no-untyped-def]
     # Submissions verify the key in the rules' pre-check, after the body is parsed: a forged
     # key still gets 401 for a bad body, a bad header or a good body, and nothing is stored.
-    from service.store import keys
+    from moderation.store import keys
 
     forged = site.api_key[:-4] + "AAAA"
     for path in ("/v1/comments", "/v1/check"):
@@ -161,7 +161,7 @@ async def test_unknown_key_401_before_any_complaint_about_the_request(api: Api, 
 
 
 async def test_rotated_key_stops_working_at_once(api: Api, site: Site, redis) -> None:  # type: ignore[no-untyped-def]
-    from service.store import auth
+    from moderation.store import auth
 
     new_key = await auth.rotate_site_key(redis, site.site_id)
     assert (await api.request("POST", "/v1/check", site.api_key, json=comment())).status == 401

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from service.core.schemas import CommentIn
-from service.moderation.operations import (
+from moderation.core.schemas import CommentIn
+from moderation.moderation.operations import (
     Explanation,
     FeatureOut,
     ReasonOut,

@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from service.moderation import webhooks
-from service.store import keys
+from moderation.moderation import webhooks
+from moderation.store import keys
 from tests.conftest import Api, AppFactory, RedisServer, Site, comment
 
 MakeSite = Callable[..., Awaitable[Site]]
@@ -147,7 +147,7 @@ async def test_dead_letter_after_max_attempts_then_cli_redelivery(
     make_api: AppFactory, site: Site, redis: Redis, receiver: Receiver, redis_server: RedisServer,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service.cli import main as cli
+    from moderation.cli import main as cli
 
     await webhooks.configure(redis, site.site_id, receiver.url, allow_private=True)
     api = await make_api(webhook_poll_seconds=0)
@@ -228,7 +228,7 @@ async def test_cli_configures_and_disables_webhook(
     site: Site, redis: Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from service.cli import main as cli
+    from moderation.cli import main as cli
 
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     url = "https://baotinh.example.vn/wp-json/moderation/v1/events"

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from service.moderation.wordlists import PreparedFields, WordList, entry_problem, squash
-from service.scoring.normalize import normalize_text, remove_diacritics, skeleton
+from moderation.moderation.wordlists import PreparedFields, WordList, entry_problem, squash
+from moderation.scoring.normalize import normalize_text, remove_diacritics, skeleton
 
 
 def hit(entries: list[str], text: str, field: str = "content") -> str | None:
@@ -122,10 +122,10 @@ def test_matching_work_is_bounded_by_the_normalised_length_for_u_fdfa() -> None:
     timed: every form of the comment is at most MAX_EXPANSION times its length (casefolding
     may double it once more), the list compiles into a handful of automatons, so the
     characters scanned per character of the comment are bounded by constants."""
-    from service.core.schemas import MAX_CONTENT_BYTES
-    from service.moderation.sitesettings import DEFAULTS, MAX_LIST_CHARS, apply_update
-    from service.moderation.wordlists import AUTOMATON_CHARS
-    from service.scoring.normalize import MAX_EXPANSION
+    from moderation.core.schemas import MAX_CONTENT_BYTES
+    from moderation.moderation.sitesettings import DEFAULTS, MAX_LIST_CHARS, apply_update
+    from moderation.moderation.wordlists import AUTOMATON_CHARS
+    from moderation.scoring.normalize import MAX_EXPANSION
 
     entries = ["\ufdfa" * 199 + f"{i % 10}" for i in range(250)]
     assert apply_update(DEFAULTS, {"moderation_words": entries}).moderation_words  # within the list limits

@@ -29,12 +29,12 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, Response, async_playwright, expect
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.moderation import webhooks
-from service.scoring.scorer import Scorer
-from service.store import auth, keys
-from service.store.comments import Store
-from service.web.app import create_app
+from moderation.core.settings import Settings
+from moderation.moderation import webhooks
+from moderation.scoring.scorer import Scorer
+from moderation.store import auth, keys
+from moderation.store.comments import Store
+from moderation.web.app import create_app
 from tests import wordpress as wpmod
 from tests.conftest import RedisServer
 from tests.test_browser import CHROMIUM_ARGS, chromium_path

@@ -27,11 +27,11 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Request, Route, async_playwright
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.scoring.scorer import Scorer
-from service.store import auth
-from service.store.comments import Store
-from service.web.app import create_app
+from moderation.core.settings import Settings
+from moderation.scoring.scorer import Scorer
+from moderation.store import auth
+from moderation.store.comments import Store
+from moderation.web.app import create_app
 from tests import wordpress as wpmod
 from tests.conftest import RedisServer
 from tests.test_browser import CHROMIUM_ARGS, chromium_path

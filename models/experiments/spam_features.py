@@ -35,9 +35,9 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models import build, sources, synthetic  # noqa: E402
-from models.training import DEFAULT_SEED, _balanced_weights, _fit_lr, featurize, prepare_all  # noqa: E402
-from service.scoring.features import N_HASH  # noqa: E402
+from moderation.models import build, sources, synthetic  # noqa: E402
+from moderation.models.training import DEFAULT_SEED, _balanced_weights, _fit_lr, featurize, prepare_all  # noqa: E402
+from moderation.scoring.features import N_HASH  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ORDINARY = ("vihsd_dev_spam", "english_heldout_spam", "vi_comments_heldout")

@@ -32,11 +32,11 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models import build  # noqa: E402
-from models.training import DEFAULT_SEED, _balanced_weights, _fit_lr, featurize, prepare_all  # noqa: E402
-from service.scoring import tfidf  # noqa: E402
-from service.scoring.artifacts import load_artifact  # noqa: E402
-from service.scoring.scorer import binary_probability  # noqa: E402
+from moderation.models import build  # noqa: E402
+from moderation.models.training import DEFAULT_SEED, _balanced_weights, _fit_lr, featurize, prepare_all  # noqa: E402
+from moderation.scoring import tfidf  # noqa: E402
+from moderation.scoring.artifacts import load_artifact  # noqa: E402
+from moderation.scoring.scorer import binary_probability  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ORDINARY = ("vihsd_dev_spam", "english_heldout_spam")

@@ -48,13 +48,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models import baselines, build  # noqa: E402
-from models.training import _balanced_weights, _fit_lr, featurize, prepare_all  # noqa: E402
-from service.core.schemas import CommentIn  # noqa: E402
-from service.moderation import reputation as rep  # noqa: E402
-from service.scoring import submission  # noqa: E402
-from service.scoring.artifacts import load_artifact  # noqa: E402
-from service.scoring.text import CommentText  # noqa: E402
+from moderation.core.schemas import CommentIn  # noqa: E402
+from moderation.models import baselines, build  # noqa: E402
+from moderation.models.training import _balanced_weights, _fit_lr, featurize, prepare_all  # noqa: E402
+from moderation.moderation import reputation as rep  # noqa: E402
+from moderation.scoring import submission  # noqa: E402
+from moderation.scoring.artifacts import load_artifact  # noqa: E402
+from moderation.scoring.text import CommentText  # noqa: E402
 
 SEED = 42
 ACCOUNT_FOLDS = 5

@@ -35,9 +35,9 @@ from sklearn.preprocessing import normalize
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models import baselines, build, sources  # noqa: E402
-from models.training import featurize, nb_scaling, prepare_all, toxicity_targets  # noqa: E402
-from service.scoring import features as feat  # noqa: E402
+from moderation.models import baselines, build, sources  # noqa: E402
+from moderation.models.training import featurize, nb_scaling, prepare_all, toxicity_targets  # noqa: E402
+from moderation.scoring import features as feat  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 C = 1.0

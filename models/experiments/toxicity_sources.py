@@ -27,8 +27,8 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models import sources  # noqa: E402
-from models.training import TOXICITY_C, _tune_bias, featurize, prepare_all, read_csv, toxicity_targets  # noqa: E402
+from moderation.models import sources  # noqa: E402
+from moderation.models.training import TOXICITY_C, _tune_bias, featurize, prepare_all, read_csv, toxicity_targets  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SEED = 1

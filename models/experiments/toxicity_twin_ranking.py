@@ -22,8 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from models import baselines, build  # noqa: E402
-from models.training import DEFAULT_SEED, _fit_lr, toxicity_targets  # noqa: E402
+from moderation.models import baselines, build  # noqa: E402
+from moderation.models.training import DEFAULT_SEED, _fit_lr, toxicity_targets  # noqa: E402
 
 
 def main(model: str) -> None:

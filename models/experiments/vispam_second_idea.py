@@ -34,7 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from service.scoring import normalize as nz
+from moderation.scoring import normalize as nz
 
 SEED = 20240601
 FOLDS = 5

@@ -1,1 +1,1 @@
-"""The ``moderation`` command (entry point ``service.cli.main:main``)."""
+"""The ``moderation`` command (entry point ``moderation.cli.main:main``)."""

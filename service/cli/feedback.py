@@ -15,9 +15,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from models.retrain import DEFAULT_HOLDOUT, DEFAULT_SITE_WEIGHT, BaseData, retrain
-from service.core.settings import Settings
-from service.moderation.feedback import (
+from moderation.core.settings import Settings
+from moderation.models.retrain import DEFAULT_HOLDOUT, DEFAULT_SITE_WEIGHT, BaseData, retrain
+from moderation.moderation.feedback import (
     DEFAULT_RECHECK_RATE,
     SPAM,
     LabelRow,
@@ -29,7 +29,7 @@ from service.moderation.feedback import (
 
 
 def _redis_run(settings: Settings, fn: Callable[[Redis], Awaitable[int]]) -> int:
-    from service.web.app import make_redis
+    from moderation.web.app import make_redis
 
     async def main() -> int:
         redis = make_redis(settings)
@@ -56,7 +56,7 @@ def cmd_export_labels(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
     # Without the train extra (scikit-learn) this fails here, before reading anything from
     # Redis: main() answers with the one line saying what to install.
-    from models import training  # noqa: F401
+    from moderation.models import training  # noqa: F401
 
     async def fetch(redis: Redis) -> int:
         rows.extend(await label_rows(redis, args.site))
@@ -82,11 +82,11 @@ def cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recheck(args: argparse.Namespace, settings: Settings) -> int:
-    from service.moderation.operations import Moderation
-    from service.moderation.reputation import Reputation
-    from service.scoring.batcher import Batcher
-    from service.scoring.scorer import Scorer
-    from service.store.comments import Store
+    from moderation.moderation.operations import Moderation
+    from moderation.moderation.reputation import Reputation
+    from moderation.scoring.batcher import Batcher
+    from moderation.scoring.scorer import Scorer
+    from moderation.store.comments import Store
 
     scorer = Scorer.load(settings.models_dir)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from service.core.logs import setup_logging
-from service.core.settings import Settings, redis_db_message, redis_where
+from moderation.core.logs import setup_logging
+from moderation.core.settings import Settings, redis_db_message, redis_where
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -29,7 +29,7 @@ class OperatorError(Exception):
 
 
 def _run(coro_factory: Callable[[Any], Awaitable[int]], settings: Settings) -> int:
-    from service.web.app import make_redis
+    from moderation.web.app import make_redis
 
     async def main() -> int:
         redis = make_redis(settings)
@@ -47,20 +47,20 @@ def _print(doc: object) -> None:
 
 async def _share_reputation(store: Any, settings: Settings, site: str) -> None:
     """A new site takes the reputation the sharing sites already hold (it shares by default)."""
-    from service.moderation.reputation import Reputation
+    from moderation.moderation.reputation import Reputation
 
     await Reputation.from_settings(store, settings).site_added(site)
 
 
 def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
-    from service.store import auth
+    from moderation.store import auth
 
     if not auth.SITE_ID_RE.match(args.site_id):
         raise OperatorError("site id must be 1-63 characters of a-z, 0-9, '-' or '_'", 2)
 
     async def go(redis: Any) -> int:
-        from service.store import keys
-        from service.store.comments import Store
+        from moderation.store import keys
+        from moderation.store.comments import Store
 
         if args.if_missing and await redis.exists(keys.site_meta(args.site_id)):
             # A container's every start runs this; the keys were printed on the first one.
@@ -85,7 +85,7 @@ def cmd_sites_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
-    from service.store import auth
+    from moderation.store import auth
 
     async def go(redis: Any) -> int:
         _print(await auth.list_sites(redis))
@@ -95,7 +95,7 @@ def cmd_sites_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sites_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    from service.store import auth
+    from moderation.store import auth
 
     async def go(redis: Any) -> int:
         try:
@@ -112,11 +112,11 @@ def cmd_sites_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sites_set(args: argparse.Namespace, settings: Settings) -> int:
     """Change moderation settings: ``sites set SITE key=value ...`` (no pairs: print them)."""
-    from service.core.errors import ProblemError
-    from service.moderation import sitesettings
-    from service.moderation.reputation import Reputation
-    from service.moderation.rules import Rules, settings_view
-    from service.store.comments import Store
+    from moderation.core.errors import ProblemError
+    from moderation.moderation import sitesettings
+    from moderation.moderation.reputation import Reputation
+    from moderation.moderation.rules import Rules, settings_view
+    from moderation.store.comments import Store
 
     update: dict[str, Any] = {}
     for pair in args.pairs:
@@ -149,7 +149,7 @@ def cmd_sites_set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_moderators_add(args: argparse.Namespace, settings: Settings) -> int:
-    from service.store import auth
+    from moderation.store import auth
 
     sites = [s for s in args.site_id.split(",") if s]
 
@@ -165,7 +165,7 @@ def cmd_moderators_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_moderators_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from service.store import auth
+    from moderation.store import auth
 
     async def go(redis: Any) -> int:
         ok = await auth.revoke_moderator(redis, args.site_id, args.name)
@@ -179,7 +179,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Create the demo site once and keep its keys in a git-ignored file."""
     import tempfile
 
-    from service.store import auth, keys
+    from moderation.store import auth, keys
 
     path = Path(args.keys_file)
     have_file = path.exists()
@@ -194,7 +194,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     staged = Path(staged_name)
 
     async def go(redis: Any) -> int:
-        from service.store.comments import Store
+        from moderation.store.comments import Store
 
         exists = bool(await redis.exists(keys.site_meta(args.site_id)))
         if have_file and exists:
@@ -232,7 +232,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port if args.port is not None else settings.port,
         workers=args.workers or settings.workers,
     )
-    from service.web.server import CannotServe, serve
+    from moderation.web.server import CannotServe, serve
 
     try:
         return serve(settings)
@@ -241,8 +241,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
-    from service.core.errors import ValidationFailed
-    from service.moderation import webhooks
+    from moderation.core.errors import ValidationFailed
+    from moderation.moderation import webhooks
 
     async def go(redis: Any) -> int:
         if args.disable:
@@ -265,7 +265,7 @@ def cmd_sites_webhook(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sites_coral(args: argparse.Namespace, settings: Settings) -> int:
-    from service.web import coral
+    from moderation.web import coral
 
     secret = sys.stdin.readline().strip() if args.secret_stdin else None
     if args.secret_stdin and not secret:
@@ -285,7 +285,7 @@ def cmd_sites_coral(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_webhooks_dead(args: argparse.Namespace, settings: Settings) -> int:
-    from service.moderation import webhooks
+    from moderation.moderation import webhooks
 
     async def go(redis: Any) -> int:
         dead = await webhooks.Outbox(redis).dead_letters(args.site, args.limit)
@@ -296,7 +296,7 @@ def cmd_webhooks_dead(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_webhooks_redeliver(args: argparse.Namespace, settings: Settings) -> int:
-    from service.moderation import webhooks
+    from moderation.moderation import webhooks
 
     async def go(redis: Any) -> int:
         moved = await webhooks.Outbox(redis).redeliver(args.site, args.id or None)
@@ -507,16 +507,16 @@ def build_parser(*, with_training: bool = True) -> argparse.ArgumentParser:
     demo.add_argument("--keys-file", default="demo-keys.json", help="where to write the keys")
     demo.set_defaults(func=cmd_demo)
 
-    from service.cli import retention
+    from moderation.cli import retention
 
     retention.add_subcommands(sub)
 
     if with_training:
-        from service.cli import feedback
+        from moderation.cli import feedback
 
         feedback.add_subcommands(sub)
         try:
-            from models import training
+            from moderation.models import training
         except ModuleNotFoundError as exc:
             if not needs_train_extra(exc):
                 raise
@@ -640,7 +640,7 @@ def _operator_message(exc: BaseException, settings: Settings) -> str | None:
     from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    from service.scoring.artifacts import ModelError
+    from moderation.scoring.artifacts import ModelError
 
     if isinstance(exc, OperatorError):
         return str(exc)

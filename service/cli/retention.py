@@ -14,15 +14,15 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from service.core.settings import Settings
-from service.moderation.archive import Archive
-from service.moderation.reputation import Reputation
-from service.moderation.retention import ArchiveRequired, Retention
-from service.store.comments import Store
+from moderation.core.settings import Settings
+from moderation.moderation.archive import Archive
+from moderation.moderation.reputation import Reputation
+from moderation.moderation.retention import ArchiveRequired, Retention
+from moderation.store.comments import Store
 
 
 def _redis_run(settings: Settings, fn: Callable[[Retention], Awaitable[int]], archive: Archive | None) -> int:
-    from service.web.app import make_redis
+    from moderation.web.app import make_redis
 
     async def main() -> int:
         redis: Redis = make_redis(settings)
@@ -49,8 +49,8 @@ def _print(doc: object) -> None:
 
 
 def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
-    from service.core.errors import ValidationFailed
-    from service.core.schemas import parse_forget
+    from moderation.core.errors import ValidationFailed
+    from moderation.core.schemas import parse_forget
 
     try:
         email = parse_forget({"author_email": args.email})

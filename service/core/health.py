@@ -10,7 +10,7 @@ of that for one loop in one worker process:
 * each failing site: since when, how many failures in a row, the error; the site is
   retried after a backoff that doubles per failure up to ``backoff_max``, and is
   *stale* too once it has been failing for ``STALE_PERIODS`` periods;
-* counters and gauges in :class:`service.core.metrics.Metrics` for each of these.
+* counters and gauges in :class:`moderation.core.metrics.Metrics` for each of these.
 
 Logging: a site that starts failing is logged once (one line, the error escaped with
 ``logfields.escape``); the same error again is only counted; a different error is logged
@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from service.core.logfields import escape
-from service.core.metrics import Metrics
+from moderation.core.logfields import escape
+from moderation.core.metrics import Metrics
 
 # A loop (or a site in it) that has not succeeded for this many periods is reported stale.
 STALE_PERIODS: Final = 5

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from service.core.errors import FieldErrors, MalformedJSON, UnsupportedMediaType
+from moderation.core.errors import FieldErrors, MalformedJSON, UnsupportedMediaType
 
 # WordPress stores these in fixed-width MySQL columns measured in UTF-8 bytes
 # (wp_comments: comment_author tinytext, comment_author_email varchar(100),

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from redis.asyncio import Redis
 
-from service.store import keys
-from service.store.retention import author_digest
+from moderation.store import keys
+from moderation.store.retention import author_digest
 
 if TYPE_CHECKING:
-    from service.moderation.operations import Moderation
+    from moderation.moderation.operations import Moderation
 
 # Columns of the exported CSV; `text`/`label`/`AUTHOR` are what training.read_csv uses.
 CSV_COLUMNS = (
@@ -213,8 +213,8 @@ async def recheck(
     At most ``rate`` comments per second, so a backlog of thousands after a spam wave does
     not compete with live traffic for Redis. Items a moderator holds a lease on are left alone.
     """
-    from service.moderation.operations import StoredComment, event_comment, iso, now_ms
-    from service.moderation.webhooks import build_event
+    from moderation.moderation.operations import StoredComment, event_comment, iso, now_ms
+    from moderation.moderation.webhooks import build_event
 
     decoder = msgspec.json.Decoder(StoredComment)
     report = RecheckReport()

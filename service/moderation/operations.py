@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from service.core.errors import (
+from moderation.core.errors import (
     Conflict,
     FieldError,
     FieldErrors,
@@ -22,21 +22,21 @@ from service.core.errors import (
     RevisionConflict,
     ValidationFailed,
 )
-from service.core.metrics import Metrics
-from service.core.schemas import DECISIONS, CommentIn, DecisionIn
-from service.moderation.policy import Decision, decide
-from service.moderation.reputation import NONE, Evidence, Reputation, vote
-from service.moderation.rules import Prepared, Rules, refusal_error
-from service.moderation.sitesettings import decode, retention_ms
-from service.moderation.webhooks import build_event
-from service.scoring import submission
-from service.scoring.batcher import Batcher
-from service.scoring.scorer import TOXICITY_LABELS, Feature, Score, ScoreInput
-from service.scoring.text import CommentText
-from service.store import keys, stats
-from service.store.auth import Moderator, SiteCaller
-from service.store.comments import CLAIM_LIMIT, Guards, Refusal, Store, new_comment_id
-from service.store.labels import label_fields
+from moderation.core.metrics import Metrics
+from moderation.core.schemas import DECISIONS, CommentIn, DecisionIn
+from moderation.moderation.policy import Decision, decide
+from moderation.moderation.reputation import NONE, Evidence, Reputation, vote
+from moderation.moderation.rules import Prepared, Rules, refusal_error
+from moderation.moderation.sitesettings import decode, retention_ms
+from moderation.moderation.webhooks import build_event
+from moderation.scoring import submission
+from moderation.scoring.batcher import Batcher
+from moderation.scoring.scorer import TOXICITY_LABELS, Feature, Score, ScoreInput
+from moderation.scoring.text import CommentText
+from moderation.store import keys, stats
+from moderation.store.auth import Moderator, SiteCaller
+from moderation.store.comments import CLAIM_LIMIT, Guards, Refusal, Store, new_comment_id
+from moderation.store.labels import label_fields
 
 MAX_PAGE = 200
 # A comment id: 11 hex digits of creation ms, 10 random hex digits (store.new_comment_id).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from service.scoring import normalize as nz
+from moderation.scoring import normalize as nz
 
 # Digits as people type them: "0790 1234 5678", "079.012.345.678".
 _NUM: Final = r"(?<![\w.])\d(?:[ .\-]?\d){%d,%d}(?![\w])"

@@ -17,15 +17,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from service.core.schemas import CommentIn
-from service.moderation.campaign import CAMPAIGN_MIN_POSTINGS, CAMPAIGN_WINDOW_SECONDS
-from service.moderation.personal_data import personal_data
-from service.moderation.reputation import HOLD_AT, NO_EVIDENCE, SPAM_AT, Evidence, Match
-from service.moderation.sitesettings import ActiveSettings
-from service.moderation.wordlists import PreparedFields
-from service.scoring.normalize import count_links
-from service.scoring.scorer import Score
-from service.scoring.text import CommentText
+from moderation.core.schemas import CommentIn
+from moderation.moderation.campaign import CAMPAIGN_MIN_POSTINGS, CAMPAIGN_WINDOW_SECONDS
+from moderation.moderation.personal_data import personal_data
+from moderation.moderation.reputation import HOLD_AT, NO_EVIDENCE, SPAM_AT, Evidence, Match
+from moderation.moderation.sitesettings import ActiveSettings
+from moderation.moderation.wordlists import PreparedFields
+from moderation.scoring.normalize import count_links
+from moderation.scoring.scorer import Score
+from moderation.scoring.text import CommentText
 
 # Strictness of outcomes: a rule can only make a decision stricter.
 SEVERITY = {"approved": 0, "pending": 1, "spam": 2, "rejected": 3}

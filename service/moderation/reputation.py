@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from service.core.schemas import CommentIn
-from service.core.settings import Settings
-from service.moderation.sitesettings import SiteSettings, decode
-from service.scoring.submission import (
+from moderation.core.schemas import CommentIn
+from moderation.core.settings import Settings
+from moderation.moderation.sitesettings import SiteSettings, decode
+from moderation.scoring.submission import (
     DOMAIN,
     EMAIL,
     HANDLE,
@@ -47,9 +47,9 @@ from service.scoring.submission import (
     entries,
     registrable,
 )
-from service.scoring.text import CommentText
-from service.store.comments import REDIS_UNAVAILABLE, Store
-from service.store.reputation import Delta, ReputationStore
+from moderation.scoring.text import CommentText
+from moderation.store.comments import REDIS_UNAVAILABLE, Store
+from moderation.store.reputation import Delta, ReputationStore
 
 log = logging.getLogger("moderation.reputation")
 

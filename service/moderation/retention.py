@@ -26,19 +26,19 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from service.core.errors import ServiceUnavailable, VersionConflict
-from service.core.health import LoopHealth, describe
-from service.core.logfields import escape
-from service.core.schemas import CommentIn
-from service.moderation.archive import Archive
-from service.moderation.operations import StoredComment, iso, now_ms
-from service.moderation.reputation import Reputation
-from service.moderation.rules import duplicate_entry
-from service.moderation.sitesettings import SiteSettings, decode, encode, retention_ms
-from service.store import keys
-from service.store.comments import LABELS_MAXLEN, Store
-from service.store.labels import compact_legacy_label
-from service.store.retention import Removal, RetentionStore, author_digest, author_prefix
+from moderation.core.errors import ServiceUnavailable, VersionConflict
+from moderation.core.health import LoopHealth, describe
+from moderation.core.logfields import escape
+from moderation.core.schemas import CommentIn
+from moderation.moderation.archive import Archive
+from moderation.moderation.operations import StoredComment, iso, now_ms
+from moderation.moderation.reputation import Reputation
+from moderation.moderation.rules import duplicate_entry
+from moderation.moderation.sitesettings import SiteSettings, decode, encode, retention_ms
+from moderation.store import keys
+from moderation.store.comments import LABELS_MAXLEN, Store
+from moderation.store.labels import compact_legacy_label
+from moderation.store.retention import Removal, RetentionStore, author_digest, author_prefix
 
 log = logging.getLogger("moderation.retention")
 

@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from service.core.errors import (
+from moderation.core.errors import (
     Duplicate,
     FieldErrors,
     NotFound,
@@ -30,17 +30,17 @@ from service.core.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from service.core.schemas import CommentIn
-from service.moderation.campaign import (
+from moderation.core.schemas import CommentIn
+from moderation.moderation.campaign import (
     CAMPAIGN_WINDOW_SECONDS,
     DUPLICATE_TTL_SECONDS,
     band_ids,
     duplicate_field,
     post_digest,
 )
-from service.moderation.policy import Facts, Reason
-from service.moderation.reputation import NO_EVIDENCE, Lookup, Reputation
-from service.moderation.sitesettings import (
+from moderation.moderation.policy import Facts, Reason
+from moderation.moderation.reputation import NO_EVIDENCE, Lookup, Reputation
+from moderation.moderation.sitesettings import (
     DEFAULTS,
     ActiveSettings,
     SiteSettings,
@@ -49,10 +49,10 @@ from service.moderation.sitesettings import (
     encode,
     to_dict,
 )
-from service.scoring.normalize import skeleton
-from service.scoring.text import CommentText
-from service.store.auth import Moderator, SiteCaller, check_key_hash
-from service.store.comments import Guards, Precheck, Refusal, Store
+from moderation.scoring.normalize import skeleton
+from moderation.scoring.text import CommentText
+from moderation.store.auth import Moderator, SiteCaller, check_key_hash
+from moderation.store.comments import Guards, Precheck, Refusal, Store
 
 IP_WINDOW_MS = 60_000
 # Normalizing costs up to ~1 ms per KB of hostile text (a 64 KB comment of spaced digits):

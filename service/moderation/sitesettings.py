@@ -18,9 +18,9 @@ from typing import Any, Final
 
 import msgspec
 
-from service.core.errors import FieldErrors
-from service.moderation.wordlists import WordList, entry_problem
-from service.scoring.scorer import DEFAULT_APPROVE_THRESHOLD, DEFAULT_SPAM_THRESHOLD
+from moderation.core.errors import FieldErrors
+from moderation.moderation.wordlists import WordList, entry_problem
+from moderation.scoring.scorer import DEFAULT_APPROVE_THRESHOLD, DEFAULT_SPAM_THRESHOLD
 
 MODES: Final = ("post", "pre", "first")
 # Limits on list settings: every list is compiled per site (word lists into Aho-Corasick

@@ -3,7 +3,7 @@
 Every final decision (approved, rejected, spam — automatic at submission or a moderator's)
 is written to the site's outbox by the same Lua script that records the decision, so an
 event exists if and only if the decision does. A background task (``webhooks_ctx`` in
-``service.web.tasks``) takes due events, POSTs them signed, and deletes them once the
+``moderation.web.tasks``) takes due events, POSTs them signed, and deletes them once the
 receiver answered 2xx. Delivery is at least once: an event is leased (its due time pushed
 past the request timeout) while it is being sent, so a worker that dies mid-delivery leaves
 it to be sent again. Receivers deduplicate on the event id (``X-Moderation-Delivery``).
@@ -33,12 +33,12 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from service.core.egress import TargetRefused, check_target, url_problem
-from service.core.errors import FieldError, ValidationFailed
-from service.core.health import LoopHealth, describe
-from service.core.logfields import escape
-from service.core.metrics import Metrics
-from service.store import keys
+from moderation.core.egress import TargetRefused, check_target, url_problem
+from moderation.core.errors import FieldError, ValidationFailed
+from moderation.core.health import LoopHealth, describe
+from moderation.core.logfields import escape
+from moderation.core.metrics import Metrics
+from moderation.store import keys
 
 log = logging.getLogger("moderation.webhooks")
 

@@ -48,14 +48,14 @@ from typing import Final
 
 import ahocorasick_rs
 
-from service.scoring.normalize import (
+from moderation.scoring.normalize import (
     find_phone_numbers,
     has_diacritics,
     normalize_text,
     remove_diacritics,
     skeleton,
 )
-from service.scoring.text import CommentText, TextForms
+from moderation.scoring.text import CommentText, TextForms
 
 # Below this many letters/digits a skeleton substring is too likely to hit innocent text.
 MIN_SKELETON_CHARS: Final = 4

@@ -25,8 +25,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from service.scoring import tfidf
-from service.scoring.features import FEATURES_VERSION, N_FEATURES
+from moderation.scoring import tfidf
+from moderation.scoring.features import FEATURES_VERSION, N_FEATURES
 
 ARTIFACT_FORMAT: Final = 1
 MANIFEST_NAME: Final = "manifest.json"
@@ -73,7 +73,7 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
-    """A loaded linear model over ``service.scoring.features`` columns.
+    """A loaded linear model over ``moderation.scoring.features`` columns.
 
     ``coef`` has one row per class for multiclass models and a single row for binary ones
     (positive = toward ``classes[1]``); ``name_index``/``name_text`` map the columns that carry

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from service.core.metrics import Metrics
-from service.scoring.scorer import Score, ScoreInput, Scorer
+from moderation.core.metrics import Metrics
+from moderation.scoring.scorer import Score, ScoreInput, Scorer
 
 
 class Batcher:

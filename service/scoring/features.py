@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import scipy.sparse as sp
 
-from service.scoring import normalize as nz
-from service.scoring.language import detect as detect_language
-from service.scoring.ngram_hash import hashed_ngrams
-from service.scoring.text import CommentText, TextForms
+from moderation.scoring import normalize as nz
+from moderation.scoring.language import detect as detect_language
+from moderation.scoring.ngram_hash import hashed_ngrams
+from moderation.scoring.text import CommentText, TextForms
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer

@@ -20,11 +20,11 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
-from service.scoring import tfidf
-from service.scoring.artifacts import Artifact, ModelError, load_artifact
-from service.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare, prepare_comment
-from service.scoring.normalize import remove_diacritics
-from service.scoring.text import CommentText
+from moderation.scoring import tfidf
+from moderation.scoring.artifacts import Artifact, ModelError, load_artifact
+from moderation.scoring.features import N_FEATURES, N_HASH, SIGNAL_NAMES, Featurizer, Prepared, prepare, prepare_comment
+from moderation.scoring.normalize import remove_diacritics
+from moderation.scoring.text import CommentText
 
 __all__ = [
     "DEFAULT_APPROVE_THRESHOLD",

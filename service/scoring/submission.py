@@ -29,9 +29,9 @@ from typing import Final
 
 from publicsuffixlist import PublicSuffixList
 
-from service.core.schemas import CommentIn
-from service.scoring import normalize as nz
-from service.scoring.text import CommentText
+from moderation.core.schemas import CommentIn
+from moderation.scoring import normalize as nz
+from moderation.scoring.text import CommentText
 
 # Kinds of entry, by what they name. A domain is no personal data; the others are (erasure
 # removes them, the reason never shows them).

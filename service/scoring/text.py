@@ -18,8 +18,8 @@ once per submission and computes each form on first use, so every reader shares 
 
 from __future__ import annotations
 
-from service.core.schemas import CommentIn
-from service.scoring import normalize as nz
+from moderation.core.schemas import CommentIn
+from moderation.scoring import normalize as nz
 
 __all__ = ["CommentText", "TextForms"]
 

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import scipy.sparse as sp
 
-from service.scoring.ngram_hash import hashed_counts
+from moderation.scoring.ngram_hash import hashed_counts
 
 if TYPE_CHECKING:
-    from service.scoring.features import Prepared
+    from moderation.scoring.features import Prepared
 
 TFIDF_VERSION: Final = 1
 CHAR_SIZES: Final = (1, 2, 3, 4, 5)

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 import msgspec
 from redis.asyncio import Redis
 
-from service.core.errors import Forbidden, Unauthorized
-from service.store import keys
-from service.store.autopipeline import AutoPipeline
+from moderation.core.errors import Forbidden, Unauthorized
+from moderation.store import keys
+from moderation.store.autopipeline import AutoPipeline
 
 # \Z, not $: "$" also matches before a trailing newline, which made "abc\n" a site id.
 SITE_ID_RE = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,62}\Z")

@@ -31,9 +31,9 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from service.core.errors import ServiceUnavailable
-from service.store import keys, stats
-from service.store.autopipeline import AutoPipeline
+from moderation.core.errors import ServiceUnavailable
+from moderation.store import keys, stats
+from moderation.store.autopipeline import AutoPipeline
 
 # "Redis cannot answer right now", from one server or a cluster: background loops wait
 # and try again. (The cluster client raises its generic RedisClusterException when no

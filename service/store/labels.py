@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
-from service.core.schemas import CommentIn
-from service.store.retention import author_digest, comment_ref
+from moderation.core.schemas import CommentIn
+from moderation.store.retention import author_digest, comment_ref
 
 
 def label_fields(

@@ -16,8 +16,8 @@ import time
 
 from redis.asyncio import Redis
 
-from service.core.errors import TooManyRequests
-from service.store import keys
+from moderation.core.errors import TooManyRequests
+from moderation.store import keys
 
 WINDOW_SECONDS = 60
 

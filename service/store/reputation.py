@@ -26,7 +26,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.store import keys
+from moderation.store import keys
 
 # Fields sampled per eviction step, as Redis samples keys for maxmemory eviction: the weakest
 # of the sample goes. Cheap whatever the hash's size (HRANDFIELD), approximate by design.

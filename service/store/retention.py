@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from service.store import keys
-from service.store.comments import AUTHOR_PREFIX_CHARS, LABEL_APPEND_LUA
+from moderation.store import keys
+from moderation.store.comments import AUTHOR_PREFIX_CHARS, LABEL_APPEND_LUA
 
 # Audit entries kept per site (who asked to forget whom-not, when, how many records).
 AUDIT_MAXLEN = 10_000

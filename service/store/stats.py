@@ -29,7 +29,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.store import keys
+from moderation.store import keys
 
 # Days are counted in this UTC offset unless MODERATION_STATS_UTC_OFFSET_MINUTES says otherwise:
 # Vietnam (UTC+7, no daylight saving), so a newsroom's "today" starts at its midnight.

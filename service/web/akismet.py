@@ -24,13 +24,13 @@ from typing import Any, Final
 
 import msgspec
 
-from service.core.errors import Conflict, Duplicate, FieldError, NotFound, ValidationFailed
-from service.core.schemas import MAX_POST_ID_CHARS, CommentIn, DecisionIn, parse_comment
-from service.moderation.operations import Moderation, build_verdict, now_ms
-from service.moderation.reputation import HAM, NONE, SPAM
-from service.store import keys
-from service.store.auth import AKISMET_KEY_RE, Moderator, SiteCaller
-from service.store.labels import label_fields
+from moderation.core.errors import Conflict, Duplicate, FieldError, NotFound, ValidationFailed
+from moderation.core.schemas import MAX_POST_ID_CHARS, CommentIn, DecisionIn, parse_comment
+from moderation.moderation.operations import Moderation, build_verdict, now_ms
+from moderation.moderation.reputation import HAM, NONE, SPAM
+from moderation.store import keys
+from moderation.store.auth import AKISMET_KEY_RE, Moderator, SiteCaller
+from moderation.store.labels import label_fields
 
 THANKS = "Thanks for making the web a better place."
 INVALID_KEY_HELP = "We were unable to verify your API key."

@@ -14,28 +14,28 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from service.core.health import LoopHealth
-from service.core.metrics import Metrics
-from service.core.schemas import MAX_BODY_BYTES
-from service.core.settings import Settings
-from service.moderation.archive import Archive
-from service.moderation.operations import Moderation
-from service.moderation.reputation import Reputation
-from service.moderation.retention import Retention
-from service.moderation.webhooks import stop_task, wait_or_stop
-from service.scoring.batcher import Batcher
-from service.scoring.scorer import Scorer
-from service.scoring.submission import public_suffix_list
-from service.store import keys
-from service.store.auth import KeyDigests
-from service.store.comments import REDIS_UNAVAILABLE, Store
-from service.store.ratelimit import RateLimiter
-from service.web import appkeys
-from service.web.hardening import quiet_server
-from service.web.middleware import problems_middleware
-from service.web.routes import setup_routes
-from service.web.tasks import retention_ctx, webhooks_ctx
-from service.web.ui import security_headers
+from moderation.core.health import LoopHealth
+from moderation.core.metrics import Metrics
+from moderation.core.schemas import MAX_BODY_BYTES
+from moderation.core.settings import Settings
+from moderation.moderation.archive import Archive
+from moderation.moderation.operations import Moderation
+from moderation.moderation.reputation import Reputation
+from moderation.moderation.retention import Retention
+from moderation.moderation.webhooks import stop_task, wait_or_stop
+from moderation.scoring.batcher import Batcher
+from moderation.scoring.scorer import Scorer
+from moderation.scoring.submission import public_suffix_list
+from moderation.store import keys
+from moderation.store.auth import KeyDigests
+from moderation.store.comments import REDIS_UNAVAILABLE, Store
+from moderation.store.ratelimit import RateLimiter
+from moderation.web import appkeys
+from moderation.web.hardening import quiet_server
+from moderation.web.middleware import problems_middleware
+from moderation.web.routes import setup_routes
+from moderation.web.tasks import retention_ctx, webhooks_ctx
+from moderation.web.ui import security_headers
 
 log = logging.getLogger("moderation")
 # Redis unreachable, or answering with an error (out of memory): start-up goes on without it.

@@ -5,15 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 from redis.asyncio import Redis
 
-from service.core.health import LoopHealth
-from service.core.metrics import Metrics
-from service.core.settings import Settings
-from service.moderation.operations import Moderation
-from service.moderation.retention import Retention
-from service.scoring.batcher import Batcher
-from service.store.auth import KeyDigests
-from service.store.comments import Store
-from service.store.ratelimit import RateLimiter
+from moderation.core.health import LoopHealth
+from moderation.core.metrics import Metrics
+from moderation.core.settings import Settings
+from moderation.moderation.operations import Moderation
+from moderation.moderation.retention import Retention
+from moderation.scoring.batcher import Batcher
+from moderation.store.auth import KeyDigests
+from moderation.store.comments import Store
+from moderation.store.ratelimit import RateLimiter
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", Redis)

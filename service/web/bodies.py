@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from service.core.errors import PayloadTooLarge, RequestTimeout
-from service.web import appkeys
+from moderation.core.errors import PayloadTooLarge, RequestTimeout
+from moderation.web import appkeys
 
 # Read in pieces of this size so a limit is enforced before the whole body is buffered.
 READ_CHUNK_BYTES = 64 * 1024

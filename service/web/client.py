@@ -6,7 +6,7 @@ import ipaddress
 
 from aiohttp import web
 
-from service.web import appkeys
+from moderation.web import appkeys
 
 
 def client_ip(request: web.Request) -> str:

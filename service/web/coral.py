@@ -23,10 +23,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from service.core.errors import FieldError, Unauthorized, ValidationFailed
-from service.core.schemas import CommentIn, parse_comment
-from service.moderation.operations import Moderation
-from service.store import keys
+from moderation.core.errors import FieldError, Unauthorized, ValidationFailed
+from moderation.core.schemas import CommentIn, parse_comment
+from moderation.moderation.operations import Moderation
+from moderation.store import keys
 
 SIGNATURE_HEADER = "X-Coral-Signature"
 # Answer within this or not at all (204): Coral's phase timeout should be set above it.

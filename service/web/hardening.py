@@ -14,7 +14,7 @@ from typing import Final
 
 from aiohttp import http_exceptions, web_response
 
-from service.core.logfields import escape
+from moderation.core.logfields import escape
 
 SERVER_NAME: Final = "moderation"
 _SERVER_LOGGER: Final = "aiohttp.server"

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from service.web.openapi import build_spec
+from moderation.web.openapi import build_spec
 
 _METHODS = ("get", "post", "put", "delete")
 

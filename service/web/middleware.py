@@ -24,7 +24,7 @@ from redis.exceptions import ClusterDownError, RedisClusterException, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from service.core.errors import (
+from moderation.core.errors import (
     PROBLEM_CONTENT_TYPE,
     InternalError,
     MethodNotAllowed,
@@ -33,9 +33,9 @@ from service.core.errors import (
     ProblemError,
     ServiceUnavailable,
 )
-from service.core.health import describe
-from service.store.auth import SITE_ID_RE
-from service.web import appkeys
+from moderation.core.health import describe
+from moderation.store.auth import SITE_ID_RE
+from moderation.web import appkeys
 
 log = logging.getLogger("moderation.http")
 access_log = logging.getLogger("moderation.access")

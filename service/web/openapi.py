@@ -12,9 +12,9 @@ from typing import Any
 
 import msgspec
 
-from service.core import schemas
-from service.core.schemas import ClaimIn, CommentIn, DecisionIn
-from service.moderation.operations import Verdict
+from moderation.core import schemas
+from moderation.core.schemas import ClaimIn, CommentIn, DecisionIn
+from moderation.moderation.operations import Verdict
 
 _STR = {"type": "string"}
 
@@ -358,7 +358,7 @@ def _integration_paths() -> dict[str, Any]:
 def _erasure() -> dict[str, Any]:
     from dataclasses import fields
 
-    from service.moderation.retention import ForgetReport
+    from moderation.moderation.retention import ForgetReport
 
     counts = [f.name for f in fields(ForgetReport)]
     return {
@@ -419,7 +419,7 @@ _TOXICITY_HOLDS = {
 
 
 def _site_settings_schema() -> dict[str, Any]:
-    from service.moderation import sitesettings
+    from moderation.moderation import sitesettings
 
     props: dict[str, Any] = {}
     for name, default in sitesettings.to_dict(sitesettings.DEFAULTS).items():

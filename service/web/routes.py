@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.web import home, ui, views
+from moderation.web import home, ui, views
 
 
 def setup_routes(app: web.Application) -> None:

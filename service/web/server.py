@@ -21,9 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
-from service.core.logs import setup_logging
-from service.core.metrics import MULTIPROC_ENV
-from service.core.settings import Settings, redis_db_message, redis_where
+from moderation.core.logs import setup_logging
+from moderation.core.metrics import MULTIPROC_ENV
+from moderation.core.settings import Settings, redis_db_message, redis_where
 
 log = logging.getLogger("moderation")
 
@@ -85,7 +85,7 @@ def check_redis(settings: Settings) -> str | None:
     from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
     async def ping() -> None:
-        # Not service.web.app's client: the serving process starts its workers without
+        # Not moderation.web.app's client: the serving process starts its workers without
         # importing the app (and the scoring code behind it).
         timeout = settings.redis_timeout_seconds
         if settings.redis_cluster:
@@ -143,8 +143,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def run_worker(settings: Settings, reuse_port: bool) -> None:
-    from service.scoring.artifacts import ModelError
-    from service.web.app import create_app
+    from moderation.scoring.artifacts import ModelError
+    from moderation.web.app import create_app
 
     _install_uvloop()
     setup_logging(settings.log_level, settings.log_format)

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from service.core.egress import GuardedResolver
-from service.core.health import LoopHealth
-from service.moderation.webhooks import Deliverer, stop_task, wait_or_stop
-from service.web import appkeys
+from moderation.core.egress import GuardedResolver
+from moderation.core.health import LoopHealth
+from moderation.moderation.webhooks import Deliverer, stop_task, wait_or_stop
+from moderation.web import appkeys
 
 log = logging.getLogger("moderation.webhooks")
 retention_log = logging.getLogger("moderation.retention")

@@ -19,14 +19,14 @@ from urllib.parse import urlsplit
 import msgspec
 from aiohttp import web
 
-from service.core.errors import CsrfFailed, FieldErrors, Unauthorized
-from service.core.schemas import decode_object, require_json
-from service.store import keys
-from service.store.auth import Moderator, digest, moderator_by_digest, resolve_moderator
-from service.web import appkeys
-from service.web.bodies import read_body, refuse_declared
-from service.web.client import client_ip
-from service.web.hardening import SERVER_NAME
+from moderation.core.errors import CsrfFailed, FieldErrors, Unauthorized
+from moderation.core.schemas import decode_object, require_json
+from moderation.store import keys
+from moderation.store.auth import Moderator, digest, moderator_by_digest, resolve_moderator
+from moderation.web import appkeys
+from moderation.web.bodies import read_body, refuse_declared
+from moderation.web.client import client_ip
+from moderation.web.hardening import SERVER_NAME
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_FILE = STATIC_DIR / "moderate.html"

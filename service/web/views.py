@@ -10,8 +10,8 @@ import msgspec
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from service.core.egress import GuardedResolver
-from service.core.errors import (
+from moderation.core.egress import GuardedResolver
+from moderation.core.errors import (
     Conflict,
     FieldError,
     ProblemError,
@@ -19,7 +19,7 @@ from service.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from service.core.schemas import (
+from moderation.core.schemas import (
     MAX_BODY_BYTES,
     CommentIn,
     decode_object,
@@ -31,10 +31,10 @@ from service.core.schemas import (
     parse_webhook_test,
     require_json,
 )
-from service.moderation.operations import MAX_PAGE, parse_status
-from service.moderation.webhooks import send_test
-from service.store import keys, stats
-from service.store.auth import (
+from moderation.moderation.operations import MAX_PAGE, parse_status
+from moderation.moderation.webhooks import send_test
+from moderation.store import keys, stats
+from moderation.store.auth import (
     Moderator,
     SiteCaller,
     bearer,
@@ -44,9 +44,9 @@ from service.store.auth import (
     resolve_moderator,
     resolve_site_key,
 )
-from service.web import akismet, appkeys, coral, ui
-from service.web.bodies import body_deadline, read_body, refuse_declared
-from service.web.client import client_ip
+from moderation.web import akismet, appkeys, coral, ui
+from moderation.web.bodies import body_deadline, read_body, refuse_declared
+from moderation.web.client import client_ip
 
 JSON = "application/json"
 
@@ -296,7 +296,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    from service.web.openapi import build_spec
+    from moderation.web.openapi import build_spec
 
     return _json(build_spec())
 
