@@ -34,8 +34,8 @@ NEEDS_SHARED = pytest.mark.skipif(
 
 def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "moderation.models.datasets", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        check=False, env=env,
+        [sys.executable, "-m", "moderation.models.datasets", *argv], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, check=False, env=env,
     )
 
 
