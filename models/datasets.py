@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from moderation.scoring.artifacts import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = Path(__file__).resolve().parent / "datasets.json"
@@ -78,20 +79,12 @@ def default_data_root() -> Path:
     return Path(os.environ.get("DATA_ROOT") or DEFAULT_DATA_ROOT)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def status(root: Path, item: DataFile) -> str:
     """``ok``, ``missing`` or ``checksum mismatch``."""
     path = root / item.folder / item.name
     if not path.is_file():
         return "missing"
-    return "ok" if sha256_of(path) == item.sha256 else "checksum mismatch"
+    return "ok" if sha256_file(path) == item.sha256 else "checksum mismatch"
 
 
 def needed(sets: list[DataSet], what: str = MAKE_MODELS) -> list[DataSet]:
@@ -159,7 +152,7 @@ def _download(url: str, target: Path, expected: str) -> str | None:
         partial.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
         return f"cannot fetch {url}: {reason}"
-    got = sha256_of(partial)
+    got = sha256_file(partial)
     if got != expected:
         partial.unlink()
         return f"{url} has SHA-256 {got}, not the listed {expected}: not kept"
