@@ -10,7 +10,7 @@ HOST ?= $(or $(MODERATION_HOST),127.0.0.1)
 PORT ?= $(or $(MODERATION_PORT),8080)
 WORKERS ?= $(or $(MODERATION_WORKERS),1)
 
-.PHONY: run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin lint models fetch-data spam-base bench fuzz clean
+.PHONY: typecheck-tree run stop test screenshots venv redis-server-bin chromium-bin wordpress-bin akismet-clients wrk-bin lint models fetch-data spam-base bench fuzz clean
 
 # constraints.txt pins every Python package (the models' manifests name the numpy and
 # scikit-learn they were built with); the Dockerfile installs with the same file.
@@ -22,7 +22,16 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e '.[test,train]'
+	@$(MAKE) -s typecheck-tree
 	@touch $(STAMP)
+
+# The installed names as links (build/typecheck/moderation -> service/, its models -> models/):
+# pyproject's mypy_path points there, so a plain `mypy service` resolves `moderation.*` imports
+# to their source (the editable install's import hook is invisible to mypy).
+typecheck-tree:
+	@rm -rf build/typecheck && mkdir -p build/typecheck/moderation
+	@for f in service/*; do ln -s ../../../$$f build/typecheck/moderation/; done
+	@ln -s ../../../models build/typecheck/moderation/models
 
 venv: $(STAMP)
 
@@ -133,13 +142,10 @@ spam-base: $(STAMP)
 
 # mypy checks the wings under their installed names (moderation.*: pyproject.toml maps the
 # folders, which mypy cannot follow) through a tree of links to service/ and models/.
-lint: $(STAMP)
+lint: $(STAMP) typecheck-tree
 	$(PY) -m pip install -q -c $(CONSTRAINTS) ruff mypy
 	$(PY) -m ruff check service tests bench models scripts
-	@rm -rf build/typecheck && mkdir -p build/typecheck/moderation
-	@for f in service/*; do ln -s ../../../$$f build/typecheck/moderation/; done
-	@ln -s ../../../models build/typecheck/moderation/models
-	cd build/typecheck && ../../$(PY) -m mypy --config-file ../../pyproject.toml $$(ls -d moderation/* | grep -v '/models$$')
+	$(PY) -m mypy service
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
