@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.run import RESULTS, start_redis
+from bench.run import run_on_scratch_redis
 from moderation.moderation.retention import Retention
 from moderation.store import auth, keys
 from moderation.store.comments import Store
@@ -117,25 +113,7 @@ async def run(args: argparse.Namespace, redis: Redis) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    if shutil.which("redis-server") is None:
-        raise SystemExit("redis-server is not installed (make bench installs Debian's package)")
-    tmp = Path(tempfile.mkdtemp(prefix="moderation-erasure-bench-"))
-    proc, port = start_redis(tmp)
-
-    async def go() -> dict[str, Any]:
-        redis = Redis(port=port, decode_responses=True)
-        try:
-            return await run(args, redis)
-        finally:
-            await redis.aclose()
-
-    try:
-        result = asyncio.run(go())
-    finally:
-        proc.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "erasure.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = run_on_scratch_redis("moderation-erasure-bench-", lambda redis: run(args, redis), "erasure.json")
     print(f"erasure: {result['labels']:,} labels of other authors, {AUTHOR_LABELS} of the erased one "
           f"(median of {REPEATS})")
     print(f"  reading the whole log (before): {result['scan_seconds_median'] * 1000:.1f} ms")

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +31,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from bench import corpus
-from bench.run import results_dir, start_redis
+from bench.run import run_on_scratch_redis
 from moderation.core.schemas import CommentIn
 from moderation.core.settings import DEFAULT_MODELS_DIR
 from moderation.moderation.operations import Moderation
@@ -164,25 +161,7 @@ async def run(args: argparse.Namespace, redis: Redis) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    if shutil.which("redis-server") is None:
-        raise SystemExit("redis-server is not installed (make bench installs Debian's package)")
-    tmp = Path(tempfile.mkdtemp(prefix="moderation-retention-bench-"))
-    proc, port = start_redis(tmp)
-
-    async def go() -> dict[str, Any]:
-        redis = Redis(port=port, decode_responses=True)
-        try:
-            return await run(args, redis)
-        finally:
-            await redis.aclose()
-
-    try:
-        result = asyncio.run(go())
-    finally:
-        proc.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    results_dir().mkdir(parents=True, exist_ok=True)
-    (results_dir() / "retention.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = run_on_scratch_redis("moderation-retention-bench-", lambda redis: run(args, redis), "retention.json")
     print(f"retention: {result['submitted']:,} comments over {args.sim_days} simulated days "
           f"({args.per_day:,}/day, retention {args.retention_days} d) in {result['wall_seconds']} s")
     print(f"  {result['redis_bytes_per_stored_comment']:.0f} B of Redis per stored comment "

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -290,6 +291,33 @@ def git_commit() -> str:
     except OSError:
         return ""
     return out.stdout.strip()
+
+
+def run_on_scratch_redis(
+    prefix: str, work: Callable[[Redis], Awaitable[dict[str, Any]]], result_name: str
+) -> dict[str, Any]:
+    """*work* against a redis-server of its own (start_redis, in a temporary folder removed
+    afterwards); its result is written to results_dir()/*result_name* and returned."""
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed (make bench installs Debian's package)")
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    proc, port = start_redis(tmp)
+
+    async def go() -> dict[str, Any]:
+        redis = Redis(port=port, decode_responses=True)
+        try:
+            return await work(redis)
+        finally:
+            await redis.aclose()
+
+    try:
+        result = asyncio.run(go())
+    finally:
+        proc.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    results_dir().mkdir(parents=True, exist_ok=True)
+    (results_dir() / result_name).write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 def loadavg() -> list[float]:
